@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Shared definitions for every netprobe BPF program.
+ *
+ * Layouts shared with userspace live in each plugin's own header; the
+ * TypeScript side reads them from the object's BTF, so a struct is described
+ * exactly once, here in C.
+ */
+#ifndef NETPROBE_H
+#define NETPROBE_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+/*
+ * Semantic typedefs: the runtime recognises these names in BTF and derives
+ * how to decode and aggregate a field from them.
+ */
+typedef __u64 np_counter_t;  /* monotonically increasing; per-CPU copies are summed */
+typedef __u64 np_gauge_t;    /* instantaneous value; per-CPU copies are summed */
+typedef __u64 np_ktime_t;    /* bpf_ktime_get_ns() timestamp */
+
+/* A knob userspace writes into .rodata before load. */
+#define NP_KNOB const volatile
+
+#endif /* NETPROBE_H */

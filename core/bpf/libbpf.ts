@@ -1,0 +1,109 @@
+/**
+ * FFI declarations for the system's libbpf.so.1 (1.1 or newer) and the few libc calls we need.
+ *
+ * This is the only file that names libbpf symbols. Everything else goes through
+ * object.ts, map.ts, link.ts and ringbuf.ts, which turn return codes into errors.
+ * libbpf 1.x returns -errno from int functions and NULL + errno from pointer functions.
+ */
+import koffi from 'koffi';
+
+/** An opaque pointer as koffi 3 represents it; 0n is NULL. */
+export type Pointer = bigint;
+
+let bindings: ReturnType<typeof bind> | undefined;
+
+/** Loads libbpf on first use, so that commands that never touch the kernel never need it. */
+export function libbpf(): ReturnType<typeof bind> {
+  bindings ??= bind();
+  return bindings;
+}
+
+function bind() {
+  let lib: ReturnType<typeof koffi.load>;
+  try {
+    lib = koffi.load('libbpf.so.1');
+  } catch (err) {
+    throw new Error(`loading libbpf.so.1: ${(err as Error).message} (install the Debian/Ubuntu package 'libbpf1')`);
+  }
+  const libc = koffi.load('libc.so.6');
+
+  koffi.opaque('bpf_object');
+  koffi.opaque('bpf_program');
+  koffi.opaque('bpf_map');
+  koffi.opaque('btf');
+  koffi.opaque('ring_buffer');
+  const printFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
+  const sampleFn = koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
+
+  return {
+    printFn,
+    sampleFn,
+    libbpf_set_print: lib.func('void *libbpf_set_print(libbpf_print_fn *fn)'),
+    libbpf_num_possible_cpus: lib.func('int libbpf_num_possible_cpus()'),
+    libbpf_major_version: lib.func('uint32_t libbpf_major_version()'),
+    libbpf_minor_version: lib.func('uint32_t libbpf_minor_version()'),
+
+    bpf_object__open_file: lib.func('bpf_object *bpf_object__open_file(const char *path, void *opts)'),
+    bpf_object__load: lib.func('int bpf_object__load(bpf_object *obj)'),
+    bpf_object__close: lib.func('void bpf_object__close(bpf_object *obj)'),
+    bpf_object__btf: lib.func('btf *bpf_object__btf(bpf_object *obj)'),
+    bpf_object__next_program: lib.func('bpf_program *bpf_object__next_program(bpf_object *obj, bpf_program *prev)'),
+    bpf_object__next_map: lib.func('bpf_map *bpf_object__next_map(bpf_object *obj, bpf_map *prev)'),
+
+    bpf_program__name: lib.func('const char *bpf_program__name(bpf_program *prog)'),
+    bpf_program__fd: lib.func('int bpf_program__fd(bpf_program *prog)'),
+    bpf_program__set_autoload: lib.func('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
+    bpf_program__set_flags: lib.func('int bpf_program__set_flags(bpf_program *prog, uint32_t flags)'),
+
+    bpf_map__name: lib.func('const char *bpf_map__name(bpf_map *map)'),
+    bpf_map__fd: lib.func('int bpf_map__fd(bpf_map *map)'),
+    bpf_map__type: lib.func('int bpf_map__type(bpf_map *map)'),
+    bpf_map__key_size: lib.func('uint32_t bpf_map__key_size(bpf_map *map)'),
+    bpf_map__value_size: lib.func('uint32_t bpf_map__value_size(bpf_map *map)'),
+    bpf_map__max_entries: lib.func('uint32_t bpf_map__max_entries(bpf_map *map)'),
+    bpf_map__set_max_entries: lib.func('int bpf_map__set_max_entries(bpf_map *map, uint32_t max_entries)'),
+    bpf_map__is_internal: lib.func('bool bpf_map__is_internal(bpf_map *map)'),
+    bpf_map__initial_value: lib.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)'),
+    bpf_map__btf_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(bpf_map *map)'),
+
+    btf__raw_data: lib.func('void *btf__raw_data(btf *btf, _Out_ uint32_t *size)'),
+
+    bpf_link_create: lib.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
+    bpf_map_lookup_batch: lib.func(
+      'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+    ),
+    bpf_map_lookup_and_delete_batch: lib.func(
+      'int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+    ),
+    bpf_map_delete_batch: lib.func('int bpf_map_delete_batch(int fd, void *keys, _Inout_ uint32_t *count, void *opts)'),
+    bpf_map_update_batch: lib.func('int bpf_map_update_batch(int fd, void *keys, void *values, _Inout_ uint32_t *count, void *opts)'),
+    bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
+    bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
+    bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, void *key)'),
+    bpf_prog_test_run_opts: lib.func('int bpf_prog_test_run_opts(int prog_fd, void *opts)'),
+
+    ring_buffer__new: lib.func('ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn *cb, void *ctx, void *opts)'),
+    ring_buffer__consume: lib.func('int ring_buffer__consume(ring_buffer *rb)'),
+    ring_buffer__free: lib.func('void ring_buffer__free(ring_buffer *rb)'),
+
+    close: libc.func('int close(int fd)'),
+    vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *args)'),
+    if_nametoindex: libc.func('uint32_t if_nametoindex(const char *name)'),
+    strerror: libc.func('const char *strerror(int errnum)'),
+  };
+}
+
+/** errno as the last foreign call left it. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+/** "Operation not permitted (EPERM)" style text for an errno value (positive or negative). */
+export function describeErrno(code: number): string {
+  const errno = Math.abs(code);
+  const name = Object.entries(koffi.os.errno).find(([, value]) => value === errno)?.[0];
+  const text = libbpf().strerror(errno) as string;
+  return name ? `${text} (${name})` : text;
+}
+
+export { koffi };

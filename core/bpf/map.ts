@@ -1,0 +1,143 @@
+/**
+ * A loaded BPF map, read in batches: one syscall moves many entries, because a
+ * syscall costs about as much as reading a few hundred entries from its result.
+ */
+import { libbpf, describeErrno, type Pointer } from './libbpf';
+import type { StructLayout, Decoded } from './layout';
+import { NetprobeError } from '../errors';
+
+export const MapType = {
+  HASH: 1, ARRAY: 2, PERCPU_HASH: 5, PERCPU_ARRAY: 6, LRU_HASH: 9, LRU_PERCPU_HASH: 10, RINGBUF: 27,
+} as const;
+
+const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH]);
+const ENOENT = 2;
+const ENOSPC = 28;
+/** Entries asked for per batch syscall. */
+const BATCH = 4096;
+
+let possibleCpus: number | undefined;
+export function numPossibleCpus(): number {
+  possibleCpus ??= libbpf().libbpf_num_possible_cpus() as number;
+  return possibleCpus;
+}
+
+/** Entries as read: key i is keys[i*keySize..], its value (all CPUs' copies) values[i*valueStride*cpus..]. */
+export interface MapEntries {
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+}
+
+export class BpfMap {
+  readonly fd: number;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly perCpu: boolean;
+  /** Bytes from one CPU's copy of a value to the next (the kernel rounds up to 8). */
+  readonly valueStride: number;
+  readonly cpus: number;
+
+  constructor(readonly name: string, handle: Pointer) {
+    const lib = libbpf();
+    this.fd = lib.bpf_map__fd(handle) as number;
+    this.type = lib.bpf_map__type(handle) as number;
+    this.keySize = lib.bpf_map__key_size(handle) as number;
+    this.valueSize = lib.bpf_map__value_size(handle) as number;
+    this.maxEntries = lib.bpf_map__max_entries(handle) as number;
+    this.perCpu = PER_CPU_TYPES.has(this.type);
+    this.cpus = this.perCpu ? numPossibleCpus() : 1;
+    this.valueStride = this.perCpu ? Math.ceil(this.valueSize / 8) * 8 : this.valueSize;
+  }
+
+  /** Bytes one entry's value occupies in a lookup result (all CPUs for per-CPU maps). */
+  get entryValueBytes(): number {
+    return this.valueStride * this.cpus;
+  }
+
+  /** Fails loudly when the C struct and the map disagree, instead of mis-decoding later. */
+  expectLayout(value: StructLayout, keySize?: number): void {
+    if (value.size !== this.valueSize) {
+      throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `map ${this.name}: value is ${this.valueSize} bytes but struct ${value.name} is ${value.size}`);
+    }
+    if (keySize !== undefined && keySize !== this.keySize) {
+      throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `map ${this.name}: key is ${this.keySize} bytes, expected ${keySize}`);
+    }
+  }
+
+  /** Every entry, in as few syscalls as the map's size allows. */
+  readAll(): MapEntries {
+    return this.batched(false);
+  }
+
+  /** Every entry, deleted as it is read (one pass, no window between read and delete). */
+  readAndDeleteAll(): MapEntries {
+    return this.batched(true);
+  }
+
+  private batched(deleting: boolean): MapEntries {
+    const lib = libbpf();
+    const chunk = Math.max(1, Math.min(BATCH, this.maxEntries));
+    const capacity = this.maxEntries;
+    const keys = Buffer.alloc(capacity * this.keySize);
+    const values = Buffer.alloc(capacity * this.entryValueBytes);
+    const tokenIn = Buffer.alloc(8);
+    const tokenOut = Buffer.alloc(8);
+    let total = 0;
+    let first = true;
+    const fn = deleting ? lib.bpf_map_lookup_and_delete_batch : lib.bpf_map_lookup_batch;
+    while (total < capacity) {
+      const count = [Math.min(chunk, capacity - total)];
+      const err = fn(
+        this.fd, first ? null : tokenIn, tokenOut,
+        keys.subarray(total * this.keySize), values.subarray(total * this.entryValueBytes), count, null,
+      ) as number;
+      total += count[0]!;
+      if (err === -ENOENT) break; // reached the end
+      if (err === -ENOSPC && count[0] === 0) break; // no room left for a whole bucket
+      if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading map ${this.name}: ${describeErrno(err)}`);
+      tokenOut.copy(tokenIn);
+      first = false;
+    }
+    return { count: total, keys: keys.subarray(0, total * this.keySize), values: values.subarray(0, total * this.entryValueBytes) };
+  }
+
+  /** Reads every entry and decodes its value (per-CPU copies combined). */
+  readDecoded(layout: StructLayout): Array<{ key: Buffer; value: Decoded }> {
+    const { count, keys, values } = this.readAll();
+    const out = new Array<{ key: Buffer; value: Decoded }>(count);
+    for (let i = 0; i < count; i++) {
+      out[i] = {
+        key: keys.subarray(i * this.keySize, (i + 1) * this.keySize),
+        value: layout.decodePerCpu(values, i * this.entryValueBytes, this.valueStride, this.cpus),
+      };
+    }
+    return out;
+  }
+
+  /** For per-CPU maps `value` holds every CPU's copy (entryValueBytes). */
+  update(key: Buffer, value: Buffer, flags = 0): void {
+    const err = libbpf().bpf_map_update_elem(this.fd, key, value, flags) as number;
+    if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `updating map ${this.name}: ${describeErrno(err)}`);
+  }
+
+  lookup(key: Buffer): Buffer | undefined {
+    const value = Buffer.alloc(this.entryValueBytes);
+    const err = libbpf().bpf_map_lookup_elem(this.fd, key, value) as number;
+    if (err === -ENOENT) return undefined;
+    if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `looking up in map ${this.name}: ${describeErrno(err)}`);
+    return value;
+  }
+
+  /** Deletes the given keys (concatenated) in one syscall; returns how many were deleted. */
+  deleteBatch(keys: Buffer): number {
+    const n = keys.length / this.keySize;
+    if (n === 0) return 0;
+    const count = [n];
+    const err = libbpf().bpf_map_delete_batch(this.fd, keys, count, null) as number;
+    if (err < 0 && err !== -ENOENT) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `deleting from map ${this.name}: ${describeErrno(err)}`);
+    return count[0]!;
+  }
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * netprobe run | validate | plugins | doctor
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfigFile, ConfigError, type CollectorConfig } from '../config/load';
+import { Service } from '../service';
+import { createLogger, setLogLevel } from '../log';
+import { plugins } from '../../plugins/registry';
+import { formatChecks, runDoctor } from '../doctor/doctor';
+import { VERSION } from '../version';
+
+const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
+
+usage:
+  netprobe run      [--config FILE]   run the collector (default ./collector.yaml)
+  netprobe validate [--config FILE]   check a config; touches nothing in the kernel
+  netprobe plugins                    list the probes with what they attach and emit
+  netprobe doctor                     check this machine: kernel, BTF, capabilities, interfaces
+`;
+
+function loadConfig(file: string): CollectorConfig | undefined {
+  try {
+    return loadConfigFile(file, plugins);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function validate(file: string): number {
+  const config = loadConfig(file);
+  if (!config) return 2;
+  const pipelines = Object.keys(config.service.pipelines).length;
+  process.stdout.write(
+    `${file}: valid (${Object.keys(config.probes).length} probes, ${Object.keys(config.exporters).length} exporters, ${pipelines} pipeline${pipelines === 1 ? '' : 's'}, interval ${config.service.interval})\n`,
+  );
+  return 0;
+}
+
+function listPlugins(): number {
+  for (const p of plugins) {
+    const lines = [`${p.type}`, `  ${p.description}`, `  attaches: ${p.attaches}`, '  metrics:'];
+    for (const m of p.metrics) lines.push(`    ${m.name} (${m.kind}, ${m.unit}) [${m.attributes.join(', ')}]: ${m.description}`);
+    lines.push('  log records:');
+    lines.push('    netprobe.probe.attached [netprobe.attach.kind, network.interface.name, netprobe.attach.detail]: one per attachment, at start');
+    for (const r of p.logRecords) lines.push(`    ${r.eventName} [${r.attributes.join(', ')}]: ${r.description}`);
+    process.stdout.write(lines.join('\n') + '\n\n');
+  }
+  return 0;
+}
+
+async function run(file: string): Promise<number> {
+  const config = loadConfig(file);
+  if (!config) return 2;
+  setLogLevel(config.service.telemetry.logs.level);
+  const log = createLogger();
+  const service = new Service(config, plugins, log);
+
+  let exiting = false;
+  const stop = (reason: string, code: number) => {
+    if (exiting) return;
+    exiting = true;
+    log.info('stopping', { reason });
+    const hardDeadline = setTimeout(() => {
+      log.error('shutdown took too long; exiting (links close with the process)');
+      process.exit(1);
+    }, 15_000);
+    hardDeadline.unref();
+    service.shutdown().then(
+      () => process.exit(code),
+      (err) => {
+        log.error('shutdown failed', { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('uncaughtException', (err) => {
+    log.error('unexpected error', { error: err, stack: err.stack });
+    stop('uncaught exception', 1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.error('unexpected rejection', { error: err });
+  });
+
+  try {
+    await service.start();
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
+  const out = [`netprobe ${VERSION} running with ${file} (interval ${config.service.interval})`];
+  for (const line of service.exporterDescriptions) out.push(`  exporter ${line}`);
+  for (const a of service.attachments) out.push(`  probe ${a.probe}: ${a.kind} on ${a.target} (${a.detail})`);
+  process.stdout.write(out.join('\n') + '\n');
+  return -1; // keep running until a signal
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const file = values.config ?? 'collector.yaml';
+  switch (command) {
+    case 'run':
+      return run(file);
+    case 'validate':
+      return validate(file);
+    case 'plugins':
+      return listPlugins();
+    case 'doctor': {
+      const checks = runDoctor();
+      process.stdout.write(formatChecks(checks) + '\n');
+      return checks.some((c) => c.status === 'FAIL') ? 1 : 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    case '--version':
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`netprobe: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

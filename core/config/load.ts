@@ -1,0 +1,169 @@
+/**
+ * collector.yaml -> a validated, defaulted, frozen CollectorConfig.
+ *
+ * Phases: parse YAML, substitute ${env:...}, validate against the collector schema
+ * with every plugin's schema merged in (ajv, all errors at once), run the checks a
+ * schema cannot express (pipeline references, plugin rules), then freeze.
+ * Every problem is reported at once, each with its path (`probes::dns::ports`).
+ */
+import fs from 'node:fs';
+import { parseDocument, LineCounter } from 'yaml';
+import Ajv, { type ErrorObject } from 'ajv';
+import collectorSchema from '../../schemas/collector.schema.json';
+import { substituteEnv, type Env, type SubstitutionError } from './env';
+import { isDuration, parseDuration } from './duration';
+import { formatAjvErrors, formatPath } from './errors';
+import { NetprobeError } from '../errors';
+import type { ProbePlugin } from '../plugin/types';
+
+export const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
+
+export interface PipelineConfig { probes: string[]; exporters: string[] }
+export type ExporterType = 'otlp_http' | 'prometheus' | 'debug';
+
+export interface OtlpHttpConfig {
+  endpoint?: string;
+  protocol: 'http/protobuf' | 'http/json';
+  headers: Record<string, string>;
+  timeout: string;
+  compression: 'none' | 'gzip';
+  max_queue_size: number;
+}
+export interface PrometheusConfig { host: string; port: number }
+export interface DebugConfig { verbosity: 'basic' | 'normal' | 'detailed' }
+
+export interface CollectorConfig {
+  probes: Record<string, unknown>;
+  exporters: Record<string, OtlpHttpConfig | PrometheusConfig | DebugConfig>;
+  service: {
+    interval: string;
+    /** `interval` in milliseconds. */
+    intervalMs: number;
+    pipelines: Record<string, PipelineConfig>;
+    telemetry: { logs: { level: 'debug' | 'info' | 'warn' | 'error' } };
+  };
+}
+
+export class ConfigError extends NetprobeError {
+  constructor(readonly source: string, readonly problems: string[]) {
+    super('NETPROBE_ERR_CONFIG', `invalid configuration ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** The type part of a component id: `xdp_counter/a` -> `xdp_counter`. */
+export function componentType(id: string): string {
+  return COMPONENT_ID.exec(id)?.[1] ?? id;
+}
+
+export function loadConfigFile(file: string, plugins: readonly ProbePlugin[], env: Env = process.env): CollectorConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, file, plugins, env);
+}
+
+export function parseConfig(text: string, source: string, plugins: readonly ProbePlugin[], env: Env = process.env): CollectorConfig {
+  // 1. YAML
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(source, doc.errors.map((e) => {
+      const at = lines.linePos(e.pos[0]);
+      return `line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}`;
+    }));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(source, ['the top level must be a mapping (probes, exporters, service)']);
+
+  // 2. ${env:...}
+  const substitutionErrors: SubstitutionError[] = [];
+  const data = emptyComponentsToObjects(substituteEnv(raw, env, substitutionErrors) as Record<string, unknown>);
+  const problems = substitutionErrors.map((e) => `${formatPath(e.path)}: ${e.message}`);
+
+  // 3. Schema (defaults are applied in place)
+  const validate = compileSchema(plugins);
+  if (!validate(data)) problems.push(...formatAjvErrors(validate.errors as ErrorObject[], data));
+
+  // 4. What a schema cannot say
+  if (problems.length === 0) problems.push(...semanticProblems(data as unknown as CollectorConfig, plugins));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+
+  const config = data as unknown as CollectorConfig;
+  config.service.intervalMs = parseDuration(config.service.interval);
+  return deepFreeze(config);
+}
+
+/** `debug:` with nothing after it means "defaults", as in the OpenTelemetry Collector. */
+function emptyComponentsToObjects(data: Record<string, unknown>): Record<string, unknown> {
+  for (const section of ['probes', 'exporters']) {
+    const components = data[section];
+    if (components && typeof components === 'object' && !Array.isArray(components)) {
+      for (const [id, value] of Object.entries(components)) if (value === null) (components as Record<string, unknown>)[id] = {};
+    }
+  }
+  return data;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function compileSchema(plugins: readonly ProbePlugin[]) {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+  ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
+  ajv.addFormat('duration', { type: 'string', validate: isDuration });
+  ajv.addFormat('http-url', { type: 'string', validate: (s: string) => /^https?:\/\/[^\s/]+/.test(s) });
+  const schema = structuredClone(collectorSchema) as Record<string, any>;
+  const probes = schema.properties.probes;
+  probes.patternProperties = {};
+  for (const plugin of plugins) {
+    probes.patternProperties[`^${escapeRegExp(plugin.type)}(/[A-Za-z0-9_.-]+)?$`] = plugin.configSchema;
+  }
+  probes.additionalProperties = false;
+  probes.expected = `probe ids of the form type[/name] with type one of ${plugins.map((p) => p.type).join(', ')}`;
+  return ajv.compile(schema);
+}
+
+function semanticProblems(config: CollectorConfig, plugins: readonly ProbePlugin[]): string[] {
+  const problems: string[] = [];
+  const byType = new Map(plugins.map((p) => [p.type, p]));
+  for (const [id, probeConfig] of Object.entries(config.probes)) {
+    const plugin = byType.get(componentType(id));
+    for (const issue of plugin?.validate?.(probeConfig) ?? []) {
+      problems.push(`${formatPath(['probes', id, ...issue.path])}: ${issue.message}`);
+    }
+  }
+  for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
+    const signal = name.split('/')[0];
+    pipeline.probes.forEach((id, i) => {
+      if (!(id in config.probes)) {
+        const defined = Object.keys(config.probes);
+        problems.push(`${formatPath(['service', 'pipelines', name, 'probes', `[${i}]`])}: probe "${id}" is not defined under probes${defined.length ? ` (defined: ${defined.join(', ')})` : ''}`);
+      }
+    });
+    pipeline.exporters.forEach((id, i) => {
+      const path = formatPath(['service', 'pipelines', name, 'exporters', `[${i}]`]);
+      if (!(id in config.exporters)) {
+        const defined = Object.keys(config.exporters);
+        problems.push(`${path}: exporter "${id}" is not defined under exporters${defined.length ? ` (defined: ${defined.join(', ')})` : ''}`);
+      } else if (signal === 'logs' && componentType(id) === 'prometheus') {
+        problems.push(`${path}: exporter "${id}" exports metrics only and cannot be in a logs pipeline`);
+      }
+    });
+  }
+  if (parseDuration(config.service.interval) < 100) {
+    problems.push(`${formatPath(['service', 'interval'])}: expected at least 100ms`);
+  }
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,65 @@
+/**
+ * One probe instance's lifecycle, owned by core: start, collect, stop. stop() is
+ * safe before start() and safe twice; a failed start releases what it opened.
+ */
+import { TrackingHost, type Attachment } from './host';
+import { wrapError } from '../errors';
+import type { Logger } from '../log';
+import type { Attributes, MetricSink, ProbeInstance, ProbePlugin } from './types';
+
+export type EmitEvent = (probeId: string, eventName: string, attributes: Attributes, body?: string) => void;
+
+export class ProbeRunner {
+  private instance: ProbeInstance | undefined;
+  private readonly host: TrackingHost;
+  private state: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(
+    readonly id: string,
+    readonly plugin: ProbePlugin,
+    private readonly config: unknown,
+    private readonly log: Logger,
+    emit: EmitEvent,
+    xdpClaims: Map<string, string>,
+  ) {
+    this.host = new TrackingHost(id, plugin.directory, log, emit, xdpClaims);
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  get attachments(): readonly Attachment[] {
+    return this.host.attachments;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`probe ${this.id} was already started`);
+    try {
+      this.instance = this.plugin.create({ id: this.id, config: this.config, host: this.host, log: this.log });
+      await this.instance.start();
+      this.state = 'running';
+    } catch (err) {
+      this.host.releaseAll();
+      this.state = 'stopped';
+      throw wrapError(`starting probe ${this.id}`, err);
+    }
+  }
+
+  collect(sink: MetricSink): void {
+    if (this.state === 'running') this.instance!.collect(sink);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    const wasRunning = this.state === 'running';
+    this.state = 'stopped';
+    try {
+      if (wasRunning) await this.instance?.stop?.();
+    } catch (err) {
+      this.log.error('probe stop failed', { probe: this.id, error: err });
+    } finally {
+      this.host.releaseAll();
+    }
+  }
+}

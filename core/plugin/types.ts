@@ -1,0 +1,104 @@
+/**
+ * The plugin contract. A probe plugin is mostly data: its BPF object, config schema,
+ * what it attaches, and the metrics and log records it emits. Its code talks only to
+ * the ProbeHost that core hands it, never to libbpf or the OpenTelemetry SDK.
+ */
+import type { Logger } from '../log';
+import type { BpfObject } from '../bpf/object';
+import type { XdpMode } from '../bpf/link';
+import type { RecordHandler } from '../bpf/ringbuf';
+
+export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
+export type AttributeValue = string | number | boolean;
+export type Attributes = Record<string, AttributeValue>;
+
+export interface MetricSpec {
+  name: string;
+  description: string;
+  /** UCUM unit, e.g. `By`, `{packet}`, `s`. */
+  unit: string;
+  kind: InstrumentKind;
+  /** Defaults to int; use double for ratios and seconds. */
+  valueType?: 'int' | 'double';
+  /** Every attribute key a data point of this metric may carry (core adds `netprobe.probe.id`). */
+  attributes: readonly string[];
+}
+
+export interface LogRecordSpec {
+  /** The event name, e.g. `netprobe.probe.attached`. */
+  eventName: string;
+  description: string;
+  attributes: readonly string[];
+}
+
+/** Cumulative histogram state as the kernel aggregated it. */
+export interface HistogramValue {
+  boundaries: readonly number[];
+  /** boundaries.length + 1 counts; the last is the overflow bucket. */
+  counts: readonly number[];
+  sum: number;
+  count: number;
+}
+
+/** Where a probe reports its current (cumulative) values during collect(). */
+export interface MetricSink {
+  record(metric: string, attributes: Attributes, value: number | HistogramValue): void;
+}
+
+/** A configuration problem found beyond what the JSON schema can express. */
+export interface ConfigIssue {
+  /** Path below the probe's own config, e.g. ['size_buckets', '[2]']. */
+  path: string[];
+  message: string;
+}
+
+/**
+ * What core offers a running probe. Everything opened through it is tracked and
+ * released by core in reverse order on shutdown, or if start() fails half-way.
+ */
+export interface ProbeHost {
+  /** Opens a BPF object shipped beside the plugin (path relative to the plugin's folder). */
+  openObject(file: string): BpfObject;
+  /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
+  resolveInterfaces(spec: 'auto' | readonly string[]): string[];
+  attachXdp(object: BpfObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
+  /** Drains a ring buffer on a timer without blocking the event loop. */
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void;
+  /** Emits a log record (an event) if this probe is in a logs pipeline. */
+  emitEvent(eventName: string, attributes: Attributes, body?: string): void;
+}
+
+export interface ProbeContext<C> {
+  /** The instance id from the config, e.g. `xdp_counter/uplink`. */
+  id: string;
+  /** Validated, defaults applied, frozen. */
+  config: C;
+  host: ProbeHost;
+  log: Logger;
+}
+
+export interface ProbeInstance {
+  /** Load and attach. May throw; core then releases whatever was opened. */
+  start(): void | Promise<void>;
+  /** Reads the kernel's aggregates and reports every metric's current value. */
+  collect(sink: MetricSink): void;
+  /** Optional extra cleanup; core already detaches and closes what went through the host. */
+  stop?(): void | Promise<void>;
+}
+
+export interface ProbePlugin<C = unknown> {
+  /** The config key type, e.g. `xdp_counter`. */
+  type: string;
+  description: string;
+  /** The plugin's folder in dist/, where its BPF object is (pass `__dirname`). */
+  directory: string;
+  /** Human-readable: where it attaches. */
+  attaches: string;
+  /** JSON Schema (draft-07) for one instance's config, with defaults. */
+  configSchema: object;
+  /** Checks the schema cannot express (ordering, cross-field rules). */
+  validate?(config: C): ConfigIssue[];
+  metrics: readonly MetricSpec[];
+  logRecords: readonly LogRecordSpec[];
+  create(ctx: ProbeContext<C>): ProbeInstance;
+}

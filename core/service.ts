@@ -1,0 +1,111 @@
+/**
+ * The collector service: starts exporters first, then probes; reads every probe
+ * and exports at each interval; on shutdown does a last collection and flush,
+ * detaches everything (probes in reverse order) and stops the exporters.
+ */
+import { Telemetry } from './telemetry/telemetry';
+import { buildResource } from './telemetry/resource';
+import { ProbeRunner } from './plugin/runner';
+import { componentType, type CollectorConfig } from './config/load';
+import type { Env } from './config/env';
+import type { Logger } from './log';
+import type { ProbePlugin } from './plugin/types';
+import type { Attachment } from './plugin/host';
+
+export class Service {
+  private telemetry: Telemetry | undefined;
+  private readonly runners: ProbeRunner[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly collectErrorsLogged = new Set<string>();
+
+  constructor(
+    private readonly config: CollectorConfig,
+    private readonly plugins: readonly ProbePlugin[],
+    private readonly log: Logger,
+    private readonly env: Env = process.env,
+  ) {}
+
+  /** Probe ids in config order that some pipeline uses; the others are not attached. */
+  usedProbeIds(): string[] {
+    const used = new Set(Object.values(this.config.service.pipelines).flatMap((p) => p.probes));
+    return Object.keys(this.config.probes).filter((id) => used.has(id));
+  }
+
+  get exporterDescriptions(): readonly string[] {
+    return this.telemetry?.description ?? [];
+  }
+
+  get attachments(): Attachment[] {
+    return this.runners.flatMap((r) => r.attachments);
+  }
+
+  async start(): Promise<void> {
+    this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
+    const xdpClaims = new Map<string, string>();
+    const emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string) =>
+      this.telemetry?.emitEvent(probe, name, attrs, body);
+    for (const id of Object.keys(this.config.probes)) {
+      if (!this.usedProbeIds().includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
+    }
+    try {
+      for (const id of this.usedProbeIds()) {
+        const plugin = this.plugins.find((p) => p.type === componentType(id))!;
+        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims);
+        this.runners.push(runner);
+        await runner.start();
+        for (const a of runner.attachments) {
+          emit(id, 'netprobe.probe.attached', {
+            'netprobe.attach.kind': a.kind, 'network.interface.name': a.target, 'netprobe.attach.detail': a.detail,
+          });
+        }
+      }
+    } catch (err) {
+      await this.shutdown({ finalCollect: false });
+      throw err;
+    }
+    this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
+  }
+
+  /** Reads every probe and exports once; overlapping calls share one run. */
+  tick(): Promise<void> {
+    this.ticking ??= this.collectAndExport().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  private async collectAndExport(): Promise<void> {
+    const telemetry = this.telemetry;
+    if (!telemetry) return;
+    for (const runner of this.runners) {
+      if (!runner.running) continue;
+      const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
+      try {
+        runner.collect(sink);
+        sink.commit();
+        this.collectErrorsLogged.delete(runner.id);
+      } catch (err) {
+        // Keep the previous values; log once until the probe recovers.
+        if (!this.collectErrorsLogged.has(runner.id)) this.log.error('collecting probe failed', { probe: runner.id, error: err });
+        this.collectErrorsLogged.add(runner.id);
+      }
+    }
+    await telemetry.exportMetrics();
+  }
+
+  /** Safe before start and safe twice. */
+  shutdown(options: { finalCollect?: boolean } = {}): Promise<void> {
+    this.stopping ??= this.doShutdown(options.finalCollect ?? true);
+    return this.stopping;
+  }
+
+  private async doShutdown(finalCollect: boolean): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.ticking) await this.ticking;
+    if (finalCollect) await this.tick();
+    for (const runner of [...this.runners].reverse()) await runner.stop();
+    await this.telemetry?.shutdown();
+  }
+}

@@ -1,0 +1,7 @@
+/** Every probe plugin. Adding a probe: one folder under plugins/ and one line here. */
+import type { ProbePlugin } from '../core/plugin/types';
+import { xdpCounter } from './xdp-counter/plugin';
+
+export const plugins: readonly ProbePlugin<any>[] = [
+  xdpCounter,
+];
