@@ -85,7 +85,11 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
 
   // 3. Schema (defaults are applied in place)
   const validate = compileSchema(plugins);
-  if (!validate(data)) problems.push(...formatAjvErrors(validate.errors as ErrorObject[], data));
+  if (!validate(data)) {
+    // A value whose variable was missing is reported once, as missing, not also as malformed.
+    const unset = substitutionErrors.map((e) => `${formatPath(e.path)}:`);
+    problems.push(...formatAjvErrors(validate.errors as ErrorObject[], data).filter((p) => !unset.some((u) => p.startsWith(u))));
+  }
 
   // 4. What a schema cannot say
   if (problems.length === 0) problems.push(...semanticProblems(data as unknown as CollectorConfig, plugins));
@@ -112,7 +116,7 @@ function escapeRegExp(text: string): string {
 }
 
 function compileSchema(plugins: readonly ProbePlugin[]) {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
   ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
   ajv.addFormat('duration', { type: 'string', validate: isDuration });
   ajv.addFormat('http-url', { type: 'string', validate: (s: string) => /^https?:\/\/[^\s/]+/.test(s) });

@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfigFile, parseConfig, ConfigError } from './load';
+import { plugins } from '../../plugins/registry';
+import { repoRoot, testdata } from '../../test/helpers/paths';
+
+const badDir = testdata('config', 'bad');
+const badFiles = fs.readdirSync(badDir).filter((f) => f.endsWith('.yaml')).sort();
+
+test('at least 15 named bad configs are checked', () => {
+  assert.ok(badFiles.length >= 15, `only ${badFiles.length} bad configs`);
+});
+
+for (const file of badFiles) {
+  test(`bad config ${file} is rejected with its path and message`, () => {
+    const text = fs.readFileSync(path.join(badDir, file), 'utf8');
+    const expected = [...text.matchAll(/^# expect: (.*)$/gm)].map((m) => m[1]!);
+    assert.ok(expected.length > 0, `${file} has no '# expect:' line`);
+    const err = (() => {
+      try {
+        parseConfig(text, file, plugins, {});
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof ConfigError, `${file} was accepted`);
+    assert.equal(err.code, 'NETPROBE_ERR_CONFIG');
+    assert.deepEqual([...err.problems].sort(), [...expected].sort());
+  });
+}
+
+test('the default collector.yaml is valid and gets defaults', () => {
+  const config = loadConfigFile(path.join(repoRoot, 'collector.yaml'), plugins, {});
+  const probe = config.probes.xdp_counter as Record<string, unknown>;
+  assert.equal(probe.interfaces, 'auto');
+  assert.deepEqual(probe.size_buckets, [64, 128, 256, 512, 1024, 1518, 9000]);
+  assert.equal(config.service.intervalMs, 10_000);
+  assert.equal((config.exporters.otlp_http as { endpoint: string }).endpoint, 'http://localhost:4318');
+});
+
+test('a validated config is frozen', () => {
+  const config = loadConfigFile(path.join(repoRoot, 'collector.yaml'), plugins, {});
+  assert.ok(Object.isFrozen(config.probes.xdp_counter));
+  assert.throws(() => {
+    (config.service as { interval: string }).interval = '1s';
+  }, TypeError);
+});
+
+test('components may have names and empty bodies', () => {
+  const config = parseConfig(
+    `probes:
+  xdp_counter/a: { interfaces: [veth0] }
+  xdp_counter/b:
+exporters:
+  debug/verbose: { verbosity: detailed }
+  otlp_http/backup:
+service:
+  pipelines:
+    metrics: { probes: [xdp_counter/a, xdp_counter/b], exporters: [debug/verbose, otlp_http/backup] }
+    logs/events: { probes: [xdp_counter/a], exporters: [otlp_http/backup] }
+`, 'inline', plugins, {});
+  assert.deepEqual((config.probes['xdp_counter/b'] as { interfaces: unknown }).interfaces, 'auto');
+  assert.equal((config.exporters['otlp_http/backup'] as { protocol: string }).protocol, 'http/protobuf');
+});
+
+test('env substitution fills typed values and defaults', () => {
+  const config = parseConfig(
+    `exporters:
+  prometheus: { port: "\${env:NP_PORT}", host: "\${env:NP_HOST:-0.0.0.0}" }
+  otlp_http: { endpoint: "http://\${env:NP_OTLP_HOST}:4318", headers: { x-cost: "$$5" } }
+service:
+  pipelines:
+    metrics: { exporters: [prometheus, otlp_http] }
+`, 'inline', plugins, { NP_PORT: '9999', NP_OTLP_HOST: 'collector.local' });
+  assert.equal((config.exporters.prometheus as { port: unknown }).port, 9999);
+  assert.equal((config.exporters.prometheus as { host: unknown }).host, '0.0.0.0');
+  assert.equal((config.exporters.otlp_http as { endpoint: unknown }).endpoint, 'http://collector.local:4318');
+  assert.deepEqual((config.exporters.otlp_http as { headers: unknown }).headers, { 'x-cost': '$5' });
+});
+
+test('a missing file is a config error naming the file', () => {
+  assert.throws(() => loadConfigFile('/nonexistent/netprobe.yaml', plugins, {}), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /\/nonexistent\/netprobe\.yaml/);
+    assert.match(err.problems[0]!, /cannot read file/);
+    return true;
+  });
+});
