@@ -24,4 +24,11 @@ typedef __u64 np_ktime_t;    /* bpf_ktime_get_ns() timestamp */
 /* A knob userspace writes into .rodata before load. */
 #define NP_KNOB const volatile
 
+/*
+ * Keeps a struct's BTF in the object when the program only writes it through a
+ * pointer (ring-buffer records), so userspace can read its layout. Costs one
+ * pointer in .rodata.
+ */
+#define NP_EXPORT_TYPE(name) const volatile struct name *np_export_##name __attribute__((unused)) = 0
+
 #endif /* NETPROBE_H */

@@ -131,6 +131,16 @@ export class BpfMap {
     return value;
   }
 
+  /** Writes many entries (keys and values concatenated) in one syscall. */
+  updateBatch(keys: Buffer, values: Buffer, flags = 0): void {
+    const count = [keys.length / this.keySize];
+    const opts = Buffer.alloc(24); // bpf_map_batch_opts { sz, elem_flags, flags }
+    opts.writeBigUInt64LE(24n, 0);
+    opts.writeBigUInt64LE(BigInt(flags), 8);
+    const err = libbpf().bpf_map_update_batch(this.fd, keys, values, count, opts) as number;
+    if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `updating map ${this.name} (${count[0]} of ${keys.length / this.keySize} written): ${describeErrno(err)}`);
+  }
+
   /** Deletes the given keys (concatenated) in one syscall; returns how many were deleted. */
   deleteBatch(keys: Buffer): number {
     const n = keys.length / this.keySize;

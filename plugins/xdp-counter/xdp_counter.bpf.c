@@ -27,7 +27,7 @@ static __always_inline __u32 size_bucket(__u64 len)
 	return XDP_COUNTER_MAX_BOUNDS;
 }
 
-SEC("xdp")
+SEC("xdp.frags") /* frame length comes from bpf_xdp_get_buff_len, so jumbo and multi-buffer frames are fine */
 int xdp_counter(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex;

@@ -1,0 +1,49 @@
+/** Drives test/harness/probe-harness.js inside a namespace, one JSON line per exchange. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import type { TestNet } from './netns';
+import { distRoot } from './paths';
+import type { Attributes, HistogramValue } from '../../core/plugin/types';
+
+export interface Point { probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }
+
+export class ProbeHarness {
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+
+  private constructor(private readonly child: ChildProcess) {
+    this.lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  /** Starts the harness in `ns` with the given YAML; resolves once the probes are attached. */
+  static async start(net: TestNet, ns: string, yaml: string): Promise<{ harness: ProbeHarness; ready: unknown[] }> {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-test-')), 'config.yaml');
+    fs.writeFileSync(file, yaml);
+    const child = net.spawn(ns, [process.execPath, path.join(distRoot, 'test', 'harness', 'probe-harness.js'), file]);
+    const harness = new ProbeHarness(child);
+    const first = await harness.next();
+    if (!('ready' in first)) throw new Error(`harness failed: ${JSON.stringify(first)}\n${harness.stderr}`);
+    return { harness, ready: first.ready as unknown[] };
+  }
+
+  private async next(): Promise<Record<string, unknown>> {
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`harness timed out; stderr:\n${this.stderr}`)), 20_000).unref());
+    const r = await Promise.race([this.lines.next(), timeout]);
+    if (r.done) throw new Error(`harness exited; stderr:\n${this.stderr}`);
+    return JSON.parse(r.value) as Record<string, unknown>;
+  }
+
+  async collect(): Promise<Point[]> {
+    this.child.stdin!.write('collect\n');
+    return (await this.next()).points as Point[];
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin!.write('stop\n');
+    await this.next();
+  }
+}
