@@ -1,0 +1,213 @@
+/**
+ * End to end: `netprobe run` in a test namespace exports to a real VictoriaMetrics
+ * (OTLP/HTTP protobuf) on that namespace's 127.0.0.1, and its OTLP log requests
+ * are decoded with the official protos by protoc. Also: nothing stays attached
+ * after SIGTERM or SIGKILL.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { kernelTestsPossible } from './helpers/kernel';
+import { TestNet } from './helpers/netns';
+import { cliPath, repoRoot } from './helpers/paths';
+
+const backendRoot = path.join(process.env.NETPROBE_CACHE ?? path.join(repoRoot, '.cache'), 'debian', 'root');
+const victoriaMetrics = path.join(backendRoot, 'usr', 'bin', 'victoria-metrics');
+const protoInclude = path.join(backendRoot, 'usr', 'include');
+
+function backendsAvailable(t: { skip(msg: string): void }): boolean {
+  if (fs.existsSync(victoriaMetrics) && fs.existsSync(path.join(protoInclude, 'opentelemetry'))) return true;
+  const why = `test backends missing in ${backendRoot}: run scripts/fetch-test-backends.sh`;
+  if (process.env.CI) throw new Error(why);
+  t.skip(why);
+  return false;
+}
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-e2e-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** HTTP GET from inside a namespace (the backends listen on that namespace's loopback). */
+function httpGet(net: TestNet, url: string): string {
+  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
+  return net.exec(net.nsB, [process.execPath, '-e', script]);
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Starts `netprobe run` in nsB; resolves with the child once it printed that it is running. */
+async function startCollector(net: TestNet, config: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const dir = tmp();
+  const file = path.join(dir, 'collector.yaml');
+  fs.writeFileSync(file, config);
+  const child = net.spawn(net.nsB, [process.execPath, cliPath, 'run', '--config', file]);
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const lines = readline.createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output}`)), 20_000);
+    lines.on('line', (line) => {
+      output += line + '\n';
+      if (line.includes(' running with ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`collector exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+/** XDP programs attached to the interface, and live bpf_links of those programs (kernel-wide). */
+function xdpState(net: TestNet, dev: string, programIds: number[] = []): { attached: number[]; links: number } {
+  const shown = JSON.parse(net.exec(net.nsB, ['bpftool', '-j', 'net', 'show', 'dev', dev])) as Array<{ xdp?: Array<{ id: number }> }>;
+  const attached = shown.flatMap((e) => (e.xdp ?? []).map((x) => x.id));
+  const links = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ type: string; prog_id?: number }>;
+  const ids = new Set([...programIds, ...attached]);
+  return { attached, links: links.filter((l) => l.type === 'xdp' && ids.has(l.prog_id ?? -1)).length };
+}
+
+test('packets counted in the kernel arrive in VictoriaMetrics exactly, and log records decode with the official protos', async (t) => {
+  if (!kernelTestsPossible(t) || !backendsAvailable(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+
+  const vmData = tmp();
+  net.spawn(net.nsB, [victoriaMetrics, '-httpListenAddr=127.0.0.1:8428', `-storageDataPath=${vmData}`, '-loggerLevel=ERROR', '-retentionPeriod=1d']);
+  await until('VictoriaMetrics to be healthy', 20_000, () => (httpGet(net, 'http://127.0.0.1:8428/health').includes('OK') ? true : undefined));
+
+  // A minimal OTLP/HTTP receiver for logs: stores each request body as it arrived on the wire.
+  const captureDir = tmp();
+  net.spawn(net.nsB, [process.execPath, '-e', `
+    let n = 0;
+    require('node:http').createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        require('node:fs').writeFileSync(${JSON.stringify(captureDir)} + '/' + (n++) + '-' + req.url.replace(/\\W/g, '_') + '.bin', Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    }).listen(4319, '127.0.0.1');`]);
+
+  const { child, output } = await startCollector(net, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}] }
+exporters:
+  otlp_http/vm: { endpoint: http://127.0.0.1:8428/opentelemetry }
+  otlp_http/capture: { endpoint: http://127.0.0.1:4319 }
+service:
+  interval: 1s
+  pipelines:
+    metrics: { probes: [xdp_counter], exporters: [otlp_http/vm] }
+    logs: { probes: [xdp_counter], exporters: [otlp_http/capture] }
+`);
+  assert.match(output(), new RegExp(`probe xdp_counter: xdp on ${net.vB} \\(mode=(native|generic)\\)`));
+
+  const N = 25;
+  const frames = net.sendUdp(Array.from({ length: N }, (_, i) => 10 + i * 40));
+  const bytes = frames.reduce((a, b) => a + b, 0);
+
+  // The latest exported value of a metric for our interface, as VictoriaMetrics stored it.
+  const latest = (metric: string): number | undefined => {
+    httpGet(net, 'http://127.0.0.1:8428/internal/force_flush');
+    const text = httpGet(net, `http://127.0.0.1:8428/api/v1/export?match[]=${encodeURIComponent(`{__name__=~"${metric.replace(/\./g, '\\\\.')}.*"}`)}`);
+    for (const line of text.split('\n').filter(Boolean)) {
+      const series = JSON.parse(line) as { metric: Record<string, string>; values: number[] };
+      if (Object.values(series.metric).includes(net.vB)) return series.values.at(-1);
+    }
+    return undefined;
+  };
+  await until(`VictoriaMetrics to show ${N} packets`, 30_000, () => (latest('system.network.packet.count') === N ? true : undefined));
+  assert.equal(latest('system.network.io'), bytes);
+
+  // Log records: decode what went over the wire with the official .proto files.
+  const logRequest = await until('an OTLP logs request', 15_000, () => fs.readdirSync(captureDir).find((f) => f.includes('v1_logs')));
+  const decoded = execFileSync('protoc', [
+    `--proto_path=${protoInclude}`,
+    '--decode=opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
+    'opentelemetry/proto/collector/logs/v1/logs_service.proto',
+  ], { input: fs.readFileSync(path.join(captureDir, logRequest)), encoding: 'utf8' });
+  assert.match(decoded, /event_name: "netprobe.probe.attached"/);
+  assert.match(decoded, new RegExp(`string_value: "${net.vB}"`));
+  assert.match(decoded, /key: "service.name"\s+value \{\s+string_value: "netprobe"/);
+  assert.match(decoded, /key: "netprobe.probe.id"\s+value \{\s+string_value: "xdp_counter"/);
+
+  const before = xdpState(net, net.vB);
+  assert.equal(before.attached.length, 1);
+  assert.equal(before.links, 1, 'attached through a bpf_link');
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, `collector did not exit cleanly:\n${output()}`);
+  assert.deepEqual(xdpState(net, net.vB, before.attached), { attached: [], links: 0 });
+});
+
+test('nothing stays attached after the collector is killed with SIGKILL', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const { child } = await startCollector(net, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}] }
+exporters: { debug: }
+service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } } }
+`);
+  const before = xdpState(net, net.vB);
+  assert.equal(before.attached.length, 1);
+  assert.equal(before.links, 1, 'attached through a bpf_link');
+  child.kill('SIGKILL');
+  await exited(child);
+  await until('the kernel to drop the link', 5_000, () => {
+    const s = xdpState(net, net.vB, before.attached);
+    return s.attached.length === 0 && s.links === 0 ? true : undefined;
+  });
+});
+
+test('a backend that is down is retried and logged, never fatal', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const { child, output } = await startCollector(net, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}] }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:9, timeout: 1s }
+  prometheus: { host: 127.0.0.1, port: 9464 }
+service:
+  interval: 500ms
+  pipelines:
+    metrics: { probes: [xdp_counter], exporters: [otlp_http, prometheus] }
+`);
+  net.sendUdp([100, 100, 100]);
+  // The failures surface as a rate-limited log line and as exported self-metrics.
+  const scrape = await until('failed exports to be counted', 20_000, () => {
+    const text = httpGet(net, 'http://127.0.0.1:9464/metrics');
+    return /netprobe_exporter_send_failed[^\n]*exporter="otlp_http"[^\n]* [1-9]/.test(text) ? text : undefined;
+  });
+  assert.match(scrape, new RegExp(`system_network_packet_count[^\\n]*network_interface_name="${net.vB}"[^\\n]* 3\\b`));
+  assert.match(output(), /export failed; will retry at the next interval exporter=otlp_http/);
+  assert.equal(child.exitCode, null, 'collector exited');
+  const failureLines = output().split('\n').filter((l) => l.includes('export failed')).length;
+  assert.ok(failureLines <= 6, `failures should be logged at most once per interval, got ${failureLines} lines`);
+  child.kill('SIGINT');
+  assert.equal(await exited(child), 0);
+});
