@@ -23,16 +23,16 @@ export class TrackingHost implements ProbeHost {
 
   constructor(
     private readonly probeId: string,
-    private readonly pluginDir: string,
+    private readonly objectPath: string,
     private readonly log: Logger,
     private readonly emit: (probeId: string, eventName: string, attributes: Attributes, body?: string) => void,
     /** Interfaces already claimed for XDP by other probe instances: ifname -> probe id. */
     private readonly xdpClaims: Map<string, string>,
   ) {}
 
-  openObject(file: string): BpfObject {
-    const object = BpfObject.open(path.resolve(this.pluginDir, file));
-    this.cleanups.push({ what: `object ${file}`, fn: () => object.close() });
+  openObject(): BpfObject {
+    const object = BpfObject.open(this.objectPath);
+    this.cleanups.push({ what: `object ${path.basename(this.objectPath)}`, fn: () => object.close() });
     return object;
   }
 

@@ -2,6 +2,7 @@
  * One probe instance's lifecycle, owned by core: start, collect, stop. stop() is
  * safe before start() and safe twice; a failed start releases what it opened.
  */
+import path from 'node:path';
 import { TrackingHost, type Attachment } from './host';
 import { wrapError } from '../errors';
 import type { Logger } from '../log';
@@ -22,7 +23,7 @@ export class ProbeRunner {
     emit: EmitEvent,
     xdpClaims: Map<string, string>,
   ) {
-    this.host = new TrackingHost(id, plugin.directory, log, emit, xdpClaims);
+    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims);
   }
 
   get running(): boolean {

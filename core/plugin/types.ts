@@ -57,8 +57,8 @@ export interface ConfigIssue {
  * released by core in reverse order on shutdown, or if start() fails half-way.
  */
 export interface ProbeHost {
-  /** Opens a BPF object shipped beside the plugin (path relative to the plugin's folder). */
-  openObject(file: string): BpfObject;
+  /** Opens the plugin's BPF object (not yet loaded: set knobs, then load()). */
+  openObject(): BpfObject;
   /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
   resolveInterfaces(spec: 'auto' | readonly string[]): string[];
   attachXdp(object: BpfObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
@@ -94,6 +94,10 @@ export interface ProbePlugin<C = unknown> {
   directory: string;
   /** Human-readable: where it attaches. */
   attaches: string;
+  /** The compiled BPF object, relative to `directory`. */
+  object: string;
+  /** Maps and ring buffers of the object that userspace reads. */
+  reads: { maps: readonly string[]; ringBuffers: readonly string[] };
   /** JSON Schema (draft-07) for one instance's config, with defaults. */
   configSchema: object;
   /** Checks the schema cannot express (ordering, cross-field rules). */
@@ -101,4 +105,6 @@ export interface ProbePlugin<C = unknown> {
   metrics: readonly MetricSpec[];
   logRecords: readonly LogRecordSpec[];
   create(ctx: ProbeContext<C>): ProbeInstance;
+  /** A config that runs this probe on the given test interfaces (conformance tests, docs). */
+  exampleConfig(target: { interfaces: string[] }): Record<string, unknown>;
 }

@@ -23,6 +23,8 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
   description: 'Frames and bytes received per interface, with a frame-size histogram (XDP, per-CPU counters).',
   directory: __dirname,
   attaches: 'XDP (ingress) on each selected interface, native mode with fallback to generic',
+  object: 'xdp_counter.bpf.o',
+  reads: { maps: ['xdp_counter_stats'], ringBuffers: [] },
   configSchema: schema,
   metrics: [
     { name: 'system.network.packet.count', description: 'Frames received on the interface.', unit: '{packet}', kind: 'counter', attributes: INTERFACE_ATTRS },
@@ -30,6 +32,8 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
     { name: 'netprobe.packet.size', description: 'Size of received frames.', unit: 'By', kind: 'histogram', attributes: INTERFACE_ATTRS },
   ],
   logRecords: [],
+
+  exampleConfig: ({ interfaces }) => ({ interfaces }),
 
   validate(config): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -50,7 +54,7 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
     return {
       start() {
         const interfaces = host.resolveInterfaces(config.interfaces);
-        const object = host.openObject('xdp_counter.bpf.o');
+        const object = host.openObject();
         if (config.size_buckets.length > object.knobCapacity('size_bounds')) {
           throw new Error(`size_buckets: at most ${object.knobCapacity('size_bounds')} boundaries`);
         }

@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { ProbeMetricStore, PROBE_ID_ATTRIBUTE } from './probe-metrics';
+import { BoundedLogProcessor } from './log-processor';
+import { SelfMetrics } from './self-metrics';
+import { FailureLog } from './failure-log';
+import { DebugMetricExporter } from './debug-exporter';
+import { otlpUrl } from './telemetry';
+import { parseResourceAttributes, buildResource } from './resource';
+import { createLogger } from '../log';
+import type { MetricSpec } from '../plugin/types';
+
+const resource = resourceFromAttributes({ 'service.name': 'test' });
+const specs: MetricSpec[] = [
+  { name: 'a.count', description: 'a', unit: '{packet}', kind: 'counter', attributes: ['x'] },
+  { name: 'a.size', description: 's', unit: 'By', kind: 'histogram', attributes: ['x'] },
+  { name: 'a.ratio', description: 'r', unit: '1', kind: 'gauge', valueType: 'double', attributes: [] },
+];
+
+async function collect(store: ProbeMetricStore, probes: string[]): Promise<ResourceMetrics> {
+  return (await store.producer(new Set(probes)).collect()).resourceMetrics;
+}
+
+test('probe values become cumulative OTel data with a stable start time per series', async () => {
+  const store = new ProbeMetricStore(resource);
+  let sink = store.beginCollect('p/1', specs);
+  sink.record('a.count', { x: 'eth0' }, 5);
+  sink.record('a.size', { x: 'eth0' }, { boundaries: [10, 20], counts: [1, 2, 3], sum: 100, count: 6 });
+  sink.record('a.ratio', {}, 0.5);
+  sink.commit();
+  const first = await collect(store, ['p/1']);
+  const count1 = first.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'a.count')!;
+  assert.equal(count1.dataPointType, DataPointType.SUM);
+  assert.equal(count1.dataPoints[0]!.value, 5);
+  assert.equal(count1.dataPoints[0]!.attributes[PROBE_ID_ATTRIBUTE], 'p/1');
+  const hist = first.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'a.size')!;
+  assert.deepEqual(hist.dataPoints[0]!.value, { buckets: { boundaries: [10, 20], counts: [1, 2, 3] }, sum: 100, count: 6 });
+
+  await new Promise((r) => setTimeout(r, 5));
+  sink = store.beginCollect('p/1', specs);
+  sink.record('a.count', { x: 'eth0' }, 9);
+  sink.commit();
+  const second = await collect(store, ['p/1']);
+  const metrics = second.scopeMetrics[0]!.metrics;
+  assert.deepEqual(metrics.map((m) => m.descriptor.name), ['a.count'], 'series not reported again are forgotten');
+  assert.deepEqual(metrics[0]!.dataPoints[0]!.startTime, count1.dataPoints[0]!.startTime);
+  assert.equal(metrics[0]!.dataPoints[0]!.value, 9);
+});
+
+test('each exporter sees only the probes routed to it', async () => {
+  const store = new ProbeMetricStore(resource);
+  for (const id of ['p/1', 'p/2']) {
+    const sink = store.beginCollect(id, specs);
+    sink.record('a.count', { x: id }, 1);
+    sink.commit();
+  }
+  const only2 = await collect(store, ['p/2']);
+  assert.deepEqual(only2.scopeMetrics[0]!.metrics[0]!.dataPoints.map((p) => p.attributes.x), ['p/2']);
+});
+
+test('a metric the probe did not declare is refused', () => {
+  const store = new ProbeMetricStore(resource);
+  const sink = store.beginCollect('p/1', specs);
+  assert.throws(() => sink.record('b.undeclared', {}, 1), /does not declare/);
+});
+
+class StuckExporter implements LogRecordExporter {
+  exported: ReadableLogRecord[][] = [];
+  pending: Array<(r: ExportResult) => void> = [];
+  constructor(private readonly result?: ExportResult) {}
+  export(records: ReadableLogRecord[], done: (r: ExportResult) => void): void {
+    this.exported.push(records);
+    if (this.result) done(this.result);
+    else this.pending.push(done);
+  }
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}
+
+class ManualReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+/** Self-metrics through a real MeterProvider, read back by a manual reader. */
+function selfMetrics(): { self: SelfMetrics; reader: ManualReader } {
+  const reader = new ManualReader();
+  const self = new SelfMetrics();
+  self.bind(new MeterProvider({ readers: [reader] }).getMeter('test'));
+  return { self, reader };
+}
+
+async function sumOf(reader: ManualReader, name: string): Promise<number> {
+  const { resourceMetrics } = await reader.collect();
+  let total = 0;
+  for (const s of resourceMetrics.scopeMetrics) for (const m of s.metrics) if (m.descriptor.name === name) for (const p of m.dataPoints) total += p.value as number;
+  return total;
+}
+
+test('a stuck backend bounds the log queue and counts every dropped record', async (t) => {
+  const { self, reader } = selfMetrics();
+  const exporter = new StuckExporter();
+  const processor = new BoundedLogProcessor(exporter, 'otlp_http', new Set(['p/1']), 100, 60_000, self, new FailureLog(createLogger('test'), 'otlp_http', 1000));
+  t.after(() => {
+    for (const done of exporter.pending) done({ code: ExportResultCode.SUCCESS });
+  });
+  const loggers = new LoggerProvider({ resource, processors: [processor] });
+  const logger = loggers.getLogger('t');
+  for (let i = 0; i < 1000; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1', i } });
+  logger.emit({ eventName: 'other-probe', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/9' } });
+  // One batch is in flight (stuck), the queue holds at most 100, the rest was dropped and counted.
+  const inFlight = exporter.exported.flat().length;
+  const dropped = await sumOf(reader, 'netprobe.exporter.enqueue_failed');
+  const queued = await sumOf(reader, 'netprobe.exporter.queue.size');
+  assert.ok(queued <= 100, `queue grew to ${queued}`);
+  assert.equal(inFlight + queued + dropped, 1000, 'every record is exported, queued or counted as dropped');
+  assert.ok(exporter.exported.flat().every((r) => r.attributes[PROBE_ID_ATTRIBUTE] === 'p/1'));
+});
+
+test('failed log exports are counted as send_failed', async () => {
+  const { self, reader } = selfMetrics();
+  const exporter = new StuckExporter({ code: ExportResultCode.FAILED, error: new Error('down') });
+  const processor = new BoundedLogProcessor(exporter, 'x', new Set(['p/1']), 100, 60_000, self, new FailureLog(createLogger('test'), 'x', 60_000));
+  const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
+  for (let i = 0; i < 7; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1' } });
+  await processor.forceFlush();
+  assert.equal(await sumOf(reader, 'netprobe.exporter.send_failed'), 7);
+  await processor.shutdown();
+  await processor.shutdown(); // safe twice
+});
+
+test('the debug exporter prints a summary, or each point with verbosity normal', async () => {
+  const store = new ProbeMetricStore(resource);
+  const sink = store.beginCollect('p/1', specs);
+  sink.record('a.count', { x: 'eth0' }, 5);
+  sink.commit();
+  const metrics = await collect(store, ['p/1']);
+  for (const [verbosity, expected] of [['basic', ['d: metrics: 1 metrics, 1 data points']], ['normal', ['d: metrics: 1 metrics, 1 data points', '  a.count{x=eth0, netprobe.probe.id=p/1} 5 {packet}']]] as const) {
+    const lines: string[] = [];
+    new DebugMetricExporter('d', { verbosity }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
+    assert.deepEqual(lines, expected);
+  }
+});
+
+test('OTLP URLs follow the config, then the OTEL_EXPORTER_OTLP_* variables', () => {
+  const base = { protocol: 'http/protobuf', headers: {}, timeout: '10s', compression: 'none', max_queue_size: 1 } as const;
+  assert.equal(otlpUrl({ ...base, endpoint: 'http://vm:8428/opentelemetry/' }, 'metrics', {}), 'http://vm:8428/opentelemetry/v1/metrics');
+  assert.equal(otlpUrl(base, 'logs', {}), 'http://localhost:4318/v1/logs');
+  assert.equal(otlpUrl(base, 'logs', { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4318' }), 'https://c:4318/v1/logs');
+  assert.equal(otlpUrl(base, 'metrics', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m/x' }), 'http://m/x');
+  assert.equal(otlpUrl({ ...base, endpoint: 'http://cfg' }, 'metrics', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m/x' }), 'http://cfg/v1/metrics');
+});
+
+test('resource attributes: defaults, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME', () => {
+  assert.deepEqual(parseResourceAttributes('a=1, b=x%20y,bad,=z'), { a: '1', b: 'x y' });
+  const r = buildResource({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,service.name=fromattrs' });
+  assert.equal(r.attributes['service.name'], 'fromattrs');
+  assert.equal(r.attributes['deployment.environment'], 'prod');
+  assert.ok(r.attributes['host.name']);
+  assert.ok(r.attributes['service.instance.id']);
+  assert.ok(r.attributes['service.version']);
+  assert.equal(buildResource({ OTEL_SERVICE_NAME: 'edge', OTEL_RESOURCE_ATTRIBUTES: 'service.name=x' }).attributes['service.name'], 'edge');
+  assert.equal(buildResource({}).attributes['service.name'], 'netprobe');
+});

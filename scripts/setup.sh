@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One-step setup on Debian/Ubuntu, then run the collector or the tests.
+#
+#   sudo scripts/setup.sh run [netprobe run options]   install, build, run with ./collector.yaml
+#   sudo scripts/setup.sh test                         install (test tools too), build, run every test
+#
+# Idempotent: packages already present are not reinstalled.
+set -euo pipefail
+mode="${1:-}"
+shift || true
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+case "$mode" in
+  run|test) ;;
+  *) echo "usage: sudo $0 run|test" >&2; exit 2 ;;
+esac
+if [[ "$(id -u)" != 0 ]]; then
+  echo "netprobe setup: run as root (loading BPF programs and installing packages need it): sudo $0 $mode" >&2
+  exit 1
+fi
+
+# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools.
+packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 ca-certificates)
+if [[ "$mode" == test ]]; then
+  packages+=(bpftool tcpdump tshark bind9-dnsutils protobuf-compiler dpkg apt)
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "netprobe setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+
+if [[ "$mode" == test ]]; then
+  bash scripts/fetch-test-backends.sh
+  exec npm test --silent
+fi
+exec node dist/core/cli/netprobe.js run --config collector.yaml "$@"
