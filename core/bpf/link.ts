@@ -3,10 +3,14 @@
  * file descriptor to it closes, so nothing stays attached after the collector
  * exits, however it exits (SIGKILL included). close() is safe to call twice.
  */
+import fs from 'node:fs';
 import { libbpf, describeErrno } from './libbpf';
 import { NetprobeError } from '../errors';
 
+const BPF_CGROUP_SOCK_OPS = 3;
 const BPF_XDP = 37;
+const BPF_TCX_INGRESS = 46;
+const BPF_TCX_EGRESS = 47;
 const XDP_FLAGS_SKB_MODE = 1 << 1;
 const XDP_FLAGS_DRV_MODE = 1 << 2;
 
@@ -63,4 +67,42 @@ export function attachXdp(progFd: number, ifname: string, mode: XdpMode): { link
     'NETPROBE_ERR_ATTACH',
     `attaching XDP to ${ifname} (${failures.join('; ')})${busy ? ': another XDP program is already attached to this interface' : ''}`,
   );
+}
+
+export type TcDirection = 'ingress' | 'egress';
+
+/**
+ * Attaches a `SEC("tc")` program through tcx (kernel 6.6+): several programs can
+ * share a hook, so this never displaces another tool's TC program.
+ */
+export function attachTcx(progFd: number, ifname: string, direction: TcDirection): BpfLink {
+  const ifindex = interfaceIndex(ifname);
+  const fd = libbpf().bpf_link_create(progFd, ifindex, direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS, linkOpts(0)) as number;
+  if (fd < 0) {
+    const hint = fd === -22 ? ' (tcx needs Linux 6.6 or newer)' : '';
+    throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching TC ${direction} to ${ifname}: ${describeErrno(fd)}${hint}`);
+  }
+  return new BpfLink(fd, `tcx/${direction} on ${ifname}`);
+}
+
+export type CgroupAttachType = 'sock_ops';
+
+/**
+ * Attaches a cgroup program through a link. Link-based cgroup attachments are
+ * always multi-attach: other programs on the same cgroup keep working.
+ */
+export function attachCgroup(progFd: number, cgroupPath: string, type: CgroupAttachType): BpfLink {
+  let cgroupFd: number;
+  try {
+    cgroupFd = fs.openSync(cgroupPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (err) {
+    throw new NetprobeError('NETPROBE_ERR_ATTACH', `opening cgroup ${cgroupPath}: ${(err as Error).message}`);
+  }
+  try {
+    const fd = libbpf().bpf_link_create(progFd, cgroupFd, BPF_CGROUP_SOCK_OPS, linkOpts(0)) as number;
+    if (fd < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching ${type} to cgroup ${cgroupPath}: ${describeErrno(fd)}`);
+    return new BpfLink(fd, `${type} on cgroup ${cgroupPath}`);
+  } finally {
+    fs.closeSync(cgroupFd);
+  }
 }

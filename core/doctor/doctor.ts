@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listInterfaces } from '../net/interfaces';
+import { cgroupV2Root } from '../net/cgroup';
 
 export type Status = 'OK' | 'WARN' | 'FAIL';
 export interface Check { status: Status; what: string; detail: string; fix?: string }
@@ -56,9 +57,9 @@ function bpffsCheck(): Check {
 }
 
 function cgroupCheck(): Check {
-  const m = /^\S+\s(\S+)\scgroup2\s/m.exec(mounts());
-  return m
-    ? { status: 'OK', what: 'cgroup v2', detail: `mounted at ${m[1]}` }
+  const root = cgroupV2Root(mounts());
+  return root
+    ? { status: 'OK', what: 'cgroup v2', detail: `mounted at ${root}` }
     : { status: 'WARN', what: 'cgroup v2', detail: 'no cgroup2 mount found (needed by the conntrack probe)', fix: 'mount -t cgroup2 none /sys/fs/cgroup/unified' };
 }
 

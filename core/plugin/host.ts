@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { BpfObject } from '../bpf/object';
-import { attachXdp, type XdpMode } from '../bpf/link';
+import { attachCgroup, attachTcx, attachXdp, type BpfLink, type CgroupAttachType, type TcDirection, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
@@ -55,15 +55,24 @@ export class TrackingHost implements ProbeHost {
     }
     const { link, mode: used } = attachXdp(object.programFd(program), ifname, mode);
     this.xdpClaims.set(ifname, this.probeId);
-    this.cleanups.push({
-      what: link.description,
-      fn: () => {
-        link.close();
-        this.xdpClaims.delete(ifname);
-      },
-    });
-    this.attachments.push({ probe: this.probeId, kind: 'xdp', target: ifname, detail: `mode=${used}` });
+    this.track(link, { kind: 'xdp', target: ifname, detail: `mode=${used}` });
+    this.cleanups.push({ what: `XDP claim on ${ifname}`, fn: () => this.xdpClaims.delete(ifname) });
     return used;
+  }
+
+  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection): void {
+    const link = attachTcx(object.programFd(program), ifname, direction);
+    this.track(link, { kind: `tc/${direction}`, target: ifname, detail: 'tcx' });
+  }
+
+  attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void {
+    const link = attachCgroup(object.programFd(program), cgroupPath, type);
+    this.track(link, { kind: type, target: cgroupPath, detail: 'cgroup link, multi-attach' });
+  }
+
+  private track(link: BpfLink, attachment: Omit<Attachment, 'probe'>): void {
+    this.cleanups.push({ what: link.description, fn: () => link.close() });
+    this.attachments.push({ probe: this.probeId, ...attachment });
   }
 
   consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void {

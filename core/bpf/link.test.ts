@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { kernelTestsPossible } from '../../test/helpers/kernel';
+import { TestNet } from '../../test/helpers/netns';
+import { BpfObject } from './object';
+import { attachCgroup } from './link';
+import { cgroupV2Root } from '../net/cgroup';
+import { ProbeHarness } from '../../test/helpers/harness';
+import { linksOfProgram } from '../../test/helpers/bpftool';
+
+const OBJECT = path.join(__dirname, 'testdata', 'attach_test.bpf.o');
+
+function counts(object: BpfObject): { tc: number; sock_ops: number } {
+  return object.map('attach_test_counts').readDecoded(object.layout('attach_test_counts'))[0]!.value as { tc: number; sock_ops: number };
+}
+
+test('a sock_ops program on a test cgroup sees only that cgroup\'s TCP, and goes away with its link', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const root = cgroupV2Root();
+  assert.ok(root, 'cgroup v2 is mounted');
+  const cgroup = path.join(root, `netprobe-test-${process.pid}`);
+  fs.mkdirSync(cgroup);
+  const net = TestNet.create();
+  const object = BpfObject.open(OBJECT);
+  t.after(() => {
+    object.close();
+    net.cleanup();
+    fs.rmdirSync(cgroup);
+  });
+  object.load();
+  const link = attachCgroup(object.programFd('attach_test_sock_ops'), cgroup, 'sock_ops');
+  const listener = net.spawn(net.nsB, [process.execPath, '-e', `require('node:net').createServer((s) => s.end()).listen(7000, ${JSON.stringify(net.ipB)}, () => console.log('up'))`]);
+  await new Promise((r) => listener.stdout!.once('data', r));
+  const connect = `require('node:net').connect(7000, ${JSON.stringify(net.ipB)}).on('close', () => process.exit(0)).on('error', () => process.exit(1))`;
+  // Outside the cgroup: not seen. Inside it (the shell moves itself in first): seen.
+  net.exec(net.nsA, [process.execPath, '-e', connect]);
+  assert.equal(counts(object).sock_ops, 0);
+  execFileSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec ip netns exec ${net.nsA} ${process.execPath} -e "${connect.replace(/"/g, '\\"')}"`]);
+  const seen = counts(object).sock_ops;
+  assert.ok(seen > 0, 'sock_ops saw the connection made inside its cgroup');
+  link.close();
+  link.close(); // safe twice
+  execFileSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec ip netns exec ${net.nsA} ${process.execPath} -e "${connect.replace(/"/g, '\\"')}"`]);
+  assert.equal(counts(object).sock_ops, seen, 'detached with its link');
+});
+
+test('tcx programs attach to both directions beside other programs and detach on stop', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  // xdp_counter holds XDP on the interface; tcx hooks are separate and shared.
+  const { harness } = await ProbeHarness.start(net, net.nsB, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}] }
+exporters: { debug: }
+service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } } }
+`);
+  const script = `
+    const { BpfObject } = require(${JSON.stringify(path.join(__dirname, 'object'))});
+    const { attachTcx } = require(${JSON.stringify(path.join(__dirname, 'link'))});
+    const o = BpfObject.open(${JSON.stringify(OBJECT)}); o.load();
+    const links = ['ingress', 'egress'].map((d) => attachTcx(o.programFd('attach_test_tc'), ${JSON.stringify(net.vB)}, d));
+    process.stdout.write('attached\\n');
+    process.stdin.once('data', () => {
+      const v = o.map('attach_test_counts').readDecoded(o.layout('attach_test_counts'))[0].value;
+      for (const l of links) { l.close(); l.close(); }
+      process.stdout.write(JSON.stringify(v) + '\\n');
+      o.close();
+    });`;
+  const child = net.spawn(net.nsB, [process.execPath, '-e', script]);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const waitFor = async (re: RegExp) => {
+    for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, re);
+  };
+  await waitFor(/attached/);
+  const shown = JSON.parse(net.exec(net.nsB, ['bpftool', '-j', 'net', 'show', 'dev', net.vB])) as Array<Record<string, unknown[]>>;
+  assert.ok(shown.some((e) => (e.xdp ?? []).length === 1), 'XDP still there');
+  assert.equal(linksOfProgram('attach_test_tc').length, 2, 'one tcx link per direction');
+  net.sendUdp([10, 10, 10]); // 3 in; nsB answers each with ICMP port unreachable: 3 out
+  child.stdin!.write('read\n');
+  await waitFor(/\{.*\}/);
+  const seen = JSON.parse(out.split('\n')[1]!) as { tc: number };
+  assert.ok(seen.tc >= 6, `tc saw ${seen.tc} packets, expected at least 3 in and 3 out`);
+  assert.equal(linksOfProgram('attach_test_tc').length, 0, 'tcx programs detached');
+  await harness.stop();
+});
