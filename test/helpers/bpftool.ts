@@ -1,7 +1,7 @@
 /** What the kernel says is loaded and attached, through bpftool (the independent witness). */
 import { execFileSync } from 'node:child_process';
 
-interface Link { id: number; type: string | number; prog_id?: number }
+export interface Link { id: number; type: string | number; prog_id?: number }
 
 /** Live bpf_links whose program has the given name (links are kernel-wide, not per namespace). */
 export function linksOfProgram(name: string): Link[] {
