@@ -19,7 +19,11 @@
  */
 typedef __u64 np_counter_t;  /* monotonically increasing; per-CPU copies are summed */
 typedef __u64 np_gauge_t;    /* instantaneous value; per-CPU copies are summed */
-typedef __u64 np_ktime_t;    /* bpf_ktime_get_ns() timestamp */
+typedef __u64 np_ktime_t;    /* monotonic timestamp (ns); per-CPU copies: the latest wins */
+typedef __u64 np_ktime_first_t; /* monotonic timestamp (ns); per-CPU copies: the earliest non-zero wins */
+typedef __u64 np_jiffies_t;  /* bpf_jiffies64(): far cheaper than a clock read; per-CPU: the latest wins */
+typedef __u64 np_jiffies_first_t; /* bpf_jiffies64(); per-CPU copies: the earliest non-zero wins */
+typedef __u8 np_flags_t;     /* bit set; per-CPU copies are OR-ed */
 
 /* A knob userspace writes into .rodata before load. */
 #define NP_KNOB const volatile
@@ -30,5 +34,8 @@ typedef __u64 np_ktime_t;    /* bpf_ktime_get_ns() timestamp */
  * pointer in .rodata.
  */
 #define NP_EXPORT_TYPE(name) const volatile struct name *np_export_##name __attribute__((unused)) = 0
+
+/* The same for an enum whose names userspace prints (e.g. reason codes). */
+#define NP_EXPORT_ENUM(name) const volatile enum name np_export_enum_##name __attribute__((unused)) = 0
 
 #endif /* NETPROBE_H */

@@ -27,6 +27,8 @@ export interface BtfType {
   intBits?: number;
   array?: { type: number; nelems: number };
   members?: BtfMember[];
+  /** ENUM / ENUM64 members. */
+  enumValues?: Array<{ name: string; value: number }>;
   secinfos?: BtfSecInfo[];
 }
 
@@ -93,11 +95,18 @@ export class Btf {
           break;
         case BtfKind.ENUM:
           t.size = sizeOrType;
-          pos += 8 * vlen;
+          t.enumValues = [];
+          for (let i = 0; i < vlen; i++, pos += 8) {
+            const value = kindFlag ? raw.readInt32LE(pos + 4) : raw.readUInt32LE(pos + 4);
+            t.enumValues.push({ name: str(raw.readUInt32LE(pos)), value });
+          }
           break;
         case BtfKind.ENUM64:
           t.size = sizeOrType;
-          pos += 12 * vlen;
+          t.enumValues = [];
+          for (let i = 0; i < vlen; i++, pos += 12) {
+            t.enumValues.push({ name: str(raw.readUInt32LE(pos)), value: raw.readUInt32LE(pos + 4) + raw.readUInt32LE(pos + 8) * 0x1_0000_0000 });
+          }
           break;
         case BtfKind.FUNC_PROTO:
           t.type = sizeOrType;
@@ -173,6 +182,13 @@ export class Btf {
       default:
         return t.size;
     }
+  }
+
+  /** Value -> name of `enum <name>`, e.g. for reason codes the C program defines. */
+  enumNames(name: string): Map<number, string> {
+    const t = this.types.find((x) => (x.kind === BtfKind.ENUM || x.kind === BtfKind.ENUM64) && x.name === name);
+    if (!t) throw new Error(`enum ${name} not found in BTF (use NP_EXPORT_ENUM)`);
+    return new Map(t.enumValues!.map((e) => [e.value, e.name]));
   }
 
   /** A variable in a data section (e.g. a `const volatile` knob in `.rodata`). */

@@ -95,9 +95,10 @@ export class StructLayout {
   }
 
   /**
-   * Decodes a per-CPU value (one copy per possible CPU, each `stride` bytes) into one:
-   * timestamps (`np_ktime_t`) take the latest copy, every other number is summed,
-   * byte fields keep the first copy that is not all zeros.
+   * Decodes a per-CPU value (one copy per possible CPU, each `stride` bytes) into one,
+   * combining numbers by their semantic typedef (see combiner(): counters add,
+   * timestamps take the latest or earliest, flags OR); byte fields keep the first
+   * copy that is not all zeros.
    */
   decodePerCpu(buf: Buffer, base: number, stride: number, cpus: number): Decoded {
     const total = this.decode(buf, base);
@@ -106,17 +107,31 @@ export class StructLayout {
   }
 }
 
+/** How two CPUs' copies of a number combine, by the field's semantic typedef. */
+export function combiner(semantic: string | undefined): (a: number, b: number) => number {
+  switch (semantic) {
+    case 'np_ktime_t':
+    case 'np_jiffies_t':
+      return (a, b) => Math.max(a, b);
+    case 'np_ktime_first_t':
+    case 'np_jiffies_first_t':
+      return (a, b) => (a === 0 ? b : b === 0 ? a : Math.min(a, b));
+    case 'np_flags_t': return (a, b) => a | b;
+    default: return (a, b) => a + b;
+  }
+}
+
 function mergeInto(layout: StructLayout, into: Decoded, from: Decoded): void {
   for (const f of layout.fields) {
     const a = into[f.name];
     const b = from[f.name];
-    const latest = f.semantic === 'np_ktime_t';
     if (f.kind === 'int') {
-      into[f.name] = latest ? Math.max(a as number, b as number) : (a as number) + (b as number);
+      into[f.name] = combiner(f.semantic)(a as number, b as number);
     } else if (f.kind === 'int-array') {
+      const combine = combiner(f.semantic);
       const arr = a as number[];
       const other = b as number[];
-      for (let i = 0; i < arr.length; i++) arr[i] = latest ? Math.max(arr[i]!, other[i]!) : arr[i]! + other[i]!;
+      for (let i = 0; i < arr.length; i++) arr[i] = combine(arr[i]!, other[i]!);
     } else if (f.kind === 'bytes') {
       if ((a as Buffer).every((x) => x === 0)) into[f.name] = b as Buffer;
     } else {

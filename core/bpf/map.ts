@@ -117,6 +117,15 @@ export class BpfMap {
     return out;
   }
 
+  /** Reads one entry and deletes it in one step; undefined when it is not there. */
+  lookupAndDelete(key: Buffer): Buffer | undefined {
+    const value = Buffer.alloc(this.entryValueBytes);
+    const err = libbpf().bpf_map_lookup_and_delete_elem(this.fd, key, value) as number;
+    if (err === -ENOENT) return undefined;
+    if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading and deleting in map ${this.name}: ${describeErrno(err)}`);
+    return value;
+  }
+
   /** For per-CPU maps `value` holds every CPU's copy (entryValueBytes). */
   update(key: Buffer, value: Buffer, flags = 0): void {
     const err = libbpf().bpf_map_update_elem(this.fd, key, value, flags) as number;

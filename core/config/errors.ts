@@ -55,7 +55,8 @@ function message(e: ErrorObject): { extraPath?: string; text: string } {
     case 'format':
       return {
         text: p.format === 'duration' ? 'expected a duration such as 500ms, 10s or 1m'
-          : p.format === 'http-url' ? 'expected an http:// or https:// URL' : `expected ${p.format as string}`,
+          : p.format === 'http-url' ? 'expected an http:// or https:// URL'
+            : p.format === 'cidr' ? 'expected an IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8' : `expected ${p.format as string}`,
       };
     case 'minItems':
       return { text: `expected at least ${p.limit as number} item${p.limit === 1 ? '' : 's'}` };

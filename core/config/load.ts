@@ -12,6 +12,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import collectorSchema from '../../schemas/collector.schema.json';
 import { substituteEnv, type Env, type SubstitutionError } from './env';
 import { isDuration, parseDuration } from './duration';
+import { parseCidr } from '../net/address';
 import { formatAjvErrors, formatPath } from './errors';
 import { NetprobeError } from '../errors';
 import type { ProbePlugin } from '../plugin/types';
@@ -119,6 +120,7 @@ function compileSchema(plugins: readonly ProbePlugin[]) {
   const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
   ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
   ajv.addFormat('duration', { type: 'string', validate: isDuration });
+  ajv.addFormat('cidr', { type: 'string', validate: (s: string) => parseCidr(s) !== undefined });
   ajv.addFormat('http-url', { type: 'string', validate: (s: string) => /^https?:\/\/[^\s/]+/.test(s) });
   const schema = structuredClone(collectorSchema) as Record<string, any>;
   const probes = schema.properties.probes;

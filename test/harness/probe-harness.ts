@@ -4,7 +4,7 @@
  * Protocol, one JSON object per line on stdout:
  *   -> {"ready": [attachments]}      after every probe started (or {"error": "..."})
  *   stdin "collect" -> {"points": [{probe, metric, attributes, value}]}
- *   stdin "stop"    -> {"stopped": true}, then exit
+ *   stdin "stop"    -> {"stopped": true, "events": [every event emitted]}, then exit
  */
 import readline from 'node:readline';
 import { loadConfigFile } from '../../core/config/load';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     }
   }
   for (const r of [...runners].reverse()) await r.stop();
-  say({ stopped: true });
+  say({ stopped: true, events });
 }
 
 main().catch((err) => {

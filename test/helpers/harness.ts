@@ -42,8 +42,9 @@ export class ProbeHarness {
     return (await this.next()).points as Point[];
   }
 
-  async stop(): Promise<void> {
+  /** Stops the probes; returns every event (log record) they emitted, stop included. */
+  async stop(): Promise<Array<{ probe: string; name: string; attributes: Attributes }>> {
     this.child.stdin!.write('stop\n');
-    await this.next();
+    return (await this.next()).events as Array<{ probe: string; name: string; attributes: Attributes }>;
   }
 }

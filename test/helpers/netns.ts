@@ -19,6 +19,9 @@ export class TestNet {
   readonly vB: string;
   readonly ipA: string;
   readonly ipB: string;
+  /** IPv6 addresses (ULA, only inside the namespaces) when created with `ipv6: true`. */
+  readonly ip6A: string;
+  readonly ip6B: string;
   private readonly children: ChildProcess[] = [];
   private links = 0;
 
@@ -29,10 +32,17 @@ export class TestNet {
     this.vB = `np${tag}b0`;
     this.ipA = `10.251.${subnet}.1`;
     this.ipB = `10.251.${subnet}.2`;
+    this.ip6A = `fd00:6e70:${subnet.toString(16)}::1`;
+    this.ip6B = `fd00:6e70:${subnet.toString(16)}::2`;
   }
 
-  /** nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both. */
-  static create(mtu = 1500): TestNet {
+  /**
+   * nsA --(vA/vB)-- nsB, both ends up, neighbours pinned, lo up in both. IPv6 is off
+   * unless asked for; then the link gets ULA addresses without DAD or router
+   * solicitations, and pinned IPv6 neighbours, so still only test frames cross it.
+   */
+  static create(mtuOrOptions: number | { mtu?: number; ipv6?: boolean } = 1500): TestNet {
+    const { mtu = 1500, ipv6 = false } = typeof mtuOrOptions === 'number' ? { mtu: mtuOrOptions } : mtuOrOptions;
     serial++;
     const tag = `${process.pid % 10000}x${serial}`;
     const net = new TestNet(tag, (process.pid + serial) % 250);
@@ -44,6 +54,7 @@ export class TestNet {
         net.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
       }
       net.addLink(net.vA, net.vB, net.ipA, net.ipB, mtu);
+      if (ipv6) net.enableIpv6();
     } catch (err) {
       net.cleanup();
       throw err;
@@ -75,6 +86,20 @@ export class TestNet {
     this.exec(this.nsB, ['ip', 'neigh', 'replace', ipA, 'lladdr', macA, 'dev', b, 'nud', 'permanent']);
   }
 
+  private enableIpv6(): void {
+    for (const [ns, dev, ip, peerIp, peerNs, peerDev] of [
+      [this.nsA, this.vA, this.ip6A, this.ip6B, this.nsB, this.vB],
+      [this.nsB, this.vB, this.ip6B, this.ip6A, this.nsA, this.vA],
+    ] as const) {
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.router_solicitations=0`]);
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.accept_ra=0`]);
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=0`]);
+      this.exec(ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.lo.disable_ipv6=0']);
+      this.exec(ns, ['ip', '-6', 'addr', 'add', `${ip}/64`, 'dev', dev, 'nodad']);
+      this.exec(ns, ['ip', '-6', 'neigh', 'replace', peerIp, 'lladdr', this.mac(peerNs, peerDev), 'dev', dev, 'nud', 'permanent']);
+    }
+  }
+
   mac(ns: string, dev: string): string {
     return this.exec(ns, ['cat', `/sys/class/net/${dev}/address`]).trim();
   }
@@ -94,17 +119,63 @@ export class TestNet {
    * Sends UDP datagrams from nsA to `dst` (default ipB), one per payload size, in order,
    * each waiting for the kernel to take it. Returns the Ethernet frame sizes sent.
    */
-  sendUdp(payloadSizes: readonly number[], dst = this.ipB, port = 9): number[] {
+  sendUdp(payloadSizes: readonly number[], dst = this.ipB, port = 9, options: { socketPerDatagram?: boolean } = {}): number[] {
+    const v6 = dst.includes(':');
     const script = `
       const dgram = require('node:dgram');
       const sizes = ${JSON.stringify(payloadSizes)};
-      const s = dgram.createSocket('udp4');
+      const open = () => dgram.createSocket('${v6 ? 'udp6' : 'udp4'}');
+      let s = open();
       (async () => {
-        for (const n of sizes) await new Promise((ok, fail) => s.send(Buffer.alloc(n, 0x61), ${port}, ${JSON.stringify(dst)}, (e) => e ? fail(e) : ok()));
+        for (const n of sizes) {
+          await new Promise((ok, fail) => s.send(Buffer.alloc(n, 0x61), ${port}, ${JSON.stringify(dst)}, (e) => e ? fail(e) : ok()));
+          if (${Boolean(options.socketPerDatagram)}) { s.close(); s = open(); } // a new source port: a new flow
+        }
         s.close();
       })().catch((e) => { console.error(e); process.exit(1); });`;
     this.exec(this.nsA, [process.execPath, '-e', script]);
-    return payloadSizes.map((n) => n + 8 + 20 + 14); // UDP + IPv4 + Ethernet headers
+    return payloadSizes.map((n) => n + 8 + (v6 ? 40 : 20) + 14); // UDP + IP + Ethernet headers
+  }
+
+  /**
+   * One TCP connection from nsA to a server in nsB: the client sends `upload` bytes, the
+   * server answers with `download` bytes and both close. Returns the client's source port.
+   */
+  tcpExchange(upload: number, download: number, dst = this.ipB, port = 7001): number {
+    const server = `
+      const srv = require('node:net').createServer((c) => {
+        let got = 0;
+        c.on('data', (d) => { got += d.length; if (got >= ${upload}) c.end(Buffer.alloc(${download}, 0x62)); });
+      });
+      srv.listen(${port}, ${JSON.stringify(dst)});
+      setTimeout(() => process.exit(0), 20000).unref();
+      srv.on('connection', () => srv.close());`;
+    const client = `
+      const c = require('node:net').connect(${port}, ${JSON.stringify(dst)});
+      let srcPort = 0, got = 0;
+      c.on('connect', () => { srcPort = c.localPort; c.write(Buffer.alloc(${upload}, 0x61)); });
+      c.on('data', (d) => { got += d.length; });
+      c.on('close', () => { if (got !== ${download}) process.exit(1); process.stdout.write(String(srcPort)); });
+      c.on('error', (e) => { console.error(e); process.exit(1); });`;
+    const srv = this.spawn(this.nsB, [process.execPath, '-e', server]);
+    // Wait for the listener (bounded), then run the client to completion.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      try {
+        this.exec(this.nsB, ['sh', '-c', `ss -Hltn | grep -q ':${port} '`]);
+        break;
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
+    const out = this.exec(this.nsA, [process.execPath, '-e', client]).trim();
+    srv.kill();
+    return Number(out);
+  }
+
+  /** `count` echo requests from nsA (answered by nsB): ICMP or ICMPv6 by the address family. */
+  ping(dst: string, count: number): void {
+    this.exec(this.nsA, ['ping', '-q', '-n', '-c', String(count), '-i', '0.05', '-W', '2', dst]);
   }
 
   cleanup(): void {

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlowTracker } from './flow-tracker';
+import type { FlowCounters, FlowKeyInfo } from './flow-codec';
+import { tcpFlagNames } from './plugin';
+
+const key = (over: Partial<FlowKeyInfo> = {}): FlowKeyInfo => ({
+  ifindex: 2, direction: 'receive', ipVersion: 4, protocol: 6, src: '10.0.0.1', dst: '10.0.0.2', srcPort: 40000, dstPort: 443, ...over,
+});
+const c = (packets: number, bytes: number, lastSeen = 100, syns = 0): FlowCounters => ({ packets, bytes, syns, firstSeen: 1, lastSeen, tcpFlags: 0 });
+
+test('growth between reads becomes traffic, port and connection totals', () => {
+  const t = new FlowTracker(100);
+  t.beginInterval();
+  t.observe('a', c(10, 1000, 100, 1), () => key(), 0);
+  t.beginInterval();
+  t.observe('a', c(15, 1600, 200, 1), () => key(), 0);
+  const traffic = [...t.traffic.values()];
+  assert.deepEqual(traffic.map((x) => [x.packets, x.bytes]), [[15, 1600]]);
+  const port = [...t.ports.values()][0]!;
+  assert.deepEqual([port.key.port, port.packets, port.bytes, port.connections], [443, 15, 1600, 1]);
+  assert.equal(t.get('a')!.intervalBytes, 600, 'interval growth only');
+});
+
+test('an entry that shrank was re-created by the kernel and counts in full', () => {
+  const t = new FlowTracker(100);
+  t.observe('a', c(10, 1000), () => key(), 0);
+  t.observe('a', c(3, 300), () => key(), 0);
+  assert.equal([...t.traffic.values()][0]!.packets, 13);
+});
+
+test('ending a flow adds what arrived since the last read, once', () => {
+  const t = new FlowTracker(100);
+  t.observe('a', c(10, 1000), () => key(), 0);
+  const ended = t.end('a', c(12, 1200), 'idle', 0)!;
+  assert.equal(ended.counters.packets, 12);
+  assert.equal([...t.traffic.values()][0]!.packets, 12);
+  assert.equal(t.end('a', c(12, 1200), 'idle', 0), undefined, 'a flow ends once');
+  assert.equal(t.ended.idle, 1);
+});
+
+test('local ports: ephemeral ones and those past the limit are grouped', () => {
+  const t = new FlowTracker(2, [32768, 60999]);
+  t.observe('in-443', c(1, 100), () => key({ dstPort: 443 }), 0);
+  t.observe('in-80', c(1, 100), () => key({ dstPort: 80 }), 0);
+  t.observe('in-22', c(1, 100), () => key({ dstPort: 22 }), 0); // past the limit of 2
+  t.observe('out', c(1, 100), () => key({ direction: 'transmit', srcPort: 45000, dstPort: 443 }), 0); // local port is ephemeral
+  assert.deepEqual([...t.ports.values()].map((p) => p.key.port).sort(), [443, 80]);
+  assert.deepEqual([...t.groupedPorts.values()].map((g) => [g.group, g.packets]).sort(), [['ephemeral', 1], ['other', 1]]);
+});
+
+test('idle flows, least recently active flows and the top by interval bytes', () => {
+  const t = new FlowTracker(100);
+  t.beginInterval();
+  t.observe('old', c(1, 10, 100), () => key({ srcPort: 1 }), 0);
+  t.observe('mid', c(1, 5000, 500), () => key({ srcPort: 2 }), 0);
+  t.observe('new', c(1, 20, 900), () => key({ srcPort: 3 }), 0);
+  assert.deepEqual(t.idleFlows(1000, 450), ['old', 'mid']);
+  assert.deepEqual(t.leastRecent(2, new Set(['old'])), ['mid', 'new']);
+  const { top, rest } = t.top(1);
+  assert.deepEqual(top.map((f) => f.key.srcPort), [2]);
+  assert.deepEqual(rest, { packets: 2, bytes: 30, flows: 2 });
+});
+
+test('update records come due once per interval per flow', () => {
+  const t = new FlowTracker(100);
+  t.observe('a', c(1, 1), () => key(), 1000);
+  assert.equal(t.dueForUpdate(30_000, 60_000).length, 0);
+  assert.equal(t.dueForUpdate(61_000, 60_000).length, 1);
+  assert.equal(t.dueForUpdate(62_000, 60_000).length, 0);
+});
+
+test('TCP flags print by name', () => {
+  assert.equal(tcpFlagNames(0x12), 'SYN|ACK');
+  assert.equal(tcpFlagNames(0x11), 'FIN|ACK');
+  assert.equal(tcpFlagNames(0), '');
+});

@@ -1,0 +1,181 @@
+/**
+ * Userspace side of the flow table, free of kernel calls so it can be tested alone.
+ *
+ * The kernel keeps one cumulative entry per live flow. Each interval this tracker
+ * sees every entry, turns the growth since the last interval into traffic and
+ * per-port totals (which therefore survive the flow's deletion), ranks flows by the
+ * bytes they moved in the interval, and decides which flows end (idle) or must make
+ * room (table pressure).
+ */
+import type { FlowCounters, FlowKeyInfo } from './flow-codec';
+
+export interface TrackedFlow {
+  key: FlowKeyInfo;
+  /** Cumulative, as last read. */
+  counters: FlowCounters;
+  /** Growth in the current interval. */
+  intervalPackets: number;
+  intervalBytes: number;
+  /** When the last update record went out (ms since epoch), or when the flow was first seen. */
+  lastUpdateRecordMs: number;
+}
+
+export interface TrafficKey { ifindex: number; direction: 'receive' | 'transmit'; ipVersion: 0 | 4 | 6; protocol: number }
+export interface PortKey { ifindex: number; protocol: number; port: number }
+export interface Totals { packets: number; bytes: number }
+export interface PortTotals extends Totals { connections: number }
+
+export interface EndedFlow { key: FlowKeyInfo; counters: FlowCounters; reason: 'idle' | 'evicted' | 'collector_stop' }
+
+const TCP = 6;
+const UDP = 17;
+
+export class FlowTracker {
+  private readonly flows = new Map<string, TrackedFlow>();
+  /** Cumulative traffic of flows, live and ended, by interface/direction/version/protocol. */
+  readonly traffic = new Map<string, { key: TrafficKey } & Totals>();
+  /** Cumulative per local port with a series of its own. */
+  readonly ports = new Map<string, { key: PortKey } & PortTotals>();
+  /**
+   * Ports without a series of their own: the ephemeral range (client-side ports,
+   * one per connection: useless one by one) and any port past the series limit.
+   */
+  readonly groupedPorts = new Map<string, { ifindex: number; protocol: number; group: 'ephemeral' | 'other' } & PortTotals>();
+  /** Flows that ended, by reason, since start. */
+  readonly ended = { idle: 0, evicted: 0, collector_stop: 0 };
+
+  constructor(
+    private readonly portSeriesLimit: number,
+    /** The kernel's ip_local_port_range. */
+    private readonly ephemeralPorts: readonly [number, number] = [32768, 60999],
+  ) {}
+
+  get size(): number {
+    return this.flows.size;
+  }
+
+  get(id: string): TrackedFlow | undefined {
+    return this.flows.get(id);
+  }
+
+  /** Starts an interval: growth is measured from here. */
+  beginInterval(): void {
+    for (const f of this.flows.values()) {
+      f.intervalBytes = 0;
+      f.intervalPackets = 0;
+    }
+  }
+
+  /**
+   * One kernel entry as read now. `decodeKey` is only called for flows not seen before.
+   * Counters only grow while a flow lives; anything else means the kernel re-created
+   * the entry (deleted and seen again), and the new values count in full.
+   */
+  observe(id: string, counters: FlowCounters, decodeKey: () => FlowKeyInfo, nowMs: number): void {
+    let flow = this.flows.get(id);
+    if (!flow) {
+      flow = { key: decodeKey(), counters: { packets: 0, bytes: 0, syns: 0, firstSeen: 0, lastSeen: 0, tcpFlags: 0 }, intervalBytes: 0, intervalPackets: 0, lastUpdateRecordMs: nowMs };
+      this.flows.set(id, flow);
+    }
+    const prev = flow.counters;
+    const restarted = counters.packets < prev.packets || counters.bytes < prev.bytes;
+    const dPackets = restarted ? counters.packets : counters.packets - prev.packets;
+    const dBytes = restarted ? counters.bytes : counters.bytes - prev.bytes;
+    const dSyns = restarted ? counters.syns : Math.max(0, counters.syns - prev.syns);
+    flow.counters = counters;
+    flow.intervalPackets += dPackets;
+    flow.intervalBytes += dBytes;
+    if (dPackets || dBytes) this.account(flow.key, dPackets, dBytes, dSyns);
+  }
+
+  /** Removes a flow; `final` are its last counters (read as it was deleted), if any. */
+  end(id: string, final: FlowCounters | undefined, reason: EndedFlow['reason'], nowMs: number): EndedFlow | undefined {
+    const flow = this.flows.get(id);
+    if (!flow) return undefined;
+    if (final) this.observe(id, final, () => flow.key, nowMs);
+    this.flows.delete(id);
+    this.ended[reason]++;
+    return { key: flow.key, counters: flow.counters, reason };
+  }
+
+  /** Flows whose last packet is at least `idleJiffies` old. */
+  idleFlows(nowJiffies: number, idleJiffies: number): string[] {
+    const out: string[] = [];
+    for (const [id, f] of this.flows) if (nowJiffies - f.counters.lastSeen >= idleJiffies) out.push(id);
+    return out;
+  }
+
+  /** The `count` least recently active flows (to make room when the table is nearly full). */
+  leastRecent(count: number, exclude: ReadonlySet<string>): string[] {
+    if (count <= 0) return [];
+    return [...this.flows.entries()]
+      .filter(([id]) => !exclude.has(id))
+      .sort((a, b) => a[1].counters.lastSeen - b[1].counters.lastSeen)
+      .slice(0, count)
+      .map(([id]) => id);
+  }
+
+  /** The `n` flows that moved the most bytes this interval, and the sum of all the others. */
+  top(n: number): { top: TrackedFlow[]; rest: Totals & { flows: number } } {
+    const active = [...this.flows.values()].filter((f) => f.intervalPackets > 0);
+    active.sort((a, b) => b.intervalBytes - a.intervalBytes);
+    const rest = { packets: 0, bytes: 0, flows: 0 };
+    for (const f of active.slice(n)) {
+      rest.packets += f.intervalPackets;
+      rest.bytes += f.intervalBytes;
+      rest.flows++;
+    }
+    return { top: active.slice(0, n), rest };
+  }
+
+  /** Long-lived flows due an update record; marks them as sent. */
+  dueForUpdate(nowMs: number, intervalMs: number): TrackedFlow[] {
+    const due: TrackedFlow[] = [];
+    for (const f of this.flows.values()) {
+      if (nowMs - f.lastUpdateRecordMs >= intervalMs) {
+        f.lastUpdateRecordMs = nowMs;
+        due.push(f);
+      }
+    }
+    return due;
+  }
+
+  ids(): string[] {
+    return [...this.flows.keys()];
+  }
+
+  private account(key: FlowKeyInfo, packets: number, bytes: number, syns: number): void {
+    const t: TrafficKey = { ifindex: key.ifindex, direction: key.direction, ipVersion: key.ipVersion, protocol: key.protocol };
+    const tid = `${t.ifindex}/${t.direction}/${t.ipVersion}/${t.protocol}`;
+    const traffic = this.traffic.get(tid) ?? { key: t, packets: 0, bytes: 0 };
+    traffic.packets += packets;
+    traffic.bytes += bytes;
+    this.traffic.set(tid, traffic);
+
+    if (key.protocol !== TCP && key.protocol !== UDP) return;
+    // The local port: the destination of what arrives, the source of what leaves.
+    const port = key.direction === 'receive' ? key.dstPort : key.srcPort;
+    const ephemeral = port >= this.ephemeralPorts[0] && port <= this.ephemeralPorts[1];
+    const pid = `${key.ifindex}/${key.protocol}/${port}`;
+    let entry: PortTotals | undefined = ephemeral ? undefined : this.ports.get(pid);
+    if (!entry && !ephemeral && this.ports.size < this.portSeriesLimit) {
+      const fresh = { key: { ifindex: key.ifindex, protocol: key.protocol, port }, packets: 0, bytes: 0, connections: 0 };
+      this.ports.set(pid, fresh);
+      entry = fresh;
+    }
+    if (!entry) {
+      const group = ephemeral ? 'ephemeral' : 'other';
+      const gid = `${key.ifindex}/${key.protocol}/${group}`;
+      let grouped = this.groupedPorts.get(gid);
+      if (!grouped) {
+        grouped = { ifindex: key.ifindex, protocol: key.protocol, group, packets: 0, bytes: 0, connections: 0 };
+        this.groupedPorts.set(gid, grouped);
+      }
+      entry = grouped;
+    }
+    entry.packets += packets;
+    entry.bytes += bytes;
+    // A SYN without ACK arriving at a local port is a new inbound connection.
+    if (key.direction === 'receive' && key.protocol === TCP) entry.connections += syns;
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * flow_stats: every packet on the chosen interfaces, both directions, accounted to a
+ * flow (or, when it cannot be, to an untracked reason); traffic by protocol and per
+ * local port derived from the flows; top flows as metrics; flow end/update log records.
+ */
+import fs from 'node:fs';
+import schema from './config.schema.json';
+import type { Attributes, ConfigIssue, MetricSink, ProbeHost, ProbePlugin } from '../../core/plugin/types';
+import type { XdpMode } from '../../core/bpf/link';
+import type { BpfMap } from '../../core/bpf/map';
+import type { BpfObject } from '../../core/bpf/object';
+import type { StructLayout } from '../../core/bpf/layout';
+import { parseDuration } from '../../core/config/duration';
+import { parseCidr } from '../../core/net/address';
+import { listInterfaces } from '../../core/net/interfaces';
+import { FlowCodec, type FlowKeyInfo, type FlowCounters } from './flow-codec';
+import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
+import { JiffiesClock } from './clock';
+
+export interface FlowStatsConfig {
+  interfaces: 'auto' | string[];
+  directions: Array<'ingress' | 'egress'>;
+  ingress_hook: 'xdp' | 'tc';
+  xdp_mode: XdpMode;
+  max_flows: number;
+  idle_timeout: string;
+  update_interval: string;
+  top_flows: number;
+  port_series_limit: number;
+  sample_rate: number;
+  filter: { include_cidrs: string[]; exclude_cidrs: string[]; include_ports: number[]; exclude_ports: number[] };
+}
+
+/** Above this fill ratio the least recently active flows end early, down to EVICT_TO. */
+const EVICT_ABOVE = 0.9;
+const EVICT_TO = 0.8;
+/** Flows ended (one syscall each) per interval at most; the rest wait for the next one. */
+const END_BUDGET = 20_000;
+/** Filter bits, as in flow_stats.h. */
+const FILTER = { includeCidrs: 1, excludeCidrs: 2, includePorts: 4, excludePorts: 8 } as const;
+const PORT_INCLUDE = 1;
+const PORT_EXCLUDE = 2;
+
+const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp' };
+const protocolName = (p: number) => PROTOCOL_NAMES[p] ?? String(p);
+const isIcmp = (p: number) => p === 1 || p === 58;
+/** TCP flag bits, low to high. */
+const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
+export const tcpFlagNames = (bits: number) => TCP_FLAGS.filter((_, i) => bits & (1 << i)).join('|');
+
+const IFACE = ['network.interface.name', 'network.io.direction'] as const;
+const TRAFFIC = [...IFACE, 'network.type', 'network.transport'] as const;
+const FLOW = [...TRAFFIC, 'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.group'] as const;
+const PORT = ['network.interface.name', 'network.transport', 'network.local.port', 'netprobe.port.group'] as const;
+const FLOW_RECORD = [
+  ...FLOW.filter((a) => a !== 'netprobe.flow.group'), 'netprobe.flow.packets', 'netprobe.flow.bytes', 'netprobe.flow.duration',
+  'netprobe.flow.start_time', 'netprobe.flow.end_time', 'netprobe.flow.tcp_flags', 'netprobe.flow.end_reason',
+] as const;
+
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    // fall through to the kernel default
+  }
+  return [32768, 60999];
+}
+
+/** Lower-case names from a C enum, without the common prefix: FLOW_TRUNC_ETH -> trunc_eth. */
+function enumLabels(names: Map<number, string>, prefix: string): Map<number, string> {
+  return new Map([...names].map(([v, n]) => [v, n.replace(prefix, '').toLowerCase()]));
+}
+
+export const flowStats: ProbePlugin<FlowStatsConfig> = {
+  type: 'flow_stats',
+  description: 'Per-flow, per-protocol and per-port traffic in both directions, IPv4 and IPv6, with flow end records.',
+  directory: __dirname,
+  attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface',
+  object: 'flow_stats.bpf.o',
+  reads: { maps: ['flow_stats_flows', 'flow_stats_untracked', 'flow_stats_reasons', 'flow_stats_clock'], ringBuffers: [] },
+  configSchema: schema,
+  metrics: [
+    { name: 'netprobe.traffic.packet.count', description: 'Packets by interface, direction, IP version and transport (every packet, tracked or not).', unit: '{packet}', kind: 'counter', attributes: TRAFFIC },
+    { name: 'netprobe.traffic.io', description: 'Bytes by interface, direction, IP version and transport.', unit: 'By', kind: 'counter', attributes: TRAFFIC },
+    { name: 'netprobe.port.packet.count', description: 'Packets to and from a local TCP/UDP port (both directions).', unit: '{packet}', kind: 'counter', attributes: PORT },
+    { name: 'netprobe.port.io', description: 'Bytes to and from a local TCP/UDP port.', unit: 'By', kind: 'counter', attributes: PORT },
+    { name: 'netprobe.port.connection.count', description: 'New inbound TCP connections (SYN without ACK) to a local port.', unit: '{connection}', kind: 'counter', attributes: PORT },
+    { name: 'netprobe.flow.io', description: 'Bytes a flow moved in the last interval: the top flows, the rest as netprobe.flow.group=other.', unit: 'By', kind: 'gauge', attributes: FLOW },
+    { name: 'netprobe.flow.packet.count', description: 'Packets a flow moved in the last interval (same flows as netprobe.flow.io).', unit: '{packet}', kind: 'gauge', attributes: FLOW },
+    { name: 'netprobe.flow.active', description: 'Flows in the kernel flow table.', unit: '{flow}', kind: 'gauge', attributes: [] },
+    { name: 'netprobe.flow.table.utilization', description: 'Fill ratio of the kernel flow table.', unit: '1', kind: 'gauge', valueType: 'double', attributes: [] },
+    { name: 'netprobe.flow.ended', description: 'Flows ended, by reason (idle timeout, evicted when the table was nearly full).', unit: '{flow}', kind: 'counter', attributes: ['netprobe.flow.end_reason'] },
+    { name: 'netprobe.flow.untracked.packet.count', description: 'Packets not in any flow, by reason (non_ip, parse_error, filtered, table_full).', unit: '{packet}', kind: 'counter', attributes: [...IFACE, 'netprobe.untracked.reason'] },
+    { name: 'netprobe.flow.parse.count', description: 'Packets not fully parsed, by reason (fragment, trunc_l4, non_ip, ...).', unit: '{packet}', kind: 'counter', attributes: ['netprobe.parse.reason'] },
+    { name: 'netprobe.flow.sample_rate', description: 'One packet in this many is counted (and weighted by it).', unit: '1', kind: 'gauge', attributes: [] },
+  ],
+  logRecords: [
+    { eventName: 'netprobe.flow.end', description: 'A flow ended (idle, evicted, or the collector stopped): its totals and duration.', attributes: FLOW_RECORD },
+    { eventName: 'netprobe.flow.update', description: 'A long-lived flow, every update_interval: its totals so far.', attributes: FLOW_RECORD },
+  ],
+
+  exampleConfig: ({ interfaces }) => ({ interfaces, idle_timeout: '2s' }),
+
+  validate(config): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    if (parseDuration(config.idle_timeout) < 1000) issues.push({ path: ['idle_timeout'], message: 'expected at least 1s' });
+    for (const list of ['include_cidrs', 'exclude_cidrs'] as const) {
+      config.filter[list].forEach((c, i) => {
+        if (!parseCidr(c)) issues.push({ path: ['filter', list, `[${i}]`], message: 'expected an IPv4 or IPv6 CIDR' });
+      });
+    }
+    return issues;
+  },
+
+  create({ config, host, log }) {
+    let state: Running | undefined;
+    return {
+      start() {
+        state = new Running(config, host);
+        log.info('attached', { interfaces: state.interfaceNames().join(','), max_flows: config.max_flows });
+      },
+      collect(sink) {
+        state!.collect(sink);
+      },
+      stop() {
+        state?.endAll();
+      },
+    };
+  },
+};
+
+/** One started instance. */
+class Running {
+  private readonly object: BpfObject;
+  private readonly flows: BpfMap;
+  private readonly untracked: BpfMap;
+  private readonly reasons: BpfMap;
+  private readonly untrackedLayout: StructLayout;
+  private readonly untrackedKeyLayout: StructLayout;
+  private readonly reasonLayout: StructLayout;
+  private readonly codec: FlowCodec;
+  private readonly clock: JiffiesClock;
+  private readonly tracker: FlowTracker;
+  private readonly ifnames = new Map<number, string>();
+  private readonly parseReasons: Map<number, string>;
+  private readonly untrackedReasons: Map<number, string>;
+  private readonly idleMs: number;
+  private readonly updateMs: number;
+
+  constructor(private readonly config: FlowStatsConfig, private readonly host: ProbeHost) {
+    const interfaces = host.resolveInterfaces(config.interfaces);
+    const object = (this.object = host.openObject());
+    object.setKnob('sample_rate', config.sample_rate);
+    object.setKnob('filter_flags', filterFlags(config));
+    object.setMaxEntries('flow_stats_flows', config.max_flows);
+    object.load();
+
+    this.flows = object.map('flow_stats_flows');
+    this.untracked = object.map('flow_stats_untracked');
+    this.reasons = object.map('flow_stats_reasons');
+    const keyLayout = object.layout('flow_key');
+    const valueLayout = object.layout('flow_value');
+    this.flows.expectLayout(valueLayout, keyLayout.size);
+    this.untrackedLayout = object.layout('untracked_value');
+    this.untrackedKeyLayout = object.layout('untracked_key');
+    this.untracked.expectLayout(this.untrackedLayout, this.untrackedKeyLayout.size);
+    this.reasonLayout = object.layout('reason_value');
+    this.reasons.expectLayout(this.reasonLayout, 4);
+    this.codec = new FlowCodec(keyLayout, valueLayout);
+    this.parseReasons = enumLabels(object.btf.enumNames('flow_reason'), 'FLOW_');
+    this.untrackedReasons = enumLabels(object.btf.enumNames('untracked_reason'), 'UNTRACKED_');
+    this.clock = new JiffiesClock(object.programFd('flow_stats_clock_sample'), object.map('flow_stats_clock'));
+    this.tracker = new FlowTracker(config.port_series_limit, ephemeralPortRange());
+    this.idleMs = parseDuration(config.idle_timeout);
+    this.updateMs = parseDuration(config.update_interval);
+    this.loadFilters();
+
+    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
+    for (const name of interfaces) {
+      this.ifnames.set(indexes.get(name)!, name);
+      if (config.directions.includes('ingress')) {
+        if (config.ingress_hook === 'xdp') host.attachXdp(object, 'flow_stats_xdp', name, config.xdp_mode);
+        else host.attachTc(object, 'flow_stats_tc_ingress', name, 'ingress');
+      }
+      if (config.directions.includes('egress')) host.attachTc(object, 'flow_stats_tc_egress', name, 'egress');
+    }
+  }
+
+  interfaceNames(): string[] {
+    return [...this.ifnames.values()];
+  }
+
+  private loadFilters(): void {
+    const cidrKey = this.object.layout('cidr_key');
+    const cidrs = (list: string[], mapName: string) => {
+      if (list.length === 0) return;
+      const map = this.object.map(mapName);
+      for (const text of list) {
+        const { bytes, prefixLength } = parseCidr(text)!;
+        const key = Buffer.alloc(cidrKey.size);
+        key.writeUInt32LE(prefixLength, cidrKey.field('prefixlen').offset);
+        bytes.copy(key, cidrKey.field('addr').offset);
+        map.update(key, Buffer.from([1]));
+      }
+    };
+    cidrs(this.config.filter.include_cidrs, 'flow_stats_include_cidrs');
+    cidrs(this.config.filter.exclude_cidrs, 'flow_stats_exclude_cidrs');
+    const ports = new Map<number, number>();
+    for (const p of this.config.filter.include_ports) ports.set(p, (ports.get(p) ?? 0) | PORT_INCLUDE);
+    for (const p of this.config.filter.exclude_ports) ports.set(p, (ports.get(p) ?? 0) | PORT_EXCLUDE);
+    if (ports.size === 0) return;
+    const portMap = this.object.map('flow_stats_port_filter');
+    const keys = Buffer.alloc(ports.size * 4);
+    const values = Buffer.alloc(ports.size * portMap.valueSize);
+    [...ports].forEach(([port, bits], i) => {
+      keys.writeUInt32LE(port, i * 4);
+      values[i * portMap.valueSize] = bits;
+    });
+    portMap.updateBatch(keys, values);
+  }
+
+  collect(sink: MetricSink): void {
+    const nowMs = Date.now();
+    const ref = { jiffies: this.clock.now(), epochMs: nowMs };
+    this.readFlows(nowMs);
+    this.recordTopFlows(sink);
+
+    // End idle flows, then make room if the table is nearly full.
+    const idle = this.tracker.idleFlows(ref.jiffies, Math.ceil((this.idleMs * 1e6) / this.clock.nsPerJiffy));
+    const ending = new Set(idle.slice(0, END_BUDGET));
+    const excess = this.tracker.size - ending.size - Math.floor(EVICT_TO * this.flows.maxEntries);
+    const pressured = this.tracker.size > EVICT_ABOVE * this.flows.maxEntries;
+    const evict = pressured ? this.tracker.leastRecent(Math.min(excess, END_BUDGET - ending.size), ending) : [];
+    this.endFlows([...ending], 'idle', nowMs, ref);
+    this.endFlows(evict, 'evicted', nowMs, ref);
+    for (const f of this.tracker.dueForUpdate(nowMs, this.updateMs)) this.emitRecord('netprobe.flow.update', f.key, f.counters, undefined, ref);
+
+    this.recordTotals(sink);
+    sink.record('netprobe.flow.active', {}, this.tracker.size);
+    sink.record('netprobe.flow.table.utilization', {}, this.tracker.size / this.flows.maxEntries);
+    sink.record('netprobe.flow.sample_rate', {}, this.config.sample_rate);
+    for (const reason of ['idle', 'evicted'] as const) sink.record('netprobe.flow.ended', { 'netprobe.flow.end_reason': reason }, this.tracker.ended[reason]);
+  }
+
+  /** At stop: every remaining flow ends, so no flow goes unreported. */
+  endAll(): void {
+    const nowMs = Date.now();
+    const ref = { jiffies: this.clock.now(), epochMs: nowMs };
+    this.readFlows(nowMs);
+    for (const id of this.tracker.ids()) {
+      const ended = this.tracker.end(id, undefined, 'collector_stop', nowMs);
+      if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, ended.reason, ref);
+    }
+  }
+
+  private readFlows(nowMs: number): void {
+    const { count, keys, values } = this.flows.readAll();
+    const ks = this.flows.keySize;
+    const vs = this.flows.entryValueBytes;
+    this.tracker.beginInterval();
+    for (let i = 0; i < count; i++) {
+      const base = i * ks;
+      const counters = this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus);
+      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.codec.decodeKey(keys, base), nowMs);
+    }
+  }
+
+  private endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: { jiffies: number; epochMs: number }): void {
+    for (const id of ids) {
+      const raw = this.flows.lookupAndDelete(Buffer.from(id, 'latin1'));
+      const final: FlowCounters | undefined = raw ? this.codec.decodeValue(raw, 0, this.flows.valueStride, this.flows.cpus) : undefined;
+      const ended = this.tracker.end(id, final, reason, nowMs);
+      if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, reason, ref);
+    }
+  }
+
+  private flowAttributes(key: FlowKeyInfo): Attributes {
+    const attrs: Attributes = {
+      'network.interface.name': this.ifname(key.ifindex),
+      'network.io.direction': key.direction,
+      'network.type': `ipv${key.ipVersion}`,
+      'network.transport': protocolName(key.protocol),
+      'source.address': key.src,
+      'destination.address': key.dst,
+    };
+    if (isIcmp(key.protocol)) {
+      attrs['netprobe.icmp.type'] = key.srcPort;
+      attrs['netprobe.icmp.code'] = key.dstPort;
+    } else if (key.protocol === 6 || key.protocol === 17 || key.protocol === 132) {
+      attrs['source.port'] = key.srcPort;
+      attrs['destination.port'] = key.dstPort;
+    }
+    return attrs;
+  }
+
+  private emitRecord(event: string, key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: { jiffies: number; epochMs: number }): void {
+    const start = this.clock.toEpochMs(c.firstSeen, ref);
+    const end = this.clock.toEpochMs(c.lastSeen, ref);
+    const attrs: Attributes = {
+      ...this.flowAttributes(key),
+      'netprobe.flow.packets': c.packets,
+      'netprobe.flow.bytes': c.bytes,
+      'netprobe.flow.duration': Math.max(0, (end - start) / 1000),
+      'netprobe.flow.start_time': new Date(start).toISOString(),
+      'netprobe.flow.end_time': new Date(end).toISOString(),
+    };
+    if (key.protocol === 6) attrs['netprobe.flow.tcp_flags'] = tcpFlagNames(c.tcpFlags);
+    if (reason) attrs['netprobe.flow.end_reason'] = reason;
+    this.host.emitEvent(event, attrs);
+  }
+
+  private recordTopFlows(sink: MetricSink): void {
+    const { top, rest } = this.tracker.top(this.config.top_flows);
+    for (const f of top as TrackedFlow[]) {
+      const attrs = this.flowAttributes(f.key);
+      sink.record('netprobe.flow.io', attrs, f.intervalBytes);
+      sink.record('netprobe.flow.packet.count', attrs, f.intervalPackets);
+    }
+    sink.record('netprobe.flow.io', { 'netprobe.flow.group': 'other' }, rest.bytes);
+    sink.record('netprobe.flow.packet.count', { 'netprobe.flow.group': 'other' }, rest.packets);
+  }
+
+  private recordTotals(sink: MetricSink): void {
+    // Traffic = flows (live and ended) + what never made it into a flow.
+    const traffic = new Map<string, { attrs: Attributes; packets: number; bytes: number }>();
+    const add = (ifindex: number, direction: 'receive' | 'transmit', ipVersion: number, protocol: number, packets: number, bytes: number) => {
+      const id = `${ifindex}/${direction}/${ipVersion}/${protocol}`;
+      let t = traffic.get(id);
+      if (!t) {
+        const attrs: Attributes = { 'network.interface.name': this.ifname(ifindex), 'network.io.direction': direction };
+        if (ipVersion) {
+          attrs['network.type'] = `ipv${ipVersion}`;
+          attrs['network.transport'] = protocolName(protocol);
+        }
+        t = { attrs, packets: 0, bytes: 0 };
+        traffic.set(id, t);
+      }
+      t.packets += packets;
+      t.bytes += bytes;
+    };
+    for (const t of this.tracker.traffic.values()) add(t.key.ifindex, t.key.direction, t.key.ipVersion, t.key.protocol, t.packets, t.bytes);
+
+    const untrackedByReason = new Map<string, { attrs: Attributes; packets: number }>();
+    for (const { key: rawKey, value } of this.untracked.readDecoded(this.untrackedLayout)) {
+      const key = this.untrackedKeyLayout.decode(rawKey) as Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'reason', number>;
+      const ifindex = key.ifindex;
+      const direction = key.direction === 0 ? 'receive' : 'transmit';
+      add(ifindex, direction, key.ip_version, key.protocol, value.packets as number, value.bytes as number);
+      const reason = this.untrackedReasons.get(key.reason) ?? String(key.reason);
+      const id = `${ifindex}/${direction}/${reason}`;
+      const u = untrackedByReason.get(id) ?? { attrs: { 'network.interface.name': this.ifname(ifindex), 'network.io.direction': direction, 'netprobe.untracked.reason': reason }, packets: 0 };
+      u.packets += value.packets as number;
+      untrackedByReason.set(id, u);
+    }
+    for (const t of traffic.values()) {
+      sink.record('netprobe.traffic.packet.count', t.attrs, t.packets);
+      sink.record('netprobe.traffic.io', t.attrs, t.bytes);
+    }
+    for (const u of untrackedByReason.values()) sink.record('netprobe.flow.untracked.packet.count', u.attrs, u.packets);
+
+    for (const { key, value } of this.reasons.readDecoded(this.reasonLayout)) {
+      const reason = this.parseReasons.get(key.readUInt32LE(0));
+      if (reason && reason !== 'ok') sink.record('netprobe.flow.parse.count', { 'netprobe.parse.reason': reason }, value.packets as number);
+    }
+
+    for (const p of this.tracker.ports.values()) {
+      const attrs = { 'network.interface.name': this.ifname(p.key.ifindex), 'network.transport': protocolName(p.key.protocol), 'network.local.port': p.key.port };
+      this.recordPort(sink, attrs, p);
+    }
+    for (const g of this.tracker.groupedPorts.values()) {
+      this.recordPort(sink, { 'network.interface.name': this.ifname(g.ifindex), 'network.transport': protocolName(g.protocol), 'netprobe.port.group': g.group }, g);
+    }
+  }
+
+  private recordPort(sink: MetricSink, attrs: Attributes, t: { packets: number; bytes: number; connections: number }): void {
+    sink.record('netprobe.port.packet.count', attrs, t.packets);
+    sink.record('netprobe.port.io', attrs, t.bytes);
+    if (attrs['network.transport'] === 'tcp') sink.record('netprobe.port.connection.count', attrs, t.connections);
+  }
+
+  private ifname(ifindex: number): string {
+    return this.ifnames.get(ifindex) ?? `ifindex ${ifindex}`;
+  }
+}
+
+function filterFlags(config: FlowStatsConfig): number {
+  const f = config.filter;
+  return (f.include_cidrs.length ? FILTER.includeCidrs : 0) | (f.exclude_cidrs.length ? FILTER.excludeCidrs : 0)
+    | (f.include_ports.length ? FILTER.includePorts : 0) | (f.exclude_ports.length ? FILTER.excludePorts : 0);
+}
