@@ -31,7 +31,7 @@ function multiarchInclude() {
   return dir;
 }
 
-/** Every *.bpf.c under plugins/ and core/, compiled beside its compiled TypeScript in dist/. */
+/** Every *.bpf.c under plugins/, core/ and bench/, compiled beside its compiled TypeScript in dist/. */
 function bpfSources() {
   const found = [];
   const walk = (dir) => {
@@ -43,6 +43,7 @@ function bpfSources() {
   };
   walk(path.join(root, 'plugins'));
   walk(path.join(root, 'core'));
+  walk(path.join(root, 'bench'));
   return found;
 }
 

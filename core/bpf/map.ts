@@ -67,7 +67,13 @@ export class BpfMap {
     }
   }
 
-  /** Every entry, in as few syscalls as the map's size allows. */
+  /** Read buffers, kept between reads: a large table is read every interval. */
+  private scratch: { keys: Buffer; values: Buffer } | undefined;
+
+  /**
+   * Every entry, in as few syscalls as the map's size allows. The returned buffers
+   * are reused by the next read of this map: copy what must outlive it.
+   */
   readAll(): MapEntries {
     return this.batched(false);
   }
@@ -81,8 +87,8 @@ export class BpfMap {
     const lib = libbpf();
     const chunk = Math.max(1, Math.min(BATCH, this.maxEntries));
     const capacity = this.maxEntries;
-    const keys = Buffer.alloc(capacity * this.keySize);
-    const values = Buffer.alloc(capacity * this.entryValueBytes);
+    this.scratch ??= { keys: Buffer.allocUnsafe(capacity * this.keySize), values: Buffer.allocUnsafe(capacity * this.entryValueBytes) };
+    const { keys, values } = this.scratch;
     const tokenIn = Buffer.alloc(8);
     const tokenOut = Buffer.alloc(8);
     let total = 0;

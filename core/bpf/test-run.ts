@@ -16,15 +16,35 @@ export interface TestRunResult {
   durationNs: number;
 }
 
-export function testRun(progFd: number, packet: Buffer, repeat = 1): TestRunResult {
+/** BPF_F_TEST_XDP_LIVE_FRAMES: XDP_TX/REDIRECT verdicts really transmit (a packet generator). */
+export const TEST_XDP_LIVE_FRAMES = 1 << 1;
+
+export interface TestRunOptions {
+  /** Program context in (e.g. struct xdp_md with ingress_ifindex). */
+  ctx?: Buffer;
+  flags?: number;
+  /** Frames per batch in live-frames mode. */
+  batchSize?: number;
+}
+
+export function testRun(progFd: number, packet: Buffer, repeat = 1, options: TestRunOptions = {}): TestRunResult {
   const opts = Buffer.alloc(OPTS_SIZE);
-  const dataOut = Buffer.alloc(packet.length + 256);
+  const live = ((options.flags ?? 0) & TEST_XDP_LIVE_FRAMES) !== 0;
+  const dataOut = live ? undefined : Buffer.alloc(packet.length + 256); // live mode returns no data
   opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
   opts.writeBigUInt64LE(koffi.address(packet), 8);
-  opts.writeBigUInt64LE(koffi.address(dataOut), 16);
+  if (dataOut) {
+    opts.writeBigUInt64LE(koffi.address(dataOut), 16);
+    opts.writeUInt32LE(dataOut.length, 28);
+  }
   opts.writeUInt32LE(packet.length, 24);
-  opts.writeUInt32LE(dataOut.length, 28);
+  if (options.ctx) {
+    opts.writeBigUInt64LE(koffi.address(options.ctx), 32);
+    opts.writeUInt32LE(options.ctx.length, 48);
+  }
   opts.writeInt32LE(repeat, 60);
+  opts.writeUInt32LE(options.flags ?? 0, 68);
+  opts.writeUInt32LE(options.batchSize ?? 0, 76);
   const err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
   return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };

@@ -28,6 +28,8 @@ export interface FlowCounters {
   tcpFlags: number;
 }
 
+export const emptyCounters = (): FlowCounters => ({ packets: 0, bytes: 0, syns: 0, firstSeen: 0, lastSeen: 0, tcpFlags: 0 });
+
 const u64 = (b: Buffer, at: number) => b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x1_0000_0000;
 
 export class FlowCodec {
@@ -63,10 +65,13 @@ export class FlowCodec {
     };
   }
 
-  /** One flow's counters, its per-CPU copies combined (counters add, first/last seen min/max, flags OR). */
-  decodeValue(values: Buffer, base: number, stride: number, cpus: number): FlowCounters {
+  /**
+   * One flow's counters, its per-CPU copies combined (counters add, first/last seen
+   * min/max, flags OR), into `out` (reused on the hot path) or a new object.
+   */
+  decodeValue(values: Buffer, base: number, stride: number, cpus: number, out: FlowCounters = emptyCounters()): FlowCounters {
     const v = this.v;
-    const out: FlowCounters = { packets: 0, bytes: 0, syns: 0, firstSeen: 0, lastSeen: 0, tcpFlags: 0 };
+    out.packets = out.bytes = out.syns = out.firstSeen = out.lastSeen = out.tcpFlags = 0;
     for (let cpu = 0, at = base; cpu < cpus; cpu++, at += stride) {
       const packets = u64(values, at + v.packets);
       if (packets === 0) continue; // this CPU never saw the flow

@@ -7,7 +7,7 @@
  * bytes they moved in the interval, and decides which flows end (idle) or must make
  * room (table pressure).
  */
-import type { FlowCounters, FlowKeyInfo } from './flow-codec';
+import { emptyCounters, type FlowCounters, type FlowKeyInfo } from './flow-codec';
 
 export interface TrackedFlow {
   key: FlowKeyInfo;
@@ -18,6 +18,8 @@ export interface TrackedFlow {
   intervalBytes: number;
   /** When the last update record went out (ms since epoch), or when the flow was first seen. */
   lastUpdateRecordMs: number;
+  /** The totals this flow adds to, found once (a flow's key never changes). */
+  totals?: { traffic: Totals; port?: PortTotals };
 }
 
 export interface TrafficKey { ifindex: number; direction: 'receive' | 'transmit'; ipVersion: 0 | 4 | 6; protocol: number }
@@ -67,14 +69,15 @@ export class FlowTracker {
   }
 
   /**
-   * One kernel entry as read now. `decodeKey` is only called for flows not seen before.
-   * Counters only grow while a flow lives; anything else means the kernel re-created
-   * the entry (deleted and seen again), and the new values count in full.
+   * One kernel entry as read now (`counters` is copied, so the caller may reuse it).
+   * `decodeKey` is only called for flows not seen before. Counters only grow while a
+   * flow lives; anything else means the kernel re-created the entry (deleted and
+   * seen again), and the new values count in full.
    */
   observe(id: string, counters: FlowCounters, decodeKey: () => FlowKeyInfo, nowMs: number): void {
     let flow = this.flows.get(id);
     if (!flow) {
-      flow = { key: decodeKey(), counters: { packets: 0, bytes: 0, syns: 0, firstSeen: 0, lastSeen: 0, tcpFlags: 0 }, intervalBytes: 0, intervalPackets: 0, lastUpdateRecordMs: nowMs };
+      flow = { key: decodeKey(), counters: emptyCounters(), intervalBytes: 0, intervalPackets: 0, lastUpdateRecordMs: nowMs };
       this.flows.set(id, flow);
     }
     const prev = flow.counters;
@@ -82,10 +85,10 @@ export class FlowTracker {
     const dPackets = restarted ? counters.packets : counters.packets - prev.packets;
     const dBytes = restarted ? counters.bytes : counters.bytes - prev.bytes;
     const dSyns = restarted ? counters.syns : Math.max(0, counters.syns - prev.syns);
-    flow.counters = counters;
+    Object.assign(prev, counters);
     flow.intervalPackets += dPackets;
     flow.intervalBytes += dBytes;
-    if (dPackets || dBytes) this.account(flow.key, dPackets, dBytes, dSyns);
+    if (dPackets || dBytes) this.account(flow, dPackets, dBytes, dSyns);
   }
 
   /** Removes a flow; `final` are its last counters (read as it was deleted), if any. */
@@ -117,15 +120,26 @@ export class FlowTracker {
 
   /** The `n` flows that moved the most bytes this interval, and the sum of all the others. */
   top(n: number): { top: TrackedFlow[]; rest: Totals & { flows: number } } {
-    const active = [...this.flows.values()].filter((f) => f.intervalPackets > 0);
-    active.sort((a, b) => b.intervalBytes - a.intervalBytes);
-    const rest = { packets: 0, bytes: 0, flows: 0 };
-    for (const f of active.slice(n)) {
-      rest.packets += f.intervalPackets;
-      rest.bytes += f.intervalBytes;
-      rest.flows++;
+    // One pass keeping the n largest (n is small): no sort of every flow.
+    const top: TrackedFlow[] = [];
+    const all = { packets: 0, bytes: 0, flows: 0 };
+    for (const f of this.flows.values()) {
+      if (f.intervalPackets === 0) continue;
+      all.packets += f.intervalPackets;
+      all.bytes += f.intervalBytes;
+      all.flows++;
+      if (n === 0 || (top.length === n && f.intervalBytes <= top[n - 1]!.intervalBytes)) continue;
+      let i = Math.min(top.length, n - 1);
+      while (i > 0 && top[i - 1]!.intervalBytes < f.intervalBytes) i--;
+      top.splice(i, 0, f);
+      if (top.length > n) top.pop();
     }
-    return { top: active.slice(0, n), rest };
+    const rest = { packets: all.packets, bytes: all.bytes, flows: all.flows - top.length };
+    for (const f of top) {
+      rest.packets -= f.intervalPackets;
+      rest.bytes -= f.intervalBytes;
+    }
+    return { top, rest };
   }
 
   /** Long-lived flows due an update record; marks them as sent. */
@@ -144,15 +158,28 @@ export class FlowTracker {
     return [...this.flows.keys()];
   }
 
-  private account(key: FlowKeyInfo, packets: number, bytes: number, syns: number): void {
-    const t: TrafficKey = { ifindex: key.ifindex, direction: key.direction, ipVersion: key.ipVersion, protocol: key.protocol };
-    const tid = `${t.ifindex}/${t.direction}/${t.ipVersion}/${t.protocol}`;
-    const traffic = this.traffic.get(tid) ?? { key: t, packets: 0, bytes: 0 };
+  private account(flow: TrackedFlow, packets: number, bytes: number, syns: number): void {
+    flow.totals ??= this.totalsFor(flow.key);
+    const { traffic, port } = flow.totals;
     traffic.packets += packets;
     traffic.bytes += bytes;
-    this.traffic.set(tid, traffic);
+    if (!port) return;
+    port.packets += packets;
+    port.bytes += bytes;
+    // A SYN without ACK arriving at a local port is a new inbound connection.
+    if (flow.key.direction === 'receive' && flow.key.protocol === TCP) port.connections += syns;
+  }
 
-    if (key.protocol !== TCP && key.protocol !== UDP) return;
+  /** The traffic and port accumulators a flow with this key adds to (created on first use). */
+  private totalsFor(key: FlowKeyInfo): { traffic: Totals; port?: PortTotals } {
+    const t: TrafficKey = { ifindex: key.ifindex, direction: key.direction, ipVersion: key.ipVersion, protocol: key.protocol };
+    const tid = `${t.ifindex}/${t.direction}/${t.ipVersion}/${t.protocol}`;
+    let traffic = this.traffic.get(tid);
+    if (!traffic) {
+      traffic = { key: t, packets: 0, bytes: 0 };
+      this.traffic.set(tid, traffic);
+    }
+    if (key.protocol !== TCP && key.protocol !== UDP) return { traffic };
     // The local port: the destination of what arrives, the source of what leaves.
     const port = key.direction === 'receive' ? key.dstPort : key.srcPort;
     const ephemeral = port >= this.ephemeralPorts[0] && port <= this.ephemeralPorts[1];
@@ -173,9 +200,6 @@ export class FlowTracker {
       }
       entry = grouped;
     }
-    entry.packets += packets;
-    entry.bytes += bytes;
-    // A SYN without ACK arriving at a local port is a new inbound connection.
-    if (key.direction === 'receive' && key.protocol === TCP) entry.connections += syns;
+    return { traffic, port: entry };
   }
 }

@@ -336,9 +336,12 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 	__u64 syn = (p->tcp_flags & 0x12) == 0x02 ? packets : 0; /* SYN without ACK */
 
 	if (bench_flow_spread) {
+		/* Benchmarks only (a constant 0 otherwise, so the verifier drops this): many flows from one frame. */
 		static __u32 spread;
+		__u32 n = spread++ % bench_flow_spread;
 
-		p->key.src_port ^= (__u16)(spread++ % bench_flow_spread);
+		p->key.src_port ^= (__u16)n;
+		p->key.dst_port ^= (__u16)(n >> 16);
 	}
 	v = bpf_map_lookup_elem(&flow_stats_flows, &p->key);
 	if (v) {

@@ -13,7 +13,7 @@ import type { StructLayout } from '../../core/bpf/layout';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
-import { FlowCodec, type FlowKeyInfo, type FlowCounters } from './flow-codec';
+import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
 import { JiffiesClock } from './clock';
 
@@ -114,10 +114,10 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   },
 
   create({ config, host, log }) {
-    let state: Running | undefined;
+    let state: FlowStatsRunner | undefined;
     return {
       start() {
-        state = new Running(config, host);
+        state = new FlowStatsRunner(config, host);
         log.info('attached', { interfaces: state.interfaceNames().join(','), max_flows: config.max_flows });
       },
       collect(sink) {
@@ -130,17 +130,17 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   },
 };
 
-/** One started instance. */
-class Running {
-  private readonly object: BpfObject;
-  private readonly flows: BpfMap;
+/** One started instance (exported for the benchmarks, which drive collect() directly). */
+export class FlowStatsRunner {
+  readonly object: BpfObject;
+  readonly flows: BpfMap;
   private readonly untracked: BpfMap;
   private readonly reasons: BpfMap;
   private readonly untrackedLayout: StructLayout;
   private readonly untrackedKeyLayout: StructLayout;
   private readonly reasonLayout: StructLayout;
   private readonly codec: FlowCodec;
-  private readonly clock: JiffiesClock;
+  readonly clock: JiffiesClock;
   private readonly tracker: FlowTracker;
   private readonly ifnames = new Map<number, string>();
   private readonly parseReasons: Map<number, string>;
@@ -259,9 +259,10 @@ class Running {
     const ks = this.flows.keySize;
     const vs = this.flows.entryValueBytes;
     this.tracker.beginInterval();
+    const counters = emptyCounters(); // reused: observe() copies what it keeps
     for (let i = 0; i < count; i++) {
       const base = i * ks;
-      const counters = this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus);
+      this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
       this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.codec.decodeKey(keys, base), nowMs);
     }
   }

@@ -1,0 +1,9 @@
+/** Every benchmark suite, in the order they run. */
+import type { BenchSuite } from './types';
+import { kernelCost } from './kernel-cost';
+import { userspaceCost } from './userspace-cost';
+
+export const suites: readonly BenchSuite[] = [
+  kernelCost,
+  userspaceCost,
+];
