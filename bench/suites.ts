@@ -2,8 +2,10 @@
 import type { BenchSuite } from './types';
 import { kernelCost } from './kernel-cost';
 import { userspaceCost } from './userspace-cost';
+import { liveOverhead } from './live-overhead';
 
 export const suites: readonly BenchSuite[] = [
   kernelCost,
   userspaceCost,
+  liveOverhead,
 ];

@@ -1,0 +1,132 @@
+/**
+ * Live overhead: packets per second delivered through a veth pair between two test
+ * namespaces with nothing attached, with each probe, with all probes, and with
+ * tcpdump writing to /dev/null, all in one run; every figure is a ratio to the bare
+ * link measured in the same run. Traffic comes from XDP live-frames test runs.
+ */
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { TestNet } from '../test/helpers/netns';
+import { ProbeHarness } from '../test/helpers/harness';
+import { frame } from '../test/helpers/packets';
+import { summarize, type BenchContext, type BenchSuite, type Figure } from './types';
+
+interface Variant {
+  name: string;
+  /** Starts what is measured on the receiving side; returns how to stop it. */
+  start(net: TestNet): Promise<() => Promise<void>>;
+}
+
+const probes = (name: string, yaml: (net: TestNet) => string): Variant => ({
+  name,
+  async start(net) {
+    const { harness } = await ProbeHarness.start(net, net.nsB, `${yaml(net)}
+exporters: { debug: }
+service: { pipelines: { metrics: { probes: [${probeIds(yaml(net))}], exporters: [debug] } } }`);
+    return async () => {
+      await harness.stop();
+    };
+  },
+});
+
+function probeIds(yaml: string): string {
+  return [...yaml.matchAll(/^ {2}([a-z_]+(?:\/[\w.-]+)?):/gm)].map((m) => m[1]).join(', ');
+}
+
+export const variants: Variant[] = [
+  { name: 'bare link (nothing attached)', start: async () => async () => undefined },
+  probes('xdp_counter', (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }`),
+  probes('flow_stats (XDP in, tcx out)', (net) => `probes:\n  flow_stats: { interfaces: [${net.vB}] }`),
+  probes('all probes (xdp_counter + flow_stats on tcx)', (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }\n  flow_stats: { interfaces: [${net.vB}], ingress_hook: tc }`),
+  {
+    name: 'tcpdump -w /dev/null',
+    async start(net) {
+      const child: ChildProcess = net.spawn(net.nsB, ['tcpdump', '-i', net.vB, '-w', '/dev/null', '-s', '0']);
+      await new Promise<void>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+          if (/listening on/.test(err)) resolve();
+        });
+        child.on('exit', () => reject(new Error(`tcpdump exited: ${err}`)));
+      });
+      return async () => {
+        child.kill('SIGINT');
+        await new Promise((r) => child.on('exit', r));
+      };
+    },
+  },
+];
+
+function rxPackets(net: TestNet): number {
+  return Number(net.exec(net.nsB, ['cat', `/sys/class/net/${net.vB}/statistics/rx_packets`]));
+}
+
+/** Sends `count` frames; returns delivered packets per second (until the receiver went quiet). */
+async function measure(net: TestNet, hexFrame: string, count: number): Promise<{ pps: number; delivered: number }> {
+  const before = rxPackets(net);
+  const out = net.exec(net.nsA, [process.execPath, path.join(__dirname, 'sender.js'), net.vA, String(count), hexFrame]);
+  const { startMs } = JSON.parse(out) as { startMs: number };
+  let last = rxPackets(net);
+  let lastChange = Date.now();
+  for (let i = 0; i < 200 && Date.now() - lastChange < 100; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = rxPackets(net);
+    if (now !== last) {
+      last = now;
+      lastChange = Date.now();
+    }
+  }
+  const delivered = last - before;
+  return { pps: delivered / ((lastChange - startMs) / 1000), delivered };
+}
+
+export const liveOverhead: BenchSuite = {
+  name: 'live overhead through a veth pair',
+  kernel: true,
+  async run(ctx: BenchContext) {
+    const net = TestNet.create();
+    try {
+      // NAPI on the receiving end, so frames are received with or without XDP there.
+      net.exec(net.nsB, ['ethtool', '-K', net.vB, 'gro', 'on']);
+      const f = frame({ ip: { version: 4, src: net.ipA, dst: net.ipB }, l4: { kind: 'udp', src: 40000, dst: 9 }, payload: 22 });
+      Buffer.from(net.mac(net.nsB, net.vB).replace(/:/g, ''), 'hex').copy(f, 0);
+      Buffer.from(net.mac(net.nsA, net.vA).replace(/:/g, ''), 'hex').copy(f, 6);
+      const hex = f.toString('hex');
+      const count = ctx.quick ? 20_000 : 2_000_000;
+      const runs = ctx.quick ? 1 : 5;
+      const results = new Map<string, { pps: number[]; delivered: number[] }>();
+      // Bare first and last: the drift between the two says how noisy the run was.
+      for (const [index, variant] of [...variants, variants[0]!].entries()) {
+        const name = index === variants.length ? `${variant.name}, again at the end` : variant.name;
+        ctx.log(`live: ${name}`);
+        const stop = await variant.start(net);
+        const r = { pps: [] as number[], delivered: [] as number[] };
+        try {
+          for (let i = 0; i < runs; i++) {
+            const m = await measure(net, hex, count);
+            r.pps.push(m.pps);
+            r.delivered.push(m.delivered);
+          }
+        } finally {
+          await stop();
+        }
+        results.set(name, r);
+      }
+      const bare = summarize(results.get(variants[0]!.name)!.pps);
+      const figures: Figure[] = [];
+      for (const [name, r] of results) {
+        const s = summarize(r.pps.map((p) => p / 1000));
+        const lost = count - summarize(r.delivered).median;
+        figures.push({
+          name: `${name}: 64 B UDP frames delivered`, unit: 'kpps', ...s,
+          baseline: { name: 'bare link', median: bare.median / 1000 }, ratio: s.median / (bare.median / 1000),
+          note: `${count.toLocaleString('en')} frames per run${lost > 0 ? `, ${lost} not delivered (median)` : ''}`,
+        });
+      }
+      return figures;
+    } finally {
+      net.cleanup();
+    }
+  },
+};

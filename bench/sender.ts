@@ -1,0 +1,27 @@
+/**
+ * The live-overhead benchmark's traffic source, run inside the sending namespace:
+ * `node sender.js <ifname> <frames> <frame hex>` transmits the frame <frames> times
+ * out of <ifname> with XDP live-frames test runs (the fastest generator the kernel
+ * offers), then prints {"startMs", "endMs"} as JSON.
+ */
+import path from 'node:path';
+import { BpfObject } from '../core/bpf/object';
+import { interfaceIndex } from '../core/bpf/link';
+import { testRun, TEST_XDP_LIVE_FRAMES } from '../core/bpf/test-run';
+
+const [ifname, count, hex] = process.argv.slice(2);
+const object = BpfObject.open(path.join(__dirname, 'programs', 'trafficgen.bpf.o'));
+object.load();
+const ctx = Buffer.alloc(24); // struct xdp_md
+ctx.writeUInt32LE(interfaceIndex(ifname!), 12); // ingress_ifindex: where XDP_TX sends
+const frame = Buffer.from(hex!, 'hex');
+ctx.writeUInt32LE(frame.length, 4); // data_end
+const startMs = Date.now();
+let left = Number(count);
+while (left > 0) {
+  const n = Math.min(left, 1_000_000);
+  testRun(object.programFd('trafficgen'), frame, n, { ctx, flags: TEST_XDP_LIVE_FRAMES, batchSize: 256 });
+  left -= n;
+}
+process.stdout.write(JSON.stringify({ startMs, endMs: Date.now() }) + '\n');
+object.close();
