@@ -424,8 +424,14 @@ static __always_inline void handle(void *data, void *data_end, __u32 ifindex, __
 SEC("xdp.frags")
 int flow_stats_xdp(struct xdp_md *ctx)
 {
-	handle((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, FLOW_DIR_INGRESS,
-	       bpf_xdp_get_buff_len(ctx), 1);
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
+
+	/* Only frames too big for one buffer have fragments; skip the helper call otherwise. */
+	if (len >= 3072)
+		len = bpf_xdp_get_buff_len(ctx);
+	handle(data, data_end, ctx->ingress_ifindex, FLOW_DIR_INGRESS, len, 1);
 	return XDP_PASS;
 }
 
