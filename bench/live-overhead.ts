@@ -94,24 +94,21 @@ export const liveOverhead: BenchSuite = {
       Buffer.from(net.mac(net.nsA, net.vA).replace(/:/g, ''), 'hex').copy(f, 6);
       const hex = f.toString('hex');
       const count = ctx.quick ? 20_000 : 2_000_000;
-      const runs = ctx.quick ? 1 : 5;
-      const results = new Map<string, { pps: number[]; delivered: number[] }>();
-      // Bare first and last: the drift between the two says how noisy the run was.
-      for (const [index, variant] of [...variants, variants[0]!].entries()) {
-        const name = index === variants.length ? `${variant.name}, again at the end` : variant.name;
-        ctx.log(`live: ${name}`);
-        const stop = await variant.start(net);
-        const r = { pps: [] as number[], delivered: [] as number[] };
-        try {
-          for (let i = 0; i < runs; i++) {
+      const runs = ctx.quick ? 1 : 7;
+      const results = new Map<string, { pps: number[]; delivered: number[] }>(variants.map((v) => [v.name, { pps: [], delivered: [] }]));
+      // Rounds over every variant, so the machine's drift spreads evenly over all of them.
+      for (let round = 0; round < runs; round++) {
+        for (const variant of variants) {
+          ctx.log(`live: round ${round + 1}, ${variant.name}`);
+          const stop = await variant.start(net);
+          try {
             const m = await measure(net, hex, count);
-            r.pps.push(m.pps);
-            r.delivered.push(m.delivered);
+            results.get(variant.name)!.pps.push(m.pps);
+            results.get(variant.name)!.delivered.push(m.delivered);
+          } finally {
+            await stop();
           }
-        } finally {
-          await stop();
         }
-        results.set(name, r);
       }
       const bare = summarize(results.get(variants[0]!.name)!.pps);
       const figures: Figure[] = [];
