@@ -329,6 +329,17 @@ static __always_inline int filtered_out(struct parsed *p)
 	return 0;
 }
 
+/* Per-CPU value: no other writer, so no atomics. */
+static __always_inline void add_to_flow(struct flow_value *v, struct parsed *p, __u64 packets, __u64 bytes, __u64 syns,
+					__u64 now)
+{
+	v->packets += packets;
+	v->bytes += bytes;
+	v->syns += syns;
+	v->last_seen = now;
+	v->tcp_flags |= p->tcp_flags;
+}
+
 static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 bytes)
 {
 	struct flow_value *v;
@@ -345,12 +356,7 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 	}
 	v = bpf_map_lookup_elem(&flow_stats_flows, &p->key);
 	if (v) {
-		/* Per-CPU value: no other writer, no atomics. */
-		v->packets += packets;
-		v->bytes += bytes;
-		v->syns += syn;
-		v->last_seen = now;
-		v->tcp_flags |= p->tcp_flags;
+		add_to_flow(v, p, packets, bytes, syn, now);
 		return;
 	}
 	{
@@ -368,11 +374,7 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 		if (err == -17 /* EEXIST: another CPU created it first */) {
 			v = bpf_map_lookup_elem(&flow_stats_flows, &p->key);
 			if (v) {
-				v->packets += packets;
-				v->bytes += bytes;
-				v->syns += syn;
-				v->last_seen = now;
-				v->tcp_flags |= p->tcp_flags;
+				add_to_flow(v, p, packets, bytes, syn, now);
 				return;
 			}
 		}
