@@ -26,8 +26,8 @@ export interface OtlpHttpConfig {
   endpoint?: string;
   protocol: 'http/protobuf' | 'http/json';
   headers: Record<string, string>;
-  timeout: string;
-  compression: 'none' | 'gzip';
+  timeout?: string;
+  compression?: 'none' | 'gzip';
   max_queue_size: number;
 }
 export interface PrometheusConfig { host: string; port: number }

@@ -152,13 +152,13 @@ function logExporter(id: string, type: string, config: unknown, env: Env): { exp
   return { exporter, target: `${url} (${c.protocol})` };
 }
 
+/** Options left unset in the config are left to the SDK, which reads OTEL_EXPORTER_OTLP_* for them. */
 function otlpOptions(c: OtlpHttpConfig, url: string) {
   return {
     url,
-    // Leave headers unset when none are configured, so OTEL_EXPORTER_OTLP_HEADERS applies.
     ...(Object.keys(c.headers).length ? { headers: { ...c.headers } } : {}),
-    timeoutMillis: parseDuration(c.timeout),
-    compression: c.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
+    ...(c.timeout ? { timeoutMillis: parseDuration(c.timeout) } : {}),
+    ...(c.compression ? { compression: c.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE } : {}),
   };
 }
 
