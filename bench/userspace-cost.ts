@@ -22,7 +22,7 @@ function detachedHost(opened: BpfObject[]): ProbeHost {
     },
     resolveInterfaces: () => [],
     attachXdp: () => 'generic',
-    attachTc: () => undefined,
+    attachTc: () => 'tcx',
     attachCgroup: () => undefined,
     consumeRingBuffer: () => undefined,
     emitEvent: () => undefined,

@@ -47,45 +47,50 @@ test('a sock_ops program on a test cgroup sees only that cgroup\'s TCP, and goes
   assert.equal(counts(object).sock_ops, seen, 'detached with its link');
 });
 
-test('tcx programs attach to both directions beside other programs and detach on stop', async (t) => {
-  if (!kernelTestsPossible(t)) return;
-  const net = TestNet.create();
-  t.after(() => net.cleanup());
-  // xdp_counter holds XDP on the interface; tcx hooks are separate and shared.
-  const { harness } = await ProbeHarness.start(net, net.nsB, `
+for (const mode of ['tcx', 'classic'] as const) {
+  test(`TC programs (${mode}) attach to both directions beside XDP and detach on close`, async (t) => {
+    if (!kernelTestsPossible(t)) return;
+    const net = TestNet.create();
+    t.after(() => net.cleanup());
+    // xdp_counter holds XDP on the interface; TC hooks are separate.
+    const { harness } = await ProbeHarness.start(net, net.nsB, `
 probes:
   xdp_counter: { interfaces: [${net.vB}] }
 exporters: { debug: }
 service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } } }
 `);
-  const script = `
-    const { BpfObject } = require(${JSON.stringify(path.join(__dirname, 'object'))});
-    const { attachTcx } = require(${JSON.stringify(path.join(__dirname, 'link'))});
-    const o = BpfObject.open(${JSON.stringify(OBJECT)}); o.load();
-    const links = ['ingress', 'egress'].map((d) => attachTcx(o.programFd('attach_test_tc'), ${JSON.stringify(net.vB)}, d));
-    process.stdout.write('attached\\n');
-    process.stdin.once('data', () => {
-      const v = o.map('attach_test_counts').readDecoded(o.layout('attach_test_counts'))[0].value;
-      for (const l of links) { l.close(); l.close(); }
-      process.stdout.write(JSON.stringify(v) + '\\n');
-      o.close();
-    });`;
-  const child = net.spawn(net.nsB, [process.execPath, '-e', script]);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const waitFor = async (re: RegExp) => {
-    for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.match(out, re);
-  };
-  await waitFor(/attached/);
-  const shown = JSON.parse(net.exec(net.nsB, ['bpftool', '-j', 'net', 'show', 'dev', net.vB])) as Array<Record<string, unknown[]>>;
-  assert.ok(shown.some((e) => (e.xdp ?? []).length === 1), 'XDP still there');
-  assert.equal(linksOfProgram('attach_test_tc').length, 2, 'one tcx link per direction');
-  net.sendUdp([10, 10, 10]); // 3 in; nsB answers each with ICMP port unreachable: 3 out
-  child.stdin!.write('read\n');
-  await waitFor(/\{.*\}/);
-  const seen = JSON.parse(out.split('\n')[1]!) as { tc: number };
-  assert.ok(seen.tc >= 6, `tc saw ${seen.tc} packets, expected at least 3 in and 3 out`);
-  assert.equal(linksOfProgram('attach_test_tc').length, 0, 'tcx programs detached');
-  await harness.stop();
-});
+    const script = `
+      const { BpfObject } = require(${JSON.stringify(path.join(__dirname, 'object'))});
+      const { attachTc } = require(${JSON.stringify(path.join(__dirname, 'link'))});
+      const o = BpfObject.open(${JSON.stringify(OBJECT)}); o.load();
+      const links = ['ingress', 'egress'].map((d) => attachTc(o.programFd('attach_test_tc'), ${JSON.stringify(net.vB)}, d, '${mode}'));
+      process.stdout.write('attached ' + links.map((l) => l.mode).join(',') + '\\n');
+      process.stdin.once('data', () => {
+        const v = o.map('attach_test_counts').readDecoded(o.layout('attach_test_counts'))[0].value;
+        for (const l of links) { l.close(); l.close(); }
+        process.stdout.write(JSON.stringify(v) + '\\n');
+        o.close();
+      });`;
+    const child = net.spawn(net.nsB, [process.execPath, '-e', script]);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, re);
+    };
+    await waitFor(new RegExp(`attached ${mode},${mode}`));
+    const shown = JSON.parse(net.exec(net.nsB, ['bpftool', '-j', 'net', 'show', 'dev', net.vB])) as Array<Record<string, unknown[]>>;
+    assert.ok(shown.some((e) => (e.xdp ?? []).length === 1), 'XDP still there');
+    const classicFilters = () => ['ingress', 'egress'].map((d) => net.exec(net.nsB, ['tc', 'filter', 'show', 'dev', net.vB, d])).join('');
+    if (mode === 'tcx') assert.equal(linksOfProgram('attach_test_tc').length, 2, 'one tcx link per direction');
+    else assert.equal(classicFilters().match(/handle 0x6e70 attach_test_tc/g)?.length, 2, classicFilters());
+    net.sendUdp([10, 10, 10]); // 3 in; nsB answers each with ICMP port unreachable: 3 out
+    child.stdin!.write('read\n');
+    await waitFor(/\{.*\}/);
+    const seen = JSON.parse(out.split('\n')[1]!) as { tc: number };
+    assert.ok(seen.tc >= 6, `tc saw ${seen.tc} packets, expected at least 3 in and 3 out`);
+    assert.equal(linksOfProgram('attach_test_tc').length, 0, 'no link left');
+    assert.doesNotMatch(classicFilters(), /attach_test_tc/, 'no filter left');
+    await harness.stop();
+  });
+}

@@ -16,7 +16,13 @@ const XDP_FLAGS_DRV_MODE = 1 << 2;
 
 export type XdpMode = 'auto' | 'native' | 'generic';
 
-export class BpfLink {
+/** Something attached that can be detached; close() is safe to call twice. */
+export interface Attached {
+  readonly description: string;
+  close(): void;
+}
+
+export class BpfLink implements Attached {
   private fd: number;
 
   constructor(fd: number, readonly description: string) {
@@ -70,19 +76,74 @@ export function attachXdp(progFd: number, ifname: string, mode: XdpMode): { link
 }
 
 export type TcDirection = 'ingress' | 'egress';
+/** auto: tcx where the kernel has it (6.6+), else a classic clsact filter. */
+export type TcMode = 'auto' | 'tcx' | 'classic';
+
+const EINVAL = 22;
+const EEXIST = 17;
+/** Classic filters: netprobe's handle, and the priorities it picks from. */
+const CLASSIC_HANDLE = 0x6e70;
+const CLASSIC_PRIORITIES = { first: 0x6e00, last: 0x6eff };
 
 /**
- * Attaches a `SEC("tc")` program through tcx (kernel 6.6+): several programs can
- * share a hook, so this never displaces another tool's TC program.
+ * Attaches a `SEC("tc")` program. tcx (kernel 6.6+) is a bpf_link on a shared hook:
+ * it never displaces another tool's program and goes away with the process. Older
+ * kernels get a classic clsact filter (direct action), detached on close(); unlike
+ * a link it stays attached if the process is killed with SIGKILL.
  */
-export function attachTcx(progFd: number, ifname: string, direction: TcDirection): BpfLink {
+export function attachTc(progFd: number, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): Attached & { mode: 'tcx' | 'classic' } {
   const ifindex = interfaceIndex(ifname);
-  const fd = libbpf().bpf_link_create(progFd, ifindex, direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS, linkOpts(0)) as number;
-  if (fd < 0) {
-    const hint = fd === -22 ? ' (tcx needs Linux 6.6 or newer)' : '';
-    throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching TC ${direction} to ${ifname}: ${describeErrno(fd)}${hint}`);
+  if (mode !== 'classic') {
+    const fd = libbpf().bpf_link_create(progFd, ifindex, direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS, linkOpts(0)) as number;
+    if (fd >= 0) return Object.assign(new BpfLink(fd, `tcx/${direction} on ${ifname}`), { mode: 'tcx' as const });
+    if (mode === 'tcx' || fd !== -EINVAL) {
+      const hint = fd === -EINVAL ? ' (tcx needs Linux 6.6 or newer; use the classic TC mode)' : '';
+      throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching TC ${direction} to ${ifname}: ${describeErrno(fd)}${hint}`);
+    }
   }
-  return new BpfLink(fd, `tcx/${direction} on ${ifname}`);
+  return Object.assign(attachClassicTc(progFd, ifindex, ifname, direction), { mode: 'classic' as const });
+}
+
+function tcHook(ifindex: number, direction: TcDirection): Buffer {
+  const hook = Buffer.alloc(24); // struct bpf_tc_hook { sz, ifindex, attach_point, parent }
+  hook.writeBigUInt64LE(24n, 0);
+  hook.writeInt32LE(ifindex, 8);
+  hook.writeUInt32LE(direction === 'ingress' ? 1 : 2, 12); // BPF_TC_INGRESS / BPF_TC_EGRESS
+  return hook;
+}
+
+function tcOpts(progFd: number, priority: number): Buffer {
+  const opts = Buffer.alloc(32); // struct bpf_tc_opts { sz, prog_fd, flags, prog_id, handle, priority }
+  opts.writeBigUInt64LE(32n, 0);
+  opts.writeInt32LE(progFd, 8);
+  opts.writeUInt32LE(CLASSIC_HANDLE, 20);
+  opts.writeUInt32LE(priority, 24);
+  return opts;
+}
+
+function attachClassicTc(progFd: number, ifindex: number, ifname: string, direction: TcDirection): Attached {
+  const lib = libbpf();
+  const hook = tcHook(ifindex, direction);
+  const created = lib.bpf_tc_hook_create(hook) as number; // the clsact qdisc; it may exist already
+  if (created < 0 && created !== -EEXIST) {
+    throw new NetprobeError('NETPROBE_ERR_ATTACH', `creating the clsact qdisc on ${ifname}: ${describeErrno(created)}`);
+  }
+  // Another netprobe program may hold a priority already: take the next free one.
+  for (let priority = CLASSIC_PRIORITIES.first; priority <= CLASSIC_PRIORITIES.last; priority++) {
+    const err = lib.bpf_tc_attach(hook, tcOpts(progFd, priority)) as number;
+    if (err === -EEXIST) continue;
+    if (err < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: ${describeErrno(err)}`);
+    let attached = true;
+    return {
+      description: `tc/${direction} (classic, priority ${priority}) on ${ifname}`,
+      close: () => {
+        if (!attached) return;
+        attached = false;
+        lib.bpf_tc_detach(hook, tcOpts(0, priority)); // an interface that went away took the filter with it
+      },
+    };
+  }
+  throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: no free priority`);
 }
 
 export type CgroupAttachType = 'sock_ops';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { BpfObject } from '../bpf/object';
-import { attachCgroup, attachTcx, attachXdp, type BpfLink, type CgroupAttachType, type TcDirection, type XdpMode } from '../bpf/link';
+import { attachCgroup, attachTc, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
@@ -60,9 +60,10 @@ export class TrackingHost implements ProbeHost {
     return used;
   }
 
-  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection): void {
-    const link = attachTcx(object.programFd(program), ifname, direction);
-    this.track(link, { kind: `tc/${direction}`, target: ifname, detail: 'tcx' });
+  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
+    const attached = attachTc(object.programFd(program), ifname, direction, mode);
+    this.track(attached, { kind: `tc/${direction}`, target: ifname, detail: attached.mode });
+    return attached.mode;
   }
 
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void {
@@ -70,7 +71,7 @@ export class TrackingHost implements ProbeHost {
     this.track(link, { kind: type, target: cgroupPath, detail: 'cgroup link, multi-attach' });
   }
 
-  private track(link: BpfLink, attachment: Omit<Attachment, 'probe'>): void {
+  private track(link: Attached, attachment: Omit<Attachment, 'probe'>): void {
     this.cleanups.push({ what: link.description, fn: () => link.close() });
     this.attachments.push({ probe: this.probeId, ...attachment });
   }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log';
 import type { BpfObject } from '../bpf/object';
-import type { CgroupAttachType, TcDirection, XdpMode } from '../bpf/link';
+import type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 import type { RecordHandler } from '../bpf/ringbuf';
 
 export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
@@ -62,8 +62,11 @@ export interface ProbeHost {
   /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
   resolveInterfaces(spec: 'auto' | readonly string[]): string[];
   attachXdp(object: BpfObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
-  /** Attaches a `SEC("tc")` program through tcx (shares the hook with other programs). */
-  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection): void;
+  /**
+   * Attaches a `SEC("tc")` program: through tcx where the kernel has it (shared hook,
+   * a link), else as a classic clsact filter. Returns what was used.
+   */
+  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode?: TcMode): 'tcx' | 'classic';
   /** Attaches a cgroup program (e.g. sock_ops) through a multi-attach link. */
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void;
   /** Drains a ring buffer on a timer without blocking the event loop. */

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import schema from './config.schema.json';
 import type { Attributes, ConfigIssue, MetricSink, ProbeHost, ProbePlugin } from '../../core/plugin/types';
-import type { XdpMode } from '../../core/bpf/link';
+import type { TcMode, XdpMode } from '../../core/bpf/link';
 import type { BpfMap } from '../../core/bpf/map';
 import type { BpfObject } from '../../core/bpf/object';
 import type { StructLayout } from '../../core/bpf/layout';
@@ -22,6 +22,7 @@ export interface FlowStatsConfig {
   directions: Array<'ingress' | 'egress'>;
   ingress_hook: 'xdp' | 'tc';
   xdp_mode: XdpMode;
+  tc_mode: TcMode;
   max_flows: number;
   idle_timeout: string;
   update_interval: string;
@@ -181,9 +182,9 @@ export class FlowStatsRunner {
       this.ifnames.set(indexes.get(name)!, name);
       if (config.directions.includes('ingress')) {
         if (config.ingress_hook === 'xdp') host.attachXdp(object, 'flow_stats_xdp', name, config.xdp_mode);
-        else host.attachTc(object, 'flow_stats_tc_ingress', name, 'ingress');
+        else host.attachTc(object, 'flow_stats_tc_ingress', name, 'ingress', config.tc_mode);
       }
-      if (config.directions.includes('egress')) host.attachTc(object, 'flow_stats_tc_egress', name, 'egress');
+      if (config.directions.includes('egress')) host.attachTc(object, 'flow_stats_tc_egress', name, 'egress', config.tc_mode);
     }
   }
 
