@@ -28,6 +28,8 @@ export interface BtfType {
   array?: { type: number; nelems: number };
   members?: BtfMember[];
   secinfos?: BtfSecInfo[];
+  /** ENUM only: each enumerator's name and value. */
+  enumerators?: Array<{ name: string; value: number }>;
 }
 
 const BTF_MAGIC = 0xeb9f;
@@ -93,7 +95,10 @@ export class Btf {
           break;
         case BtfKind.ENUM:
           t.size = sizeOrType;
-          pos += 8 * vlen;
+          t.enumerators = [];
+          for (let i = 0; i < vlen; i++, pos += 8) {
+            t.enumerators.push({ name: str(raw.readUInt32LE(pos)), value: kindFlag ? raw.readInt32LE(pos + 4) : raw.readUInt32LE(pos + 4) });
+          }
           break;
         case BtfKind.ENUM64:
           t.size = sizeOrType;
@@ -140,6 +145,11 @@ export class Btf {
 
   find(kind: BtfKind, name: string): BtfType | undefined {
     return this.types.find((t) => t.kind === kind && t.name === name);
+  }
+
+  /** The enumerators of `enum <name>`, or undefined if the enum is not in the BTF. */
+  enumerators(name: string): Array<{ name: string; value: number }> | undefined {
+    return this.find(BtfKind.ENUM, name)?.enumerators;
   }
 
   /** Follows typedefs and const/volatile/restrict/type tags down to the real type. */

@@ -69,6 +69,7 @@ function bind() {
     btf__raw_data: lib.func('void *btf__raw_data(btf *btf, _Out_ uint32_t *size)'),
 
     bpf_link_create: lib.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
+    bpf_iter_create: lib.func('int bpf_iter_create(int link_fd)'),
     bpf_map_lookup_batch: lib.func(
       'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
     ),

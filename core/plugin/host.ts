@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BpfObject } from '../bpf/object';
 import { attachCgroup, attachTcx, attachXdp, type BpfLink, type CgroupAttachType, type TcDirection, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
+import { runIterator } from '../bpf/iter';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
@@ -73,6 +74,10 @@ export class TrackingHost implements ProbeHost {
   private track(link: BpfLink, attachment: Omit<Attachment, 'probe'>): void {
     this.cleanups.push({ what: link.description, fn: () => link.close() });
     this.attachments.push({ probe: this.probeId, ...attachment });
+  }
+
+  runIterator(object: BpfObject, program: string): void {
+    runIterator(object.programFd(program), program);
   }
 
   consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void {
