@@ -19,6 +19,9 @@ export class TestNet {
   readonly vB: string;
   readonly ipA: string;
   readonly ipB: string;
+  /** IPv6 (ULA) addresses on vA and vB, set only with create({ ipv6: true }). */
+  readonly ip6A: string;
+  readonly ip6B: string;
   private readonly children: ChildProcess[] = [];
   private links = 0;
 
@@ -29,10 +32,16 @@ export class TestNet {
     this.vB = `np${tag}b0`;
     this.ipA = `10.251.${subnet}.1`;
     this.ipB = `10.251.${subnet}.2`;
+    this.ip6A = `fd00:251:${subnet.toString(16)}::1`;
+    this.ip6B = `fd00:251:${subnet.toString(16)}::2`;
   }
 
-  /** nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both. */
-  static create(mtu = 1500): TestNet {
+  /**
+   * nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both.
+   * `ipv6`: IPv6 on vA/vB only, with ip6A/ip6B (no DAD, no link-local address, pinned neighbours).
+   */
+  static create(mtuOrOptions: number | { mtu?: number; ipv6?: boolean } = 1500): TestNet {
+    const { mtu = 1500, ipv6 = false } = typeof mtuOrOptions === 'number' ? { mtu: mtuOrOptions } : mtuOrOptions;
     serial++;
     const tag = `${process.pid % 10000}x${serial}`;
     const net = new TestNet(tag, (process.pid + serial) % 250);
@@ -44,6 +53,7 @@ export class TestNet {
         net.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
       }
       net.addLink(net.vA, net.vB, net.ipA, net.ipB, mtu);
+      if (ipv6) net.enableIpv6();
     } catch (err) {
       net.cleanup();
       throw err;
@@ -75,6 +85,19 @@ export class TestNet {
     this.exec(this.nsB, ['ip', 'neigh', 'replace', ipA, 'lladdr', macA, 'dev', b, 'nud', 'permanent']);
   }
 
+  private enableIpv6(): void {
+    const ends = [[this.nsA, this.vA, this.ip6A, this.ip6B, this.vB, this.nsB], [this.nsB, this.vB, this.ip6B, this.ip6A, this.vA, this.nsA]] as const;
+    for (const [ns, dev] of ends) {
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.addr_gen_mode=1`]); // no link-local address
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.accept_ra=0`]);
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=0`]);
+    }
+    for (const [ns, dev, mine, peer, peerDev, peerNs] of ends) {
+      this.exec(ns, ['ip', '-6', 'addr', 'add', `${mine}/64`, 'dev', dev, 'nodad']);
+      this.exec(ns, ['ip', '-6', 'neigh', 'replace', peer, 'lladdr', this.mac(peerNs, peerDev), 'dev', dev, 'nud', 'permanent']);
+    }
+  }
+
   mac(ns: string, dev: string): string {
     return this.exec(ns, ['cat', `/sys/class/net/${dev}/address`]).trim();
   }
@@ -86,6 +109,20 @@ export class TestNet {
   /** Starts a long-running process inside a namespace; it is killed at cleanup. */
   spawn(ns: string, args: string[], options: SpawnOptions = {}): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+    this.children.push(child);
+    return child;
+  }
+
+  /**
+   * Like exec and spawn, but only the network namespace changes (nsenter): `ip netns exec`
+   * remounts /sys, which hides the cgroup v2 mount below it; these keep the host's mounts.
+   */
+  execKeepingMounts(ns: string, args: string[], input?: string): string {
+    return sh('nsenter', [`--net=/run/netns/${ns}`, '--', ...args], input);
+  }
+
+  spawnKeepingMounts(ns: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...options });
     this.children.push(child);
     return child;
   }
