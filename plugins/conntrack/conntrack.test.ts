@@ -14,7 +14,7 @@ import { linksOfProgram } from '../../test/helpers/bpftool';
 import { BpfObject } from '../../core/bpf/object';
 import { attachCgroup } from '../../core/bpf/link';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
-import { startServer, runClient, failingConnect, holdConnections, type Exchange } from './test-traffic';
+import { startServer, runClient, failingConnect, holdConnections, type Exchange } from '../../test/helpers/tcp';
 import { CLOSED_EVENT, FAILED_EVENT } from './plugin';
 
 /** How far a measured duration may exceed the time the test held the connection (shared, noisy machine). */

@@ -1,11 +1,11 @@
 /**
- * TCP traffic with known shapes for the conntrack tests: a server and a client
+ * TCP traffic with known shapes for kernel tests: a server and a client
  * as small node scripts, run in test namespaces and in a test cgroup.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { TestNet } from '../../test/helpers/netns';
-import type { TestCgroup } from '../../test/helpers/cgroup';
+import type { TestNet } from './netns';
+import type { TestCgroup } from './cgroup';
 
 /** What one client connection does: send `request` bytes, read `response` bytes, hold, then close or reset. */
 export interface Exchange { request: number; response: number; holdMs: number; end: 'close' | 'reset' }
