@@ -33,12 +33,10 @@ const ROLE = 'netprobe.connection.role';
 const REASON = 'netprobe.connection.close_reason';
 const TRANSPORT = 'network.transport';
 
-/** The cgroup's directory in the cgroup v2 mount. */
+/** The cgroup's directory in the cgroup v2 mount (normalized from "/", so ".." cannot leave it). */
 export function cgroupDirectory(cgroup: string, root = cgroupV2Root()): string {
   if (!root) throw new Error('cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mounts)');
-  const dir = path.join(root, path.normalize(cgroup));
-  if (!dir.startsWith(root)) throw new Error(`cgroup ${cgroup} is outside the cgroup v2 hierarchy`);
-  return dir;
+  return path.join(root, path.posix.normalize(cgroup)).replace(/(.)\/$/, '$1');
 }
 
 function ascending(values: number[], key: string): ConfigIssue[] {
