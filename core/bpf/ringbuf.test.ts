@@ -86,3 +86,18 @@ test('an exception in a record handler surfaces from drain() and does not crash'
   assert.throws(() => reader.drain(), /bad record/);
   assert.equal(reader.drain(), 0, 'the failing records were consumed, not re-delivered');
 });
+
+test('records handed out stay valid after the ring is consumed again and closed', (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const object = open(4096);
+  t.after(() => object.close());
+  const layout = object.layout('ringbuf_test_record');
+  const kept: Buffer[] = [];
+  const reader = new RingBufferReader('events', object.map('ringbuf_test_events').fd, (r) => kept.push(r));
+  for (let round = 0; round < 3; round++) {
+    testRun(object.programFd('ringbuf_test'), PACKET, 10); // a small ring: later rounds reuse its memory
+    reader.drain();
+  }
+  reader.close();
+  assert.deepEqual(kept.map((r) => (layout.decode(r) as { seq: number }).seq), [...Array(30).keys()]);
+});
