@@ -364,8 +364,12 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
 	case BPF_SOCK_OPS_RETRANS_CB:
 		/* args[1]: segments in this retransmission, args[2]: 0 if it went out */
 		c = find_or_pick_up(ops, cookie);
-		if (c && ops->args[2] == 0 && c->role < CONNTRACK_ROLES)
-			COUNT(retransmits[c->role & 3], ops->args[1]);
+		if (c && ops->args[2] == 0) {
+			__u32 role = c->role;
+
+			if (role < CONNTRACK_ROLES)
+				COUNT(retransmits[role], ops->args[1]);
+		}
 		break;
 	case BPF_SOCK_OPS_RTT_CB:
 		c = find_or_pick_up(ops, cookie);
