@@ -45,8 +45,7 @@ struct bpf_iter__tcp {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH); /* not per-CPU: one writer per socket, and no stale copies after delete */
 	__uint(max_entries, 65536);      /* resized by userspace (max_connections) */
-	/* Entries allocated on insert: memory follows the connections, and the bound is exact
-	 * (preallocated entries sit in per-CPU free lists, so a table can refuse inserts early). */
+	/* Entries allocated on insert: memory follows the open connections, not max_connections. */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);              /* socket cookie */
 	__type(value, struct conntrack_conn);
