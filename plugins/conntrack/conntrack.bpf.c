@@ -10,6 +10,7 @@
  */
 #include <linux/errno.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "conntrack.h"
 
 #define SOL_TCP 6
@@ -20,6 +21,9 @@
 
 /* Callbacks requested; RTT can be switched off by userspace (one callback per ACK). */
 NP_KNOB __u32 want_rtt_callbacks = 1;
+/* The watched cgroup, for the start-up iterator: its id and depth (0: the root, every socket). */
+NP_KNOB __u64 cgroup_id = 0;
+NP_KNOB __u32 cgroup_level = 0;
 
 /* Just the kernel fields read here; libbpf relocates their offsets from the kernel's BTF. */
 struct sock_common___np {
@@ -27,9 +31,24 @@ struct sock_common___np {
 	unsigned long skc_flags; /* sk_flags */
 } __attribute__((preserve_access_index));
 
+struct kernfs_node___np {
+	__u64 id;
+} __attribute__((preserve_access_index));
+
+struct cgroup___np {
+	struct kernfs_node___np *kn;
+	int level;
+	struct cgroup___np *ancestors[0]; /* Linux 6.2+ */
+} __attribute__((preserve_access_index));
+
+struct sock_cgroup_data___np {
+	struct cgroup___np *cgroup;
+} __attribute__((preserve_access_index));
+
 struct sock___np {
 	struct sock_common___np __sk_common;
 	int sk_err;
+	struct sock_cgroup_data___np sk_cgrp_data;
 } __attribute__((preserve_access_index));
 
 /* enum sock_flags: tcp_fin() sets SOCK_DONE when the peer's FIN arrives. */
@@ -383,10 +402,26 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
  * Run once at start over the sockets of the collector's network namespace:
  * gives every open connection the callback flags, so that the sock_ops program
  * is called when it next acts and picks it up (sock_ops is otherwise only
- * called for connections it saw start). Listening and closed sockets are
- * skipped; request and TIME_WAIT sockets are not full sockets and cannot take
- * flags.
+ * called for connections it saw start). Sockets of other cgroups, listening and
+ * closed sockets are skipped; request and TIME_WAIT sockets are not full
+ * sockets and cannot take flags.
  */
+/* Whether the socket belongs to the watched cgroup or one below it (the iterator sees all). */
+static __always_inline int in_watched_cgroup(struct sock___np *sk)
+{
+	struct cgroup___np *cgroup, *ancestor = NULL;
+	__u32 level = cgroup_level;
+
+	if (level == 0)
+		return 1;
+	cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (!cgroup || BPF_CORE_READ(cgroup, level) < (int)level || level > 1024)
+		return 0;
+	bpf_probe_read_kernel(&ancestor, sizeof(ancestor),
+			      (void *)cgroup + bpf_core_field_offset(struct cgroup___np, ancestors) + level * sizeof(ancestor));
+	return ancestor && BPF_CORE_READ(ancestor, kn, id) == cgroup_id;
+}
+
 SEC("iter/tcp")
 int conntrack_adopt(struct bpf_iter__tcp *ctx)
 {
@@ -402,7 +437,7 @@ int conntrack_adopt(struct bpf_iter__tcp *ctx)
 	if (!sk)
 		return 0;
 	state = sk->__sk_common.skc_state;
-	if (state == CONNTRACK_TCP_LISTEN || state == CONNTRACK_TCP_CLOSE)
+	if (state == CONNTRACK_TCP_LISTEN || state == CONNTRACK_TCP_CLOSE || !in_watched_cgroup(sk))
 		return 0;
 	key = 0;
 	if (bpf_getsockopt(sk, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags)) ||

@@ -293,6 +293,30 @@ test('without adopting, connections open before the start stay unseen', async (t
   await harness.stop();
 });
 
+test('the start-up pass gives callbacks only to connections of the watched cgroup', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const s = setup(t);
+  const other = TestCgroup.create();
+  t.after(() => other.remove());
+  await startServer(s.net, other, s.net.nsB, s.net.ipB, 7009);
+  const early = await holdConnections(s.net, other, s.net.nsA, s.net.ipB, 7009, { count: 2, request: 100, response: 100, more: 10 });
+  // One instance adopts for the test cgroup; another watches the other cgroup and adopts nothing.
+  // Had the first given the other cgroup's sockets callbacks, the second would pick them up.
+  const { harness } = await ProbeHarness.start(s.net, s.net.nsB, `
+probes:
+  conntrack/watched: { cgroup: ${s.cgroup.path} }
+  conntrack/other: { cgroup: ${other.path}, preexisting: false }
+exporters: { debug: }
+service: { pipelines: { logs: { probes: [conntrack/watched, conntrack/other], exporters: [debug] } } }
+`, { keepMounts: true });
+  await early.close();
+  const [marker] = runClient(s.net, other, s.net.nsA, s.net.ipB, 7009, [{ request: 8, response: 8, holdMs: 0, end: 'close' }]);
+  const events = await eventsUntil(harness, (e) => closed(e).length >= 2);
+  assert.deepEqual(closed(events).map((e) => [e.probe, e.attributes['client.port'], e.attributes['netprobe.connection.preexisting']]),
+    [['conntrack/other', marker, false], ['conntrack/other', marker, false]]);
+  await harness.stop();
+});
+
 test('a full table and a full ring buffer are counted, and what is tracked stays exact', async (t) => {
   if (!kernelTestsPossible(t)) return;
   const s = setup(t);

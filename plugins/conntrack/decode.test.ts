@@ -5,7 +5,7 @@ import { decodeAddress, compress } from './address';
 import { CumulativeHistogram } from './histogram';
 import { EnumNames } from './names';
 import { BpfObject } from '../../core/bpf/object';
-import { conntrack, cgroupDirectory, type ConntrackConfig } from './plugin';
+import { conntrack, cgroupDirectory, cgroupLevel, type ConntrackConfig } from './plugin';
 import { endpointAttributes, type ClosedConnection } from './close-event';
 
 const bytes = (...b: number[]) => Buffer.from(b);
@@ -65,4 +65,5 @@ test('config checks: ascending buckets, a power-of-two ring, a cgroup inside the
   assert.equal(cgroupDirectory('/a/b', '/sys/fs/cgroup'), '/sys/fs/cgroup/a/b');
   assert.equal(cgroupDirectory('/', '/sys/fs/cgroup'), '/sys/fs/cgroup');
   assert.equal(cgroupDirectory('/../etc', '/sys/fs/cgroup'), '/sys/fs/cgroup/etc', 'cannot climb out');
+  assert.deepEqual(['/', '/a', '/a/b/', '/a//b/../c'].map(cgroupLevel), [0, 1, 2, 2]);
 });

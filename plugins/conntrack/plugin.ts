@@ -39,6 +39,11 @@ export function cgroupDirectory(cgroup: string, root = cgroupV2Root()): string {
   return path.join(root, path.posix.normalize(cgroup)).replace(/(.)\/$/, '$1');
 }
 
+/** Depth below the root: `/` is 0, `/a/b` is 2. */
+export function cgroupLevel(cgroup: string): number {
+  return path.posix.normalize(cgroup).split('/').filter(Boolean).length;
+}
+
 function ascending(values: number[], key: string): ConfigIssue[] {
   return values.flatMap((b, i) => (i > 0 && b <= values[i - 1]!
     ? [{ path: [key, `[${i}]`], message: `must be greater than the previous boundary (${values[i - 1]})` }]
@@ -116,6 +121,9 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         object.setMaxEntries('conntrack_table', config.max_connections);
         object.setMaxEntries('conntrack_events', config.ring_buffer_size);
         object.setKnob('want_rtt_callbacks', config.rtt_callbacks ? 1 : 0);
+        // The iterator keeps to this cgroup: the kernel names a cgroup by its directory's inode number.
+        object.setKnob('cgroup_id', Number(fs.statSync(dir, { bigint: true }).ino));
+        object.setKnob('cgroup_level', cgroupLevel(config.cgroup));
         object.load();
         decoder = new CloseEventDecoder(object);
         ({ roles, reasons } = decoder);
