@@ -414,6 +414,8 @@ static __always_inline int in_watched_cgroup(struct sock___np *sk)
 
 	if (level == 0)
 		return 1;
+	if (!bpf_core_field_exists(struct cgroup___np, ancestors))
+		return 0; /* before Linux 6.2: cannot tell, so leave the socket alone */
 	cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
 	if (!cgroup || BPF_CORE_READ(cgroup, level) < (int)level || level > 1024)
 		return 0;
