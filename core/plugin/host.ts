@@ -13,7 +13,14 @@ import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
 import type { Attributes, ProbeHost } from './types';
 
-export interface Attachment { probe: string; kind: string; target: string; detail: string }
+export interface Attachment {
+  probe: string;
+  kind: string;
+  target: string;
+  /** What `target` names: an interface, or a cgroup's directory. */
+  targetKind: 'interface' | 'cgroup';
+  detail: string;
+}
 
 /** How often ring buffers are drained: often enough to stay far from full at high event rates. */
 const RING_POLL_MS = 50;
@@ -56,19 +63,19 @@ export class TrackingHost implements ProbeHost {
     }
     const { link, mode: used } = attachXdp(object.programFd(program), ifname, mode);
     this.xdpClaims.set(ifname, this.probeId);
-    this.track(link, { kind: 'xdp', target: ifname, detail: `mode=${used}` });
+    this.track(link, { kind: 'xdp', target: ifname, targetKind: 'interface', detail: `mode=${used}` });
     this.cleanups.push({ what: `XDP claim on ${ifname}`, fn: () => this.xdpClaims.delete(ifname) });
     return used;
   }
 
   attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection): void {
     const link = attachTcx(object.programFd(program), ifname, direction);
-    this.track(link, { kind: `tc/${direction}`, target: ifname, detail: 'tcx' });
+    this.track(link, { kind: `tc/${direction}`, target: ifname, targetKind: 'interface', detail: 'tcx' });
   }
 
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void {
     const link = attachCgroup(object.programFd(program), cgroupPath, type);
-    this.track(link, { kind: type, target: cgroupPath, detail: 'cgroup link, multi-attach' });
+    this.track(link, { kind: type, target: cgroupPath, targetKind: 'cgroup', detail: 'cgroup link, multi-attach' });
   }
 
   private track(link: BpfLink, attachment: Omit<Attachment, 'probe'>): void {

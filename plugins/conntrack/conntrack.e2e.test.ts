@@ -111,6 +111,9 @@ service:
   assert.equal(Number(server.attributes['netprobe.connection.bytes_sent']), 4321);
   assert.equal(server.attributes['server.address'], net.ipB);
   assert.equal(server.attributes['netprobe.probe.id'], 'conntrack');
+  const attached = capturedLogRecords(captureDir).find((r) => r.eventName === 'netprobe.probe.attached');
+  assert.equal(attached?.attributes['netprobe.attach.cgroup'], cgroup.dir, 'a cgroup attachment names its cgroup');
+  assert.equal(attached?.attributes['network.interface.name'], undefined);
 
   // The opened counter arrives as an OTLP sum.
   await until('netprobe.tcp.connection.opened in an OTLP metrics request', 10_000, () => (fs.readdirSync(captureDir)
