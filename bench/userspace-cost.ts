@@ -24,6 +24,7 @@ function detachedHost(opened: BpfObject[]): ProbeHost {
     attachXdp: () => 'generic',
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
+    runIterator: () => undefined,
     consumeRingBuffer: () => undefined,
     emitEvent: () => undefined,
   };

@@ -57,7 +57,9 @@ export class Service {
         await runner.start();
         for (const a of runner.attachments) {
           emit(id, 'netprobe.probe.attached', {
-            'netprobe.attach.kind': a.kind, 'network.interface.name': a.target, 'netprobe.attach.detail': a.detail,
+            'netprobe.attach.kind': a.kind,
+            [a.targetKind === 'cgroup' ? 'netprobe.attach.cgroup' : 'network.interface.name']: a.target,
+            'netprobe.attach.detail': a.detail,
           });
         }
       }

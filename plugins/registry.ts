@@ -2,8 +2,10 @@
 import type { ProbePlugin } from '../core/plugin/types';
 import { xdpCounter } from './xdp-counter/plugin';
 import { flowStats } from './flow-stats/plugin';
+import { conntrack } from './conntrack/plugin';
 
 export const plugins: readonly ProbePlugin<any>[] = [
   xdpCounter,
   flowStats,
+  conntrack,
 ];

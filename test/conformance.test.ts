@@ -3,6 +3,8 @@
  * a schema whose defaults validate, conventional metric names, a BPF object that
  * has the maps it declares, and a lifecycle where stop is safe before start and
  * twice, a failed start releases everything, and collect reports only declared data.
+ * Probes watch interfaces or a cgroup: the kernel test offers both, and sends UDP and
+ * one TCP exchange from processes in the test cgroup.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,8 @@ import { createLogger } from '../core/log';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
 import { ProbeHarness } from './helpers/harness';
+import { TestCgroup } from './helpers/cgroup';
+import { startServer, runClient } from './helpers/tcp';
 import { PROBE_ID_ATTRIBUTE } from '../core/telemetry/probe-metrics';
 import { stringify } from 'yaml';
 
@@ -75,7 +79,7 @@ for (const plugin of plugins) {
 
   test(`${plugin.type}: stop is safe before start and twice; a failed start releases everything`, async () => {
     const log = createLogger('conformance');
-    const config = parseConfig(configFor(plugin.type, plugin.exampleConfig({ interfaces: ['np-absent0'] })), 'c', plugins, {}).probes[plugin.type];
+    const config = parseConfig(configFor(plugin.type, plugin.exampleConfig({ interfaces: ['np-absent0'], cgroup: '/np-absent0' })), 'c', plugins, {}).probes[plugin.type];
     const unstarted = new ProbeRunner(plugin.type, plugin, config, log, () => {}, new Map());
     await unstarted.stop();
     await unstarted.stop();
@@ -88,10 +92,18 @@ for (const plugin of plugins) {
   test(`${plugin.type}: in the kernel, collect reports only declared metrics and attributes`, async (t) => {
     if (!kernelTestsPossible(t)) return;
     const net = TestNet.create();
-    t.after(() => net.cleanup());
-    const { harness, ready } = await ProbeHarness.start(net, net.nsB, configFor(plugin.type, plugin.exampleConfig({ interfaces: [net.vB] })));
+    const cgroup = TestCgroup.create();
+    t.after(() => {
+      net.cleanup();
+      cgroup.remove();
+    });
+    const example = plugin.exampleConfig({ interfaces: [net.vB], cgroup: cgroup.path });
+    // ip netns exec hides the cgroup v2 mount; a probe given the cgroup enters only the network namespace.
+    const { harness, ready } = await ProbeHarness.start(net, net.nsB, configFor(plugin.type, example), { keepMounts: 'cgroup' in example });
     assert.ok(ready.length > 0, 'attached somewhere');
     net.sendUdp([100, 200]);
+    await startServer(net, cgroup, net.nsB, net.ipB, 7100);
+    runClient(net, cgroup, net.nsA, net.ipB, 7100, [{ request: 100, response: 100, holdMs: 0, end: 'close' }]);
     const points = await harness.collect();
     assert.ok(points.length > 0, 'reported something after traffic');
     for (const p of points) {
@@ -100,6 +112,13 @@ for (const plugin of plugins) {
       for (const key of Object.keys(p.attributes)) {
         assert.ok(spec.attributes.includes(key) || key === PROBE_ID_ATTRIBUTE, `${p.metric}: undeclared attribute ${key}`);
       }
+    }
+    // Log records the traffic caused (closes arrive through a ring buffer drained on a timer).
+    await new Promise((r) => setTimeout(r, 300));
+    for (const e of await harness.events()) {
+      const spec = plugin.logRecords.find((r) => r.eventName === e.name);
+      assert.ok(spec, `undeclared log record ${e.name}`);
+      for (const key of Object.keys(e.attributes)) assert.ok(spec.attributes.includes(key), `${e.name}: undeclared attribute ${key}`);
     }
     await harness.stop();
   });

@@ -27,9 +27,9 @@ export interface BtfType {
   intBits?: number;
   array?: { type: number; nelems: number };
   members?: BtfMember[];
-  /** ENUM / ENUM64 members. */
-  enumValues?: Array<{ name: string; value: number }>;
   secinfos?: BtfSecInfo[];
+  /** ENUM / ENUM64: each enumerator's name and value. */
+  enumerators?: Array<{ name: string; value: number }>;
 }
 
 const BTF_MAGIC = 0xeb9f;
@@ -95,17 +95,16 @@ export class Btf {
           break;
         case BtfKind.ENUM:
           t.size = sizeOrType;
-          t.enumValues = [];
+          t.enumerators = [];
           for (let i = 0; i < vlen; i++, pos += 8) {
-            const value = kindFlag ? raw.readInt32LE(pos + 4) : raw.readUInt32LE(pos + 4);
-            t.enumValues.push({ name: str(raw.readUInt32LE(pos)), value });
+            t.enumerators.push({ name: str(raw.readUInt32LE(pos)), value: kindFlag ? raw.readInt32LE(pos + 4) : raw.readUInt32LE(pos + 4) });
           }
           break;
         case BtfKind.ENUM64:
           t.size = sizeOrType;
-          t.enumValues = [];
+          t.enumerators = [];
           for (let i = 0; i < vlen; i++, pos += 12) {
-            t.enumValues.push({ name: str(raw.readUInt32LE(pos)), value: raw.readUInt32LE(pos + 4) + raw.readUInt32LE(pos + 8) * 0x1_0000_0000 });
+            t.enumerators.push({ name: str(raw.readUInt32LE(pos)), value: raw.readUInt32LE(pos + 4) + raw.readUInt32LE(pos + 8) * 0x1_0000_0000 });
           }
           break;
         case BtfKind.FUNC_PROTO:
@@ -151,6 +150,11 @@ export class Btf {
     return this.types.find((t) => t.kind === kind && t.name === name);
   }
 
+  /** The enumerators of `enum <name>`, or undefined if the enum is not in the BTF. */
+  enumerators(name: string): Array<{ name: string; value: number }> | undefined {
+    return this.types.find((t) => (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) && t.name === name)?.enumerators;
+  }
+
   /** Follows typedefs and const/volatile/restrict/type tags down to the real type. */
   resolve(id: number): BtfType {
     let t = this.type(id);
@@ -186,9 +190,9 @@ export class Btf {
 
   /** Value -> name of `enum <name>`, e.g. for reason codes the C program defines. */
   enumNames(name: string): Map<number, string> {
-    const t = this.types.find((x) => (x.kind === BtfKind.ENUM || x.kind === BtfKind.ENUM64) && x.name === name);
-    if (!t) throw new Error(`enum ${name} not found in BTF (use NP_EXPORT_ENUM)`);
-    return new Map(t.enumValues!.map((e) => [e.value, e.name]));
+    const enumerators = this.enumerators(name);
+    if (!enumerators) throw new Error(`enum ${name} not found in BTF (use NP_EXPORT_ENUM)`);
+    return new Map(enumerators.map((e) => [e.value, e.name]));
   }
 
   /** A variable in a data section (e.g. a `const volatile` knob in `.rodata`). */

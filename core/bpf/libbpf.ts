@@ -72,6 +72,7 @@ function bind() {
     bpf_tc_attach: lib.func('int bpf_tc_attach(void *hook, void *opts)'),
     bpf_tc_detach: lib.func('int bpf_tc_detach(void *hook, void *opts)'),
     bpf_link_create: lib.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
+    bpf_iter_create: lib.func('int bpf_iter_create(int link_fd)'),
     bpf_map_lookup_batch: lib.func(
       'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
     ),

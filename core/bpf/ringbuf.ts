@@ -22,7 +22,11 @@ export class RingBufferReader {
     this.callback = koffi.register((_ctx: Pointer, data: Pointer, size: number | bigint) => {
       this.received++;
       try {
-        this.onRecord(Buffer.from(koffi.view(data, Number(size))));
+        // koffi.view maps the ring's memory without copying: copy, or the record dies with the ring.
+        const n = Number(size);
+        const record = Buffer.allocUnsafe(n);
+        Buffer.from(koffi.view(data, n)).copy(record);
+        this.onRecord(record);
       } catch (err) {
         this.handlerError ??= err; // never let a JS exception unwind through libbpf
       }

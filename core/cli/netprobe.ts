@@ -47,7 +47,7 @@ function listPlugins(): number {
     const lines = [`${p.type}`, `  ${p.description}`, `  attaches: ${p.attaches}`, '  metrics:'];
     for (const m of p.metrics) lines.push(`    ${m.name} (${m.kind}, ${m.unit}) [${m.attributes.join(', ')}]: ${m.description}`);
     lines.push('  log records:');
-    lines.push('    netprobe.probe.attached [netprobe.attach.kind, network.interface.name, netprobe.attach.detail]: one per attachment, at start');
+    lines.push('    netprobe.probe.attached [netprobe.attach.kind, network.interface.name or netprobe.attach.cgroup, netprobe.attach.detail]: one per attachment, at start');
     for (const r of p.logRecords) lines.push(`    ${r.eventName} [${r.attributes.join(', ')}]: ${r.description}`);
     process.stdout.write(lines.join('\n') + '\n\n');
   }

@@ -7,12 +7,20 @@ import path from 'node:path';
 import { BpfObject } from '../bpf/object';
 import { attachCgroup, attachTc, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
+import { runIterator } from '../bpf/iter';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
 import type { Attributes, ProbeHost } from './types';
 
-export interface Attachment { probe: string; kind: string; target: string; detail: string }
+export interface Attachment {
+  probe: string;
+  kind: string;
+  target: string;
+  /** What `target` names: an interface, or a cgroup's directory. */
+  targetKind: 'interface' | 'cgroup';
+  detail: string;
+}
 
 /** How often ring buffers are drained: often enough to stay far from full at high event rates. */
 const RING_POLL_MS = 50;
@@ -55,25 +63,29 @@ export class TrackingHost implements ProbeHost {
     }
     const { link, mode: used } = attachXdp(object.programFd(program), ifname, mode);
     this.xdpClaims.set(ifname, this.probeId);
-    this.track(link, { kind: 'xdp', target: ifname, detail: `mode=${used}` });
+    this.track(link, { kind: 'xdp', target: ifname, targetKind: 'interface', detail: `mode=${used}` });
     this.cleanups.push({ what: `XDP claim on ${ifname}`, fn: () => this.xdpClaims.delete(ifname) });
     return used;
   }
 
   attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
     const attached = attachTc(object.programFd(program), ifname, direction, mode);
-    this.track(attached, { kind: `tc/${direction}`, target: ifname, detail: attached.mode });
+    this.track(attached, { kind: `tc/${direction}`, target: ifname, targetKind: 'interface', detail: attached.mode });
     return attached.mode;
   }
 
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void {
     const link = attachCgroup(object.programFd(program), cgroupPath, type);
-    this.track(link, { kind: type, target: cgroupPath, detail: 'cgroup link, multi-attach' });
+    this.track(link, { kind: type, target: cgroupPath, targetKind: 'cgroup', detail: 'cgroup link, multi-attach' });
   }
 
   private track(link: Attached, attachment: Omit<Attachment, 'probe'>): void {
     this.cleanups.push({ what: link.description, fn: () => link.close() });
     this.attachments.push({ probe: this.probeId, ...attachment });
+  }
+
+  runIterator(object: BpfObject, program: string): void {
+    runIterator(object.programFd(program), program);
   }
 
   consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void {

@@ -69,6 +69,8 @@ export interface ProbeHost {
   attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode?: TcMode): 'tcx' | 'classic';
   /** Attaches a cgroup program (e.g. sock_ops) through a multi-attach link. */
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void;
+  /** Runs a BPF iterator program (`SEC("iter/...")`) once, to the end, in the collector's network namespace. */
+  runIterator(object: BpfObject, program: string): void;
   /** Drains a ring buffer on a timer without blocking the event loop. */
   consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void;
   /** Emits a log record (an event) if this probe is in a logs pipeline. */
@@ -112,6 +114,9 @@ export interface ProbePlugin<C = unknown> {
   metrics: readonly MetricSpec[];
   logRecords: readonly LogRecordSpec[];
   create(ctx: ProbeContext<C>): ProbeInstance;
-  /** A config that runs this probe on the given test interfaces (conformance tests, docs). */
-  exampleConfig(target: { interfaces: string[] }): Record<string, unknown>;
+  /**
+   * A config that runs this probe on the given test interfaces, or for the processes of the
+   * given cgroup (a path inside the cgroup v2 hierarchy, e.g. `/test`), in conformance tests and docs.
+   */
+  exampleConfig(target: { interfaces: string[]; cgroup?: string }): Record<string, unknown>;
 }

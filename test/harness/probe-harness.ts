@@ -4,7 +4,8 @@
  * Protocol, one JSON object per line on stdout:
  *   -> {"ready": [attachments]}      after every probe started (or {"error": "..."})
  *   stdin "collect" -> {"points": [{probe, metric, attributes, value}]}
- *   stdin "stop"    -> {"stopped": true, "events": [every event emitted]}, then exit
+ *   stdin "events"  -> {"events": [{probe, name, attributes}]}  (log records since the last "events")
+ *   stdin "stop"    -> {"stopped": true, "events": [records emitted since the last "events", stop included]}, then exit
  */
 import readline from 'node:readline';
 import { loadConfigFile } from '../../core/config/load';
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
       const points: Array<{ probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }> = [];
       for (const r of runners) r.collect({ record: (metric, attributes, value) => points.push({ probe: r.id, metric, attributes, value }) });
       say({ points });
+    } else if (line === 'events') {
+      say({ events: events.splice(0) });
     } else if (line === 'stop') {
       break;
     }

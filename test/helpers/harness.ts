@@ -8,6 +8,7 @@ import type { TestNet } from './netns';
 import { distRoot } from './paths';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
 
+export interface EmittedEvent { probe: string; name: string; attributes: Attributes }
 export interface Point { probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }
 
 export class ProbeHarness {
@@ -19,11 +20,15 @@ export class ProbeHarness {
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
-  /** Starts the harness in `ns` with the given YAML; resolves once the probes are attached. */
-  static async start(net: TestNet, ns: string, yaml: string): Promise<{ harness: ProbeHarness; ready: unknown[] }> {
+  /**
+   * Starts the harness in `ns` with the given YAML; resolves once the probes are attached.
+   * `keepMounts`: enter only the network namespace, so the cgroup v2 mount stays visible.
+   */
+  static async start(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean } = {}): Promise<{ harness: ProbeHarness; ready: unknown[] }> {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-test-')), 'config.yaml');
     fs.writeFileSync(file, yaml);
-    const child = net.spawn(ns, [process.execPath, path.join(distRoot, 'test', 'harness', 'probe-harness.js'), file]);
+    const args = [process.execPath, path.join(distRoot, 'test', 'harness', 'probe-harness.js'), file];
+    const child = options.keepMounts ? net.spawnKeepingMounts(ns, args) : net.spawn(ns, args);
     const harness = new ProbeHarness(child);
     const first = await harness.next();
     if (!('ready' in first)) throw new Error(`harness failed: ${JSON.stringify(first)}\n${harness.stderr}`);
@@ -42,9 +47,20 @@ export class ProbeHarness {
     return (await this.next()).points as Point[];
   }
 
-  /** Stops the probes; returns every event (log record) they emitted, stop included. */
-  async stop(): Promise<Array<{ probe: string; name: string; attributes: Attributes }>> {
+  /** Log records the probes emitted since the previous call. */
+  async events(): Promise<EmittedEvent[]> {
+    this.child.stdin!.write('events\n');
+    return (await this.next()).events as EmittedEvent[];
+  }
+
+  /** The harness process, e.g. to kill it the hard way. */
+  get process(): ChildProcess {
+    return this.child;
+  }
+
+  /** Stops the probes; returns the log records emitted since the last events() call, stop included. */
+  async stop(): Promise<EmittedEvent[]> {
     this.child.stdin!.write('stop\n');
-    return (await this.next()).events as Array<{ probe: string; name: string; attributes: Attributes }>;
+    return (await this.next()).events as EmittedEvent[];
   }
 }

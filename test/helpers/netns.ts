@@ -19,7 +19,7 @@ export class TestNet {
   readonly vB: string;
   readonly ipA: string;
   readonly ipB: string;
-  /** IPv6 addresses (ULA, only inside the namespaces) when created with `ipv6: true`. */
+  /** IPv6 (ULA) addresses on vA and vB, set only with create({ ipv6: true }). */
   readonly ip6A: string;
   readonly ip6B: string;
   private readonly children: ChildProcess[] = [];
@@ -32,14 +32,13 @@ export class TestNet {
     this.vB = `np${tag}b0`;
     this.ipA = `10.251.${subnet}.1`;
     this.ipB = `10.251.${subnet}.2`;
-    this.ip6A = `fd00:6e70:${subnet.toString(16)}::1`;
-    this.ip6B = `fd00:6e70:${subnet.toString(16)}::2`;
+    this.ip6A = `fd00:251:${subnet.toString(16)}::1`;
+    this.ip6B = `fd00:251:${subnet.toString(16)}::2`;
   }
 
   /**
-   * nsA --(vA/vB)-- nsB, both ends up, neighbours pinned, lo up in both. IPv6 is off
-   * unless asked for; then the link gets ULA addresses without DAD or router
-   * solicitations, and pinned IPv6 neighbours, so still only test frames cross it.
+   * nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both.
+   * `ipv6`: IPv6 on vA/vB only, with ip6A/ip6B (no DAD, no link-local address, pinned neighbours).
    */
   static create(mtuOrOptions: number | { mtu?: number; ipv6?: boolean } = 1500): TestNet {
     const { mtu = 1500, ipv6 = false } = typeof mtuOrOptions === 'number' ? { mtu: mtuOrOptions } : mtuOrOptions;
@@ -87,16 +86,15 @@ export class TestNet {
   }
 
   private enableIpv6(): void {
-    for (const [ns, dev, ip, peerIp, peerNs, peerDev] of [
-      [this.nsA, this.vA, this.ip6A, this.ip6B, this.nsB, this.vB],
-      [this.nsB, this.vB, this.ip6B, this.ip6A, this.nsA, this.vA],
-    ] as const) {
-      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.router_solicitations=0`]);
+    const ends = [[this.nsA, this.vA, this.ip6A, this.ip6B, this.vB, this.nsB], [this.nsB, this.vB, this.ip6B, this.ip6A, this.vA, this.nsA]] as const;
+    for (const [ns, dev] of ends) {
+      this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.addr_gen_mode=1`]); // no link-local address
       this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.accept_ra=0`]);
       this.exec(ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=0`]);
-      this.exec(ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.lo.disable_ipv6=0']);
-      this.exec(ns, ['ip', '-6', 'addr', 'add', `${ip}/64`, 'dev', dev, 'nodad']);
-      this.exec(ns, ['ip', '-6', 'neigh', 'replace', peerIp, 'lladdr', this.mac(peerNs, peerDev), 'dev', dev, 'nud', 'permanent']);
+    }
+    for (const [ns, dev, mine, peer, peerDev, peerNs] of ends) {
+      this.exec(ns, ['ip', '-6', 'addr', 'add', `${mine}/64`, 'dev', dev, 'nodad']);
+      this.exec(ns, ['ip', '-6', 'neigh', 'replace', peer, 'lladdr', this.mac(peerNs, peerDev), 'dev', dev, 'nud', 'permanent']);
     }
   }
 
@@ -111,6 +109,20 @@ export class TestNet {
   /** Starts a long-running process inside a namespace; it is killed at cleanup. */
   spawn(ns: string, args: string[], options: SpawnOptions = {}): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+    this.children.push(child);
+    return child;
+  }
+
+  /**
+   * Like exec and spawn, but only the network namespace changes (nsenter): `ip netns exec`
+   * remounts /sys, which hides the cgroup v2 mount below it; these keep the host's mounts.
+   */
+  execKeepingMounts(ns: string, args: string[], input?: string): string {
+    return sh('nsenter', [`--net=/run/netns/${ns}`, '--', ...args], input);
+  }
+
+  spawnKeepingMounts(ns: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...options });
     this.children.push(child);
     return child;
   }

@@ -1,0 +1,153 @@
+/**
+ * The ring buffer's close records (struct conntrack_close_event in conntrack.h),
+ * decoded with the layout and enum names from the object's BTF, and turned into
+ * log-record attributes.
+ */
+import os from 'node:os';
+import type { BpfObject } from '../../core/bpf/object';
+import type { StructLayout, Decoded } from '../../core/bpf/layout';
+import type { Attributes } from '../../core/plugin/types';
+import { decodeAddress, type Address } from './address';
+import { EnumNames } from './names';
+
+export interface ClosedConnection {
+  role: string;
+  /** normal, reset, timeout, refused, connect_failed */
+  reason: string;
+  /** The state it left for CLOSE, as a network.connection.state value. */
+  lastState: string;
+  /** false: a connect() that never reached ESTABLISHED. */
+  established: boolean;
+  preexisting: boolean;
+  local: Address;
+  localPort: number;
+  peer: Address;
+  peerPort: number;
+  /** Seconds from connect() or accept (from pick-up for pre-existing connections) to close. */
+  durationS: number;
+  bytesSent: number;
+  bytesReceived: number;
+  segmentsSent: number;
+  segmentsReceived: number;
+  retransmits: number;
+  /** Smoothed RTT at close, seconds; 0 when never measured. */
+  rttS: number;
+  /** errno name of the socket's error at close, e.g. ECONNREFUSED; '' if none. */
+  error: string;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
+
+export class CloseEventDecoder {
+  private readonly layout: StructLayout;
+  readonly roles: EnumNames;
+  readonly reasons: EnumNames;
+  readonly states: EnumNames;
+
+  constructor(object: BpfObject) {
+    this.layout = object.layout('conntrack_close_event');
+    this.roles = EnumNames.fromBtf(object.btf, 'conntrack_role', 'CONNTRACK_ROLE_');
+    this.reasons = EnumNames.fromBtf(object.btf, 'conntrack_close_reason', 'CONNTRACK_CLOSE_');
+    this.states = EnumNames.fromBtf(object.btf, 'conntrack_tcp_state', 'CONNTRACK_TCP_');
+  }
+
+  get size(): number {
+    return this.layout.size;
+  }
+
+  decode(record: Buffer): ClosedConnection {
+    if (record.length < this.layout.size) throw new Error(`close record is ${record.length} bytes, expected ${this.layout.size}`);
+    const e = this.layout.decode(record);
+    const conn = e.conn as Decoded;
+    const num = (d: Decoded, f: string) => d[f] as number;
+    const start = num(conn, 'start_ns');
+    const end = num(e, 'end_ns');
+    return {
+      role: this.roles.name(num(conn, 'role')),
+      reason: this.reasons.name(num(e, 'reason')),
+      lastState: this.states.name(num(e, 'last_state')),
+      established: num(conn, 'established') === 1,
+      preexisting: num(conn, 'preexisting') === 1,
+      local: decodeAddress(conn.local_addr as Buffer),
+      localPort: num(conn, 'local_port'),
+      peer: decodeAddress(conn.peer_addr as Buffer),
+      peerPort: num(conn, 'peer_port'),
+      durationS: end > start ? (end - start) / 1e9 : 0,
+      bytesSent: num(e, 'bytes_sent'),
+      bytesReceived: num(e, 'bytes_received'),
+      segmentsSent: num(e, 'segs_out'),
+      segmentsReceived: num(e, 'segs_in'),
+      retransmits: num(e, 'total_retrans'),
+      rttS: num(e, 'srtt_us') / 1e6,
+      error: num(e, 'sk_err') ? (ERRNO_NAMES.get(num(e, 'sk_err')) ?? `errno ${num(e, 'sk_err')}`) : '',
+    };
+  }
+}
+
+/**
+ * Endpoints by role: client.* and server.* say who opened the connection, which
+ * source/destination (per packet) cannot. A pre-existing connection's role is
+ * unknown, so it gets network.local.* and network.peer.* instead.
+ */
+export function endpointAttributes(c: ClosedConnection): Attributes {
+  if (c.role === 'client') {
+    return { 'client.address': c.local.text, 'client.port': c.localPort, 'server.address': c.peer.text, 'server.port': c.peerPort };
+  }
+  if (c.role === 'server') {
+    return { 'client.address': c.peer.text, 'client.port': c.peerPort, 'server.address': c.local.text, 'server.port': c.localPort };
+  }
+  return { 'network.local.address': c.local.text, 'network.local.port': c.localPort, 'network.peer.address': c.peer.text, 'network.peer.port': c.peerPort };
+}
+
+export const ENDPOINT_ATTRIBUTES = [
+  'client.address', 'client.port', 'server.address', 'server.port',
+  'network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port',
+] as const;
+
+/** A closed connection, like one line of tcplife. */
+export function closedAttributes(c: ClosedConnection): Attributes {
+  return {
+    'network.transport': 'tcp',
+    'network.type': c.local.type,
+    ...endpointAttributes(c),
+    'netprobe.connection.role': c.role,
+    'netprobe.connection.close_reason': c.reason,
+    'netprobe.connection.last_state': c.lastState,
+    'netprobe.connection.preexisting': c.preexisting,
+    'netprobe.connection.duration': c.durationS,
+    'netprobe.connection.bytes_sent': c.bytesSent,
+    'netprobe.connection.bytes_received': c.bytesReceived,
+    'netprobe.connection.segments_sent': c.segmentsSent,
+    'netprobe.connection.segments_received': c.segmentsReceived,
+    'netprobe.connection.retransmits': c.retransmits,
+    'netprobe.connection.rtt': c.rttS,
+    ...(c.error ? { 'error.type': c.error } : {}),
+  };
+}
+
+export const CLOSED_ATTRIBUTES = [
+  'network.transport', 'network.type', ...ENDPOINT_ATTRIBUTES,
+  'netprobe.connection.role', 'netprobe.connection.close_reason', 'netprobe.connection.last_state',
+  'netprobe.connection.preexisting', 'netprobe.connection.duration',
+  'netprobe.connection.bytes_sent', 'netprobe.connection.bytes_received',
+  'netprobe.connection.segments_sent', 'netprobe.connection.segments_received',
+  'netprobe.connection.retransmits', 'netprobe.connection.rtt', 'error.type',
+] as const;
+
+/** A connect() that failed: who tried to reach whom, why, and after how long and how many SYNs. */
+export function failedAttributes(c: ClosedConnection): Attributes {
+  return {
+    'network.transport': 'tcp',
+    'network.type': c.local.type,
+    ...endpointAttributes({ ...c, role: 'client' }), // a socket in SYN_SENT is a client
+    'netprobe.connection.close_reason': c.reason,
+    'netprobe.connection.duration': c.durationS,
+    'netprobe.connection.retransmits': c.retransmits,
+    ...(c.error ? { 'error.type': c.error } : {}),
+  };
+}
+
+export const FAILED_ATTRIBUTES = [
+  'network.transport', 'network.type', 'client.address', 'client.port', 'server.address', 'server.port',
+  'netprobe.connection.close_reason', 'netprobe.connection.duration', 'netprobe.connection.retransmits', 'error.type',
+] as const;
