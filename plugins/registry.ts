@@ -1,7 +1,9 @@
 /** Every probe plugin. Adding a probe: one folder under plugins/ and one line here. */
 import type { ProbePlugin } from '../core/plugin/types';
 import { xdpCounter } from './xdp-counter/plugin';
+import { dns } from './dns/plugin';
 
 export const plugins: readonly ProbePlugin<any>[] = [
   xdpCounter,
+  dns,
 ];
