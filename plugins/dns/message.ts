@@ -7,6 +7,10 @@
 import * as dnsPacket from 'dns-packet';
 
 const HEADER_BYTES = 12;
+/** The smallest question: the root name (1 byte), type and class. */
+const MIN_QUESTION_BYTES = 5;
+/** The smallest resource record: root name, type, class, TTL, RDLENGTH. */
+const MIN_RECORD_BYTES = 11;
 
 export interface DnsQuestion { name: string; type: string; class: string }
 export interface DnsAnswer { name: string; type: string; data: string }
@@ -28,7 +32,7 @@ export interface DnsMessage {
 }
 
 /** Why a message was rejected; a small fixed set, so it can be a metric attribute. */
-export type MalformedReason = 'too_short' | 'tcp_length' | 'bad_name' | 'bad_record';
+export type MalformedReason = 'too_short' | 'tcp_length' | 'bad_count' | 'bad_name' | 'bad_record';
 
 export type DecodeResult = { ok: true; message: DnsMessage } | { ok: false; reason: MalformedReason };
 
@@ -50,18 +54,27 @@ export function decodeMessage(payload: Buffer, transport: 'udp' | 'tcp', payload
   }
   if (bytes.length < HEADER_BYTES) return { ok: false, reason: 'too_short' };
   const cut = bytes.length < wireLength;
-  try {
-    return { ok: true, message: normalize(dnsPacket.decode(bytes), bytes, false) };
-  } catch (err) {
-    if (cut) {
-      const headerAndQuestions = Buffer.from(bytes);
-      headerAndQuestions.fill(0, 6, HEADER_BYTES); // no answer, authority or additional records
-      try {
-        return { ok: true, message: normalize(dnsPacket.decode(headerAndQuestions), bytes, true) };
-      } catch {
-        // fall through: even the questions do not decode
-      }
+  // Counts that cannot fit are rejected before decoding: the library would allocate
+  // arrays of up to 65535 entries per section first, a cheap way to burn our CPU.
+  const body = bytes.length - HEADER_BYTES;
+  const questions = bytes.readUInt16BE(4);
+  const records = bytes.readUInt16BE(6) + bytes.readUInt16BE(8) + bytes.readUInt16BE(10);
+  if (questions * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES <= body) {
+    try {
+      return { ok: true, message: normalize(dnsPacket.decode(bytes), bytes, false) };
+    } catch (err) {
+      if (!cut) return { ok: false, reason: classify(err) };
     }
+  } else if (!cut) {
+    return { ok: false, reason: 'bad_count' };
+  }
+  // Cut short by the capture limit or a TCP segment: keep the header and questions.
+  if (questions * MIN_QUESTION_BYTES > body) return { ok: false, reason: 'bad_count' };
+  const headerAndQuestions = Buffer.from(bytes);
+  headerAndQuestions.fill(0, 6, HEADER_BYTES); // no answer, authority or additional records
+  try {
+    return { ok: true, message: normalize(dnsPacket.decode(headerAndQuestions), bytes, true) };
+  } catch (err) {
     return { ok: false, reason: classify(err) };
   }
 }

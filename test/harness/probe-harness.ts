@@ -4,6 +4,7 @@
  * Protocol, one JSON object per line on stdout:
  *   -> {"ready": [attachments]}      after every probe started (or {"error": "..."})
  *   stdin "collect" -> {"points": [{probe, metric, attributes, value}]}
+ *   stdin "events"  -> {"events": [{probe, name, attributes, body}]}  (those since the last "events")
  *   stdin "stop"    -> {"stopped": true}, then exit
  */
 import readline from 'node:readline';
@@ -19,11 +20,11 @@ const say = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + '\n');
 async function main(): Promise<void> {
   const config = loadConfigFile(process.argv[2]!, plugins);
   const log = createLogger('harness');
-  const events: Array<{ probe: string; name: string; attributes: Attributes }> = [];
+  const events: Array<{ probe: string; name: string; attributes: Attributes; body?: string }> = [];
   const claims = new Map<string, string>();
   const runners = Object.keys(config.probes).map((id) => {
     const plugin = plugins.find((p) => p.type === componentType(id))!;
-    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes) => events.push({ probe, name, attributes }), claims);
+    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes, body) => events.push({ probe, name, attributes, body }), claims);
   });
   try {
     for (const r of runners) await r.start();
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
       const points: Array<{ probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }> = [];
       for (const r of runners) r.collect({ record: (metric, attributes, value) => points.push({ probe: r.id, metric, attributes, value }) });
       say({ points });
+    } else if (line === 'events') {
+      say({ events: events.splice(0) });
     } else if (line === 'stop') {
       break;
     }

@@ -8,6 +8,7 @@ import type { TestNet } from './netns';
 import { distRoot } from './paths';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
 
+export interface LogEvent { probe: string; name: string; attributes: Attributes; body?: string }
 export interface Point { probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }
 
 export class ProbeHarness {
@@ -40,6 +41,12 @@ export class ProbeHarness {
   async collect(): Promise<Point[]> {
     this.child.stdin!.write('collect\n');
     return (await this.next()).points as Point[];
+  }
+
+  /** Log records the probes emitted since the previous call. */
+  async events(): Promise<LogEvent[]> {
+    this.child.stdin!.write('events\n');
+    return (await this.next()).events as LogEvent[];
   }
 
   async stop(): Promise<void> {

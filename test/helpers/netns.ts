@@ -19,6 +19,9 @@ export class TestNet {
   readonly vB: string;
   readonly ipA: string;
   readonly ipB: string;
+  /** IPv6 addresses on the first link, only with `create(mtu, { ipv6: true })`. */
+  ip6A?: string;
+  ip6B?: string;
   private readonly children: ChildProcess[] = [];
   private links = 0;
 
@@ -31,8 +34,12 @@ export class TestNet {
     this.ipB = `10.251.${subnet}.2`;
   }
 
-  /** nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both. */
-  static create(mtu = 1500): TestNet {
+  /**
+   * nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both.
+   * With `ipv6`, the first link (only) also gets ULA addresses without DAD and pinned
+   * IPv6 neighbours, and sends no router solicitations.
+   */
+  static create(mtu = 1500, options: { ipv6?: boolean } = {}): TestNet {
     serial++;
     const tag = `${process.pid % 10000}x${serial}`;
     const net = new TestNet(tag, (process.pid + serial) % 250);
@@ -44,6 +51,7 @@ export class TestNet {
         net.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
       }
       net.addLink(net.vA, net.vB, net.ipA, net.ipB, mtu);
+      if (options.ipv6) net.enableIpv6((process.pid + serial) % 250);
     } catch (err) {
       net.cleanup();
       throw err;
@@ -73,6 +81,22 @@ export class TestNet {
     const macB = this.mac(this.nsB, b);
     this.exec(this.nsA, ['ip', 'neigh', 'replace', ipB, 'lladdr', macB, 'dev', a, 'nud', 'permanent']);
     this.exec(this.nsB, ['ip', 'neigh', 'replace', ipA, 'lladdr', macA, 'dev', b, 'nud', 'permanent']);
+  }
+
+  private enableIpv6(subnet: number): void {
+    this.ip6A = `fd00:251:${subnet.toString(16)}::1`;
+    this.ip6B = `fd00:251:${subnet.toString(16)}::2`;
+    const ends = [
+      { ns: this.nsA, dev: this.vA, ip: this.ip6A, peer: this.ip6B, peerMac: this.mac(this.nsB, this.vB) },
+      { ns: this.nsB, dev: this.vB, ip: this.ip6B, peer: this.ip6A, peerMac: this.mac(this.nsA, this.vA) },
+    ];
+    for (const e of ends) {
+      this.exec(e.ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${e.dev}.router_solicitations=0`]);
+      this.exec(e.ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${e.dev}.accept_ra=0`]);
+      this.exec(e.ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${e.dev}.disable_ipv6=0`]);
+      this.exec(e.ns, ['ip', '-6', 'addr', 'add', `${e.ip}/64`, 'dev', e.dev, 'nodad']);
+      this.exec(e.ns, ['ip', '-6', 'neigh', 'replace', e.peer, 'lladdr', e.peerMac, 'dev', e.dev, 'nud', 'permanent']);
+    }
   }
 
   mac(ns: string, dev: string): string {
