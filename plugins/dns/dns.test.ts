@@ -15,6 +15,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { ProbeHarness, type LogEvent, type Point } from '../../test/helpers/harness';
 import type { HistogramValue } from '../../core/plugin/types';
+import { dns } from './plugin';
 
 const TOOLS = [['dnsmasq', 'dnsmasq-base'], ['dig', 'bind9-dnsutils'], ['tshark', 'tshark']] as const;
 
@@ -288,4 +289,13 @@ service: { pipelines: { metrics: { probes: [dns, xdp_counter], exporters: [debug
   assert.ok(sum(points, 'system.network.packet.count', { 'network.interface.name': net.vA }) >= responsesSeen.length, 'xdp_counter kept counting beside dns');
   // Every DNS message on the link was copied by the kernel once (TCP: segments with payload).
   assert.equal(sum(points, 'netprobe.dns.captured'), frames.length);
+
+  // With real DNS traffic, every metric, attribute and log-record attribute is declared.
+  for (const p of points.filter((x) => x.probe === 'dns')) {
+    const spec = dns.metrics.find((m) => m.name === p.metric);
+    assert.ok(spec, `undeclared metric ${p.metric}`);
+    for (const key of Object.keys(p.attributes)) assert.ok(spec.attributes.includes(key) || key === 'netprobe.probe.id', `${p.metric}: undeclared ${key}`);
+  }
+  const declared = dns.logRecords.find((r) => r.eventName === 'netprobe.dns.exchange')!.attributes;
+  for (const e of exchanges) for (const key of Object.keys(e.attributes)) assert.ok(declared.includes(key), `log record: undeclared ${key}`);
 });
