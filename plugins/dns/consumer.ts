@@ -7,16 +7,14 @@
 import type { Attributes, MetricSink } from '../../core/plugin/types';
 import type { DnsCapture, EventDecoder } from './event';
 import { decodeMessage, type DnsMessage } from './message';
-import { ExchangeMatcher, type Exchange, type Sighting } from './matcher';
+import { isKnownType } from './wire';
+import { ExchangeMatcher, type Exchange, type MetricSeries, type Sighting } from './matcher';
 import { CounterSeries, HistogramSeries, NameLimiter } from './series';
 
 export const EXCHANGE_EVENT = 'netprobe.dns.exchange';
 
 /** The semantic conventions' buckets for dns.lookup.duration, in seconds. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
-
-/** Query types that keep their own metric series; others (UNKNOWN_n from dns-packet) are `other`. */
-const KNOWN_TYPE = /^[A-Z][A-Z0-9]*$/;
 
 export interface ConsumerOptions {
   timeoutNs: number;
@@ -56,14 +54,19 @@ export class DnsConsumer {
     }
     const decoded = decodeMessage(capture.payload, capture.transport, capture.payloadLength);
     if (!decoded.ok) {
-      this.malformed.add({ ...this.linkAttributes(capture), 'error.type': decoded.reason });
+      const reason = decoded.reason;
+      this.malformed.add(`${linkKey(capture)}:${reason}`, () => ({ ...this.linkAttributes(capture), 'error.type': reason }));
       return;
     }
     const message = decoded.message;
-    const attributes = this.metricAttributes(capture, message);
-    if (message.isResponse) this.responses.add({ ...attributes, 'netprobe.dns.response_code': message.rcode });
-    else this.queries.add(attributes);
-    this.matcher.add({ capture, message });
+    const series = this.seriesOf(capture, message);
+    if (message.isResponse) {
+      const rcode = message.rcode;
+      this.responses.add(`${series.key}:${rcode}`, () => ({ ...series.attributes(), 'netprobe.dns.response_code': rcode }));
+    } else {
+      this.queries.add(series.key, series.attributes);
+    }
+    this.matcher.add({ capture, message, series });
   }
 
   /** Reports queries that have waited longer than the timeout; `nowNs` is CLOCK_MONOTONIC. */
@@ -89,26 +92,43 @@ export class DnsConsumer {
     };
   }
 
-  private metricAttributes(c: DnsCapture, m: DnsMessage): Attributes {
+  /** The metric series of a message (by link, question type and, when enabled, name): its key and attributes. */
+  private seriesOf(c: DnsCapture, m: DnsMessage): MetricSeries {
     const q = m.questions[0];
-    const type = q ? (KNOWN_TYPE.test(q.type) ? q.type : 'other') : 'none';
-    const attributes: Attributes = { ...this.linkAttributes(c), 'netprobe.dns.question.type': type };
-    if (this.options.nameAttribute.enabled) attributes['dns.question.name'] = q ? this.names.admit(q.name) : '';
-    return attributes;
+    const type = q ? (isKnownType(q.type) ? q.type : 'other') : 'none';
+    const name = this.options.nameAttribute.enabled ? (q ? this.names.admit(q.name) : '') : undefined;
+    return {
+      key: name === undefined ? `${linkKey(c)}:${type}` : `${linkKey(c)}:${type}:${name}`,
+      attributes: () => {
+        const attributes: Attributes = { ...this.linkAttributes(c), 'netprobe.dns.question.type': type };
+        if (name !== undefined) attributes['dns.question.name'] = name;
+        return attributes;
+      },
+    };
   }
 
   private finished(e: Exchange): void {
     if (e.outcome === 'timeout') {
-      this.timeouts.add(this.metricAttributes(e.query.capture, e.query.message));
+      const series = e.query.series!;
+      this.timeouts.add(series.key, series.attributes);
     } else if (e.outcome === 'answered') {
-      const attributes = this.metricAttributes(e.query.capture, e.query.message);
+      const series = e.query.series!;
       const rcode = e.response.message.rcode;
-      if (rcode !== 'NOERROR') attributes['error.type'] = rcode.toLowerCase();
-      this.durations.observe(attributes, e.durationNs / 1e9);
+      const error = rcode === 'NOERROR' ? undefined : rcode.toLowerCase();
+      this.durations.observe(error ? `${series.key}:${error}` : series.key, () => {
+        const attributes = series.attributes();
+        if (error) attributes['error.type'] = error;
+        return attributes;
+      }, e.durationNs / 1e9);
     }
     const { attributes, body } = exchangeRecord(e, (i) => this.options.interfaceName(i));
     this.options.emit(EXCHANGE_EVENT, attributes, body);
   }
+}
+
+/** The part of a series key that comes from where the message was seen, as one number. */
+function linkKey(c: DnsCapture): number {
+  return c.ifindex * 8 + (c.direction === 'transmit' ? 4 : 0) + (c.transport === 'tcp' ? 2 : 0) + (c.networkType === 'ipv6' ? 1 : 0);
 }
 
 /** The log record of one exchange: flat attributes a person can search, and a one-line body. */

@@ -6,8 +6,13 @@
  */
 import type { DnsCapture } from './event';
 import type { DnsMessage } from './message';
+import type { Attributes } from '../../core/plugin/types';
 
-export interface Sighting { capture: DnsCapture; message: DnsMessage }
+/** A metric series a message counts in: a key to find it, and its attributes when it is new. */
+export interface MetricSeries { key: string; attributes: () => Attributes }
+
+/** A message as seen on an interface; `series` is the consumer's, carried so it is computed once. */
+export interface Sighting { capture: DnsCapture; message: DnsMessage; series?: MetricSeries }
 
 export type Exchange =
   | { outcome: 'answered'; query: Sighting; response: Sighting; durationNs: number }

@@ -101,12 +101,40 @@ test('a message cut by the capture limit keeps its header and questions', () => 
   assert.equal(m.captureTruncated, true);
   assert.equal(m.answerCount, 40);
   assert.deepEqual(m.questions, [{ name: 'many.test', type: 'A', class: 'IN' }]);
+  // 12 + 15 bytes of header and question, then 25-byte answers (names not compressed): two complete ones are kept.
+  assert.deepEqual(m.answers.map((a) => a.data), ['10.0.0.0', '10.0.0.1']);
   // The same bytes without the knowledge that more was on the wire are malformed.
   assert.equal(decodeMessage(full.subarray(0, 100), 'udp').ok, false);
   assert.deepEqual(decodeMessage(Buffer.alloc(11), 'udp'), { ok: false, reason: 'too_short' });
   // Counts that cannot fit in the bytes are rejected before any decoding.
   assert.deepEqual(decodeMessage(Buffer.concat([header(1, 0x8180, 1, 65535), labels('a', 'test'), u16(1, 1)]), 'udp'), { ok: false, reason: 'bad_count' });
   assert.deepEqual(decodeMessage(Buffer.concat([header(1, 0x8180, 9, 0), labels('a', 'test'), u16(1, 1)]), 'udp', 500), { ok: false, reason: 'bad_count' });
+});
+
+test('labels print as in zone files; unknown types, classes and codes get RFC 3597 names', () => {
+  const odd = Buffer.concat([header(1, 0x810f, 1, 1), Buffer.from([5, 0x61, 0x2e, 0x5c, 0x00, 0xff, 4, 0x74, 0x65, 0x73, 0x74, 0]), u16(65280, 7),
+    u16(0xc00c, 65280, 1), Buffer.from([0, 0, 0, 1]), u16(3), Buffer.from([1, 2, 3])]);
+  const m = ok(decodeMessage(odd, 'udp'));
+  assert.equal(m.questions[0]!.name, 'a\\.\\\\\\000\\255.test');
+  assert.equal(m.questions[0]!.type, 'TYPE65280');
+  assert.equal(m.questions[0]!.class, 'CLASS7');
+  assert.equal(m.rcode, 'RCODE15');
+  assert.deepEqual(m.answers, [{ name: 'a\\.\\\\\\000\\255.test', type: 'TYPE65280', data: '010203' }]);
+});
+
+test('SRV and SOA data; record data that does not match its type is malformed', () => {
+  const m = ok(decodeMessage(dnsPacket.encode({
+    id: 1, type: 'response', flags: 0x8180, questions: [{ name: 'x.test', type: 'SRV' }],
+    answers: [
+      { name: 'x.test', type: 'SRV', ttl: 1, data: { priority: 1, weight: 2, port: 53, target: 'ns.x.test' } },
+      { name: 'x.test', type: 'SOA', ttl: 1, data: { mname: 'ns.x.test', rname: 'h.x.test', serial: 7, refresh: 1, retry: 2, expire: 3, minimum: 4 } },
+    ],
+  }), 'udp'));
+  assert.deepEqual(m.answers.map((a) => a.data), ['1 2 53 ns.x.test', 'ns.x.test h.x.test 7 1 2 3 4']);
+  const shortA = Buffer.concat([header(1, 0x8180, 1, 1), labels('a', 'test'), u16(1, 1), u16(0xc00c, 1, 1), Buffer.from([0, 0, 0, 1]), u16(3), Buffer.from([1, 2, 3])]);
+  assert.deepEqual(decodeMessage(shortA, 'udp'), { ok: false, reason: 'bad_record' });
+  const overrun = Buffer.concat([header(1, 0x8180, 1, 1), labels('a', 'test'), u16(1, 1), u16(0xc00c, 1, 1), Buffer.from([0, 0, 0, 1]), u16(40), Buffer.from([1, 2, 3, 4])]);
+  assert.deepEqual(decodeMessage(overrun, 'udp'), { ok: false, reason: 'bad_record' });
 });
 
 test('IPv6 text form follows RFC 5952', () => {

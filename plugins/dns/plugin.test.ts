@@ -18,7 +18,7 @@ test('defaults: port 53, 512 bytes, 5 s timeout, query names off metrics', () =>
   const config = parseConfig('probes:\n  dns: {}\nexporters: { debug: }\nservice: { pipelines: { logs: { probes: [dns], exporters: [debug] } } }\n', 'dns', plugins, {});
   assert.deepEqual(config.probes.dns, {
     interfaces: 'auto', ports: [53], capture_bytes: 512, query_timeout: '5s', max_pending: 10000,
-    query_name_attribute: false, query_name_limit: 100, ring_buffer_bytes: 1048576,
+    query_name_attribute: false, query_name_limit: 100, ring_buffer_bytes: 4194304,
   });
 });
 

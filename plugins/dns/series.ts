@@ -5,28 +5,21 @@
  */
 import type { Attributes, HistogramValue, MetricSink } from '../../core/plugin/types';
 
-function keyOf(attributes: Attributes): string {
-  return Object.keys(attributes).sort().map((k) => `${k}=${String(attributes[k])}`).join('\u0001');
-}
-
+/**
+ * Series are found by a key the caller builds from the few values that vary
+ * (cheap string concatenation); the attribute object is only built for a new one.
+ */
 export class CounterSeries {
   private readonly series = new Map<string, { attributes: Attributes; value: number }>();
 
-  add(attributes: Attributes, n = 1): void {
-    const key = keyOf(attributes);
+  add(key: string, attributes: () => Attributes, n = 1): void {
     const s = this.series.get(key);
     if (s) s.value += n;
-    else this.series.set(key, { attributes, value: n });
+    else this.series.set(key, { attributes: attributes(), value: n });
   }
 
   report(sink: MetricSink, metric: string): void {
     for (const s of this.series.values()) sink.record(metric, s.attributes, s.value);
-  }
-
-  total(): number {
-    let sum = 0;
-    for (const s of this.series.values()) sum += s.value;
-    return sum;
   }
 }
 
@@ -36,11 +29,10 @@ export class HistogramSeries {
   constructor(private readonly boundaries: readonly number[]) {}
 
   /** OpenTelemetry buckets: (previous boundary, boundary], the last one unbounded. */
-  observe(attributes: Attributes, value: number): void {
-    const key = keyOf(attributes);
+  observe(key: string, attributes: () => Attributes, value: number): void {
     let s = this.series.get(key);
     if (!s) {
-      s = { attributes, counts: new Array<number>(this.boundaries.length + 1).fill(0), sum: 0, count: 0 };
+      s = { attributes: attributes(), counts: new Array<number>(this.boundaries.length + 1).fill(0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
     let i = 0;
@@ -61,10 +53,20 @@ export class HistogramSeries {
 /** The first `limit` distinct names keep their own series; every later one is `other`. */
 export class NameLimiter {
   private readonly admitted = new Set<string>();
+  /** Names as they arrive -> what they count as, so the common case is one lookup (bounded). */
+  private readonly seen = new Map<string, string>();
 
   constructor(private readonly limit: number) {}
 
   admit(name: string): string {
+    const known = this.seen.get(name);
+    if (known !== undefined) return known;
+    const admitted = this.decide(name);
+    if (this.seen.size < this.limit * 4) this.seen.set(name, admitted);
+    return admitted;
+  }
+
+  private decide(name: string): string {
     // Lower case: DNS names are case-insensitive, and resolvers randomise case (0x20).
     const normalized = name.toLowerCase();
     if (this.admitted.has(normalized)) return normalized;
