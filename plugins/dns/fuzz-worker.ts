@@ -65,6 +65,58 @@ function mutate(base: Buffer): Buffer {
   return b;
 }
 
+/** Types whose data both decoders print the same way. */
+const COMPARABLE_TYPES = new Set(['A', 'NS', 'CNAME', 'PTR', 'MX', 'TXT']);
+const plainName = (n: string) => /^[\x21-\x7e]*$/.test(n) && !n.includes('\\');
+
+function libraryData(type: string, data: unknown): string {
+  if (type === 'MX') {
+    const mx = data as { preference: number; exchange: string };
+    return `${mx.preference} ${mx.exchange}`;
+  }
+  if (type === 'TXT') return (data as Buffer[]).map((b) => `"${b.toString('latin1')}"`).join(' ');
+  return String(data);
+}
+
+/**
+ * Differential check against dns-packet: where both decode a message, they must
+ * agree on what the probe reports. Returns a difference, or undefined.
+ */
+function compareWithLibrary(bytes: Buffer): string | undefined {
+  const mine = decodeMessage(bytes, 'udp');
+  // We reject what the library lets through: it ignores RDLENGTH for A and name-only records.
+  if (!mine.ok) return undefined;
+  let lib: dnsPacket.Packet;
+  try {
+    lib = dnsPacket.decode(bytes);
+  } catch {
+    return undefined; // the library rejects it (it also decodes sections we skip)
+  }
+  const m = mine.message;
+  libraryAgreements++;
+  if (m.id !== lib.id || m.isResponse !== (lib.type === 'response') || m.truncated !== lib.flag_tc) return 'header';
+  if (!/^RCODE_/.test(lib.rcode!) && m.rcode !== lib.rcode) return `rcode ${m.rcode} vs ${lib.rcode}`;
+  if (m.questions.length !== lib.questions!.length) return 'question count';
+  for (const [i, q] of m.questions.entries()) {
+    const l = lib.questions![i]!;
+    if (plainName(l.name) && plainName(q.name) && l.name !== q.name) return `question name ${q.name} vs ${l.name}`;
+    if (COMPARABLE_TYPES.has(l.type) && l.type !== q.type) return `question type ${q.type} vs ${l.type}`;
+  }
+  if (m.answers.length !== lib.answers!.length) return 'answer count';
+  for (const [i, a] of m.answers.entries()) {
+    const l = lib.answers![i]!;
+    if (plainName(l.name) && plainName(a.name) && l.name !== a.name) return `answer name ${a.name} vs ${l.name}`;
+    if (!COMPARABLE_TYPES.has(l.type)) continue;
+    if (l.type !== a.type) return `answer type ${a.type} vs ${l.type}`;
+    const data = libraryData(l.type, l.data);
+    if (/^[\x20-\x7e]*$/.test(data) && !data.includes('\\') && data !== a.data) return `answer data ${a.data} vs ${data}`;
+  }
+  return undefined;
+}
+
+let libraryAgreements = 0;
+const differences: string[] = [];
+
 const layout = eventLayout();
 const consumer = new DnsConsumer(new EventDecoder(layout), {
   timeoutNs: 1e9, maxPending: 1000, nameAttribute: { enabled: true, limit: 50 },
@@ -90,6 +142,10 @@ for (const [i, input] of inputs.entries()) {
     const r = decodeMessage(input.bytes, input.tcp ? 'tcp' : 'udp');
     if (r.ok) ok++;
     else malformed++;
+    if (!input.tcp) {
+      const difference = compareWithLibrary(input.bytes);
+      if (difference && differences.length < 5) differences.push(`${difference}: ${input.bytes.toString('hex')}`);
+    }
     consumer.handle(buildRecord(layout, {
       timestampNs: i, tcp: input.tcp, source: '10.0.0.1', sourcePort: 1024 + (i % 1000), destination: '10.0.0.2', destinationPort: 53,
       payload: input.bytes.subarray(0, 2048),
@@ -109,4 +165,4 @@ consumer.report({
     if (metric === 'netprobe.dns.queries' || metric === 'netprobe.dns.responses') consumerMessages += value as number;
   },
 });
-parentPort!.postMessage({ total: inputs.length, ok, malformed, thrown, slowestMs, consumerMalformed, consumerMessages });
+parentPort!.postMessage({ total: inputs.length, ok, malformed, thrown, slowestMs, consumerMalformed, consumerMessages, libraryAgreements, differences });

@@ -135,6 +135,9 @@ test('SRV and SOA data; record data that does not match its type is malformed', 
   assert.deepEqual(decodeMessage(shortA, 'udp'), { ok: false, reason: 'bad_record' });
   const overrun = Buffer.concat([header(1, 0x8180, 1, 1), labels('a', 'test'), u16(1, 1), u16(0xc00c, 1, 1), Buffer.from([0, 0, 0, 1]), u16(40), Buffer.from([1, 2, 3, 4])]);
   assert.deepEqual(decodeMessage(overrun, 'udp'), { ok: false, reason: 'bad_record' });
+  // RDLENGTH is authoritative: a CNAME whose name does not fill its data is malformed.
+  const padded = Buffer.concat([header(1, 0x8180, 1, 1), labels('a', 'test'), u16(1, 1), u16(0xc00c, 5, 1), Buffer.from([0, 0, 0, 1]), u16(4), u16(0xc00c), Buffer.from([1, 0x61])]);
+  assert.deepEqual(decodeMessage(padded, 'udp'), { ok: false, reason: 'bad_record' });
 });
 
 test('IPv6 text form follows RFC 5952', () => {

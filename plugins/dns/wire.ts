@@ -111,17 +111,17 @@ export function rdataText(buf: Buffer, type: number, at: number, length: number)
       if (length !== 16) throw new WireError('bad_record');
       return formatIpv6(buf, at);
     case 2: case 5: case 12: case 39: // NS, CNAME, PTR, DNAME
-      return nameWithin(buf, at, end);
+      return nameWithin(buf, at, end, true);
     case 15: // MX
       if (length < 3) throw new WireError('bad_record');
-      return `${buf.readUInt16BE(at)} ${nameWithin(buf, at + 2, end)}`;
+      return `${buf.readUInt16BE(at)} ${nameWithin(buf, at + 2, end, true)}`;
     case 33: // SRV
       if (length < 7) throw new WireError('bad_record');
-      return `${buf.readUInt16BE(at)} ${buf.readUInt16BE(at + 2)} ${buf.readUInt16BE(at + 4)} ${nameWithin(buf, at + 6, end)}`;
+      return `${buf.readUInt16BE(at)} ${buf.readUInt16BE(at + 2)} ${buf.readUInt16BE(at + 4)} ${nameWithin(buf, at + 6, end, true)}`;
     case 6: { // SOA
       const mname = nameWithin(buf, at, end);
       const rname = nameWithin(buf, nameEnd, end);
-      if (nameEnd + 20 > end) throw new WireError('bad_record');
+      if (nameEnd + 20 !== end) throw new WireError('bad_record');
       const n = (i: number) => buf.readUInt32BE(nameEnd + 4 * i);
       return `${mname} ${rname} ${n(0)} ${n(1)} ${n(2)} ${n(3)} ${n(4)}`;
     }
@@ -140,10 +140,14 @@ export function rdataText(buf: Buffer, type: number, at: number, length: number)
   }
 }
 
-/** A name inside record data: it must start there, though its pointers may lead back into the message. */
-function nameWithin(buf: Buffer, at: number, end: number): string {
+/**
+ * A name inside record data: it must start there (its pointers may lead back into
+ * the message) and end within it. RDLENGTH is authoritative: where record data is
+ * a name and nothing else, `exact` requires the name to fill it.
+ */
+function nameWithin(buf: Buffer, at: number, end: number, exact = false): string {
   if (at >= end) throw new WireError('bad_record');
   const name = readName(buf, at);
-  if (nameEnd > end) throw new WireError('bad_record');
+  if (nameEnd > end || (exact && nameEnd !== end)) throw new WireError('bad_record');
   return name;
 }
