@@ -1,4 +1,4 @@
-/** The part of dns-packet (5.x) this plugin and its tests use. */
+/** The part of dns-packet (5.x) that the tests and benchmarks use to build and cross-check messages. */
 declare module 'dns-packet' {
   export interface Question { name: string; type: string; class?: string }
   export interface Answer {
