@@ -2,10 +2,12 @@
 import type { ProbePlugin } from '../core/plugin/types';
 import { xdpCounter } from './xdp-counter/plugin';
 import { flowStats } from './flow-stats/plugin';
+import { dns } from './dns/plugin';
 import { conntrack } from './conntrack/plugin';
 
 export const plugins: readonly ProbePlugin<any>[] = [
   xdpCounter,
   flowStats,
+  dns,
   conntrack,
 ];

@@ -4,7 +4,7 @@
  * Protocol, one JSON object per line on stdout:
  *   -> {"ready": [attachments]}      after every probe started (or {"error": "..."})
  *   stdin "collect" -> {"points": [{probe, metric, attributes, value}]}
- *   stdin "events"  -> {"events": [{probe, name, attributes}]}  (log records since the last "events")
+ *   stdin "events"  -> {"events": [{probe, name, attributes, body}]}  (log records since the last "events")
  *   stdin "stop"    -> {"stopped": true, "events": [records emitted since the last "events", stop included]}, then exit
  */
 import readline from 'node:readline';
@@ -20,11 +20,11 @@ const say = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + '\n');
 async function main(): Promise<void> {
   const config = loadConfigFile(process.argv[2]!, plugins);
   const log = createLogger('harness');
-  const events: Array<{ probe: string; name: string; attributes: Attributes }> = [];
+  const events: Array<{ probe: string; name: string; attributes: Attributes; body?: string }> = [];
   const claims = new Map<string, string>();
   const runners = Object.keys(config.probes).map((id) => {
     const plugin = plugins.find((p) => p.type === componentType(id))!;
-    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes) => events.push({ probe, name, attributes }), claims);
+    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes, body) => events.push({ probe, name, attributes, body }), claims);
   });
   try {
     for (const r of runners) await r.start();

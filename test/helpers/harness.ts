@@ -8,7 +8,8 @@ import type { TestNet } from './netns';
 import { distRoot } from './paths';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
 
-export interface EmittedEvent { probe: string; name: string; attributes: Attributes }
+export interface EmittedEvent { probe: string; name: string; attributes: Attributes; body?: string }
+export type LogEvent = EmittedEvent;
 export interface Point { probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }
 
 export class ProbeHarness {

@@ -40,8 +40,9 @@ export class TestNet {
    * nsA --(vA/vB)-- nsB, both ends up, mtu set, IPv6 off, neighbours pinned, lo up in both.
    * `ipv6`: IPv6 on vA/vB only, with ip6A/ip6B (no DAD, no link-local address, pinned neighbours).
    */
-  static create(mtuOrOptions: number | { mtu?: number; ipv6?: boolean } = 1500): TestNet {
-    const { mtu = 1500, ipv6 = false } = typeof mtuOrOptions === 'number' ? { mtu: mtuOrOptions } : mtuOrOptions;
+  static create(mtuOrOptions: number | { mtu?: number; ipv6?: boolean } = 1500, more: { ipv6?: boolean } = {}): TestNet {
+    const { mtu = 1500, ipv6: wanted = false } = typeof mtuOrOptions === 'number' ? { mtu: mtuOrOptions } : mtuOrOptions;
+    const ipv6 = wanted || (more.ipv6 ?? false);
     serial++;
     const tag = `${process.pid % 10000}x${serial}`;
     const net = new TestNet(tag, (process.pid + serial) % 250);

@@ -1,0 +1,150 @@
+/**
+ * The dns probe through `netprobe run`: its log records and metrics leave over
+ * OTLP/HTTP (JSON here, so the test reads them without protoc) with the event
+ * name, typed attributes and histogram buckets declared, and SIGTERM detaches
+ * both tcx links.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import { kernelTestsPossible } from '../../test/helpers/kernel';
+import { TestNet } from '../../test/helpers/netns';
+import { cliPath } from '../../test/helpers/paths';
+import { linksOfProgram } from '../../test/helpers/bpftool';
+import { dig, sleep, startDnsServer, toolsAvailable } from './dns-lab';
+import { DURATION_BUCKETS } from './consumer';
+
+type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+interface KeyValue { key: string; value: AnyValue }
+interface LogRecord { eventName?: string; attributes: KeyValue[]; body?: AnyValue }
+interface Metric { name: string; unit?: string; sum?: { dataPoints: DataPoint[] }; histogram?: { dataPoints: DataPoint[] } }
+interface DataPoint { attributes: KeyValue[]; asInt?: string | number; count?: string | number; explicitBounds?: number[]; bucketCounts?: Array<string | number> }
+
+/** Every OTLP/JSON request body the capture server stored, by signal. */
+function captured(dir: string, signal: 'logs' | 'metrics'): unknown[] {
+  return fs.readdirSync(dir).filter((f) => f.includes(`v1_${signal}`)).sort((a, b) => parseInt(a) - parseInt(b))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown);
+}
+
+function logRecords(dir: string): LogRecord[] {
+  return (captured(dir, 'logs') as Array<{ resourceLogs: Array<{ scopeLogs: Array<{ logRecords: LogRecord[] }> }> }>)
+    .flatMap((r) => r.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
+}
+
+/** The metrics of the latest export (they are cumulative). */
+function latestMetrics(dir: string): Metric[] {
+  const all = captured(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Metric[] }> }> }>;
+  return (all.at(-1)?.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+}
+
+const attr = (list: KeyValue[], key: string): AnyValue | undefined => list.find((kv) => kv.key === key)?.value;
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = probe();
+    if (v !== undefined) return v;
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function startCollector(net: TestNet, file: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = net.spawn(net.nsA, [process.execPath, cliPath, 'run', '--config', file]);
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const lines = readline.createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output}`)), 20_000);
+    lines.on('line', (line) => {
+      output += line + '\n';
+      if (line.includes(' running with ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`collector exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output };
+}
+
+test('netprobe run exports dns exchanges as OTLP log records and metrics, and detaches on SIGTERM', async (t) => {
+  if (!kernelTestsPossible(t) || !toolsAvailable(t)) return;
+  const net = TestNet.create(1500, { ipv6: true });
+  t.after(() => net.cleanup());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-dns-export-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const captureDir = fs.mkdtempSync(path.join(dir, 'otlp-'));
+
+  await startDnsServer(net, dir);
+  // A minimal OTLP/HTTP receiver in the collector's namespace: stores each request body.
+  net.spawn(net.nsA, [process.execPath, '-e', `
+    let n = 0;
+    require('node:http').createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        require('node:fs').writeFileSync(${JSON.stringify(captureDir)} + '/' + (n++) + '-' + req.url.replace(/\\W/g, '_') + '.json', Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    }).listen(4319, '127.0.0.1');`]);
+  const config = path.join(dir, 'collector.yaml');
+  fs.writeFileSync(config, `
+probes:
+  dns: { interfaces: [${net.vA}], query_timeout: 1s }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
+service:
+  interval: 500ms
+  pipelines:
+    metrics: { probes: [dns], exporters: [otlp_http] }
+    logs: { probes: [dns], exporters: [otlp_http] }
+`);
+  const { child, output } = await startCollector(net, config);
+  assert.equal(linksOfProgram('dns_ingress').length, 1, 'one tcx link on ingress');
+  assert.equal(linksOfProgram('dns_egress').length, 1, 'one tcx link on egress');
+
+  dig(net, { name: 'a.test', type: 'A' });
+  dig(net, { name: 'nx.test', type: 'A' });
+
+  const exchanges = await until('two exchange log records', 15_000, () => {
+    const found = logRecords(captureDir).filter((r) => r.eventName === 'netprobe.dns.exchange');
+    return found.length >= 2 ? found : undefined;
+  });
+  assert.equal(exchanges.length, 2);
+  const answered = exchanges.find((r) => attr(r.attributes, 'dns.question.name')?.stringValue === 'a.test')!;
+  assert.ok(answered, 'the a.test exchange');
+  assert.equal(attr(answered.attributes, 'netprobe.dns.answers')?.stringValue, 'A 10.0.0.1');
+  assert.equal(attr(answered.attributes, 'netprobe.dns.response_code')?.stringValue, 'NOERROR');
+  assert.equal(Number(attr(answered.attributes, 'server.port')?.intValue), 53, 'ports are integers');
+  assert.equal(attr(answered.attributes, 'client.address')?.stringValue, net.ipA);
+  assert.equal(attr(answered.attributes, 'netprobe.dns.truncated')?.boolValue ?? false, false);
+  assert.equal(typeof attr(answered.attributes, 'netprobe.dns.duration')?.doubleValue, 'number', 'the duration is a double');
+  assert.equal(attr(answered.attributes, 'netprobe.probe.id')?.stringValue, 'dns');
+  assert.match(String(answered.body?.stringValue), /^a\.test A -> NOERROR, 1 answer in \d+\.\d{3} ms$/);
+
+  // Metrics are cumulative: wait for an export that has both responses.
+  const metrics = await until('metrics with both responses', 15_000, () => {
+    const m = latestMetrics(captureDir);
+    const responses = m.find((x) => x.name === 'netprobe.dns.responses')?.sum?.dataPoints ?? [];
+    return responses.reduce((a, p) => a + Number(p.asInt), 0) === 2 ? m : undefined;
+  });
+  const duration = metrics.find((m) => m.name === 'dns.lookup.duration')!;
+  assert.equal(duration.unit, 's');
+  const points = duration.histogram!.dataPoints;
+  assert.deepEqual(points[0]!.explicitBounds, [...DURATION_BUCKETS]);
+  assert.equal(points.reduce((a, p) => a + Number(p.count), 0), 2);
+  assert.deepEqual(points.map((p) => attr(p.attributes, 'error.type')?.stringValue).sort(), ['nxdomain', undefined]);
+  const responses = metrics.find((m) => m.name === 'netprobe.dns.responses')!.sum!.dataPoints;
+  assert.deepEqual(responses.map((p) => attr(p.attributes, 'netprobe.dns.response_code')?.stringValue).sort(), ['NOERROR', 'NXDOMAIN']);
+  assert.equal(metrics.find((m) => m.name === 'netprobe.dns.ringbuf.dropped')!.sum!.dataPoints.reduce((a, p) => a + Number(p.asInt), 0), 0);
+
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+  assert.equal(code, 0, `collector did not exit cleanly:\n${output()}`);
+  assert.equal(linksOfProgram('dns_ingress').length + linksOfProgram('dns_egress').length, 0, 'tcx links gone after SIGTERM');
+});

@@ -1,0 +1,131 @@
+/**
+ * dns: every DNS query and response on the chosen interfaces, over UDP and TCP,
+ * IPv4 and IPv6. A TC program copies each message into a ring buffer; userspace
+ * decodes it, matches responses to queries for the latency, and emits a log
+ * record per exchange and metrics by type, response code and latency.
+ *
+ * It attaches through tcx on ingress and egress rather than XDP for ingress: an
+ * interface takes one XDP program, which xdp_counter (and flow probes) use, while
+ * tcx hooks are shared, so dns runs beside them on the same interfaces.
+ */
+import schema from './config.schema.json';
+import type { ConfigIssue, ProbePlugin } from '../../core/plugin/types';
+import type { BpfMap } from '../../core/bpf/map';
+import type { StructLayout } from '../../core/bpf/layout';
+import { parseDuration } from '../../core/config/duration';
+import { listInterfaces } from '../../core/net/interfaces';
+import { EventDecoder } from './event';
+import { DnsConsumer, EXCHANGE_EVENT } from './consumer';
+
+export interface DnsConfig {
+  interfaces: 'auto' | string[];
+  ports: number[];
+  capture_bytes: number;
+  query_timeout: string;
+  max_pending: number;
+  query_name_attribute: boolean;
+  query_name_limit: number;
+  ring_buffer_bytes: number;
+}
+
+const LINK = ['network.transport', 'network.type', 'network.interface.name', 'network.io.direction'] as const;
+const QUERY = [...LINK, 'netprobe.dns.question.type', 'dns.question.name'] as const;
+
+export const dns: ProbePlugin<DnsConfig> = {
+  type: 'dns',
+  description: 'DNS queries and responses (UDP/TCP, IPv4/IPv6) with names, types, response codes and latency; '
+    + 'TC programs through tcx on ingress and egress, so it shares interfaces with XDP probes.',
+  directory: __dirname,
+  attaches: 'TC ingress and egress (tcx) on each selected interface',
+  object: 'dns.bpf.o',
+  reads: { maps: ['dns_counters'], ringBuffers: ['dns_events'] },
+  configSchema: schema,
+  metrics: [
+    { name: 'netprobe.dns.queries', description: 'DNS queries seen.', unit: '{query}', kind: 'counter', attributes: QUERY },
+    { name: 'netprobe.dns.responses', description: 'DNS responses seen, by response code.', unit: '{response}', kind: 'counter', attributes: [...QUERY, 'netprobe.dns.response_code'] },
+    { name: 'dns.lookup.duration', description: 'Time from a query to its response, as seen on the interface.', unit: 's', kind: 'histogram', valueType: 'double', attributes: [...QUERY, 'error.type'] },
+    { name: 'netprobe.dns.timeouts', description: 'Queries that got no response within query_timeout.', unit: '{query}', kind: 'counter', attributes: QUERY },
+    { name: 'netprobe.dns.malformed', description: 'Captured messages that do not decode as DNS.', unit: '{message}', kind: 'counter', attributes: [...LINK, 'error.type'] },
+    { name: 'netprobe.dns.captured', description: 'Messages the kernel copied into the ring buffer.', unit: '{message}', kind: 'counter', attributes: [] },
+    { name: 'netprobe.dns.ringbuf.dropped', description: 'Messages lost in the kernel because the ring buffer was full.', unit: '{message}', kind: 'counter', attributes: [] },
+    { name: 'netprobe.dns.pending.evicted', description: 'Queries given up unanswered because max_pending were already waiting.', unit: '{query}', kind: 'counter', attributes: [] },
+  ],
+  logRecords: [
+    {
+      eventName: EXCHANGE_EVENT,
+      description: 'One DNS exchange: a query and its response, a query that timed out, or a response whose query was not seen.',
+      attributes: [
+        'netprobe.dns.outcome', 'client.address', 'client.port', 'server.address', 'server.port',
+        ...LINK, 'netprobe.dns.transaction_id', 'dns.question.name', 'netprobe.dns.question.type', 'netprobe.dns.question.class',
+        'netprobe.dns.question_count', 'netprobe.dns.response_code', 'netprobe.dns.answer_count', 'netprobe.dns.answers',
+        'netprobe.dns.truncated', 'netprobe.dns.capture_truncated', 'netprobe.dns.duration',
+      ],
+    },
+  ],
+
+  exampleConfig: ({ interfaces }) => ({ interfaces }),
+
+  validate(config): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const size = config.ring_buffer_bytes;
+    if ((size & (size - 1)) !== 0) issues.push({ path: ['ring_buffer_bytes'], message: 'must be a power of two' });
+    if (parseDuration(config.query_timeout) < 1) issues.push({ path: ['query_timeout'], message: 'must be at least 1ms' });
+    return issues;
+  },
+
+  create({ config, host, log }) {
+    let counters: BpfMap;
+    let countersLayout: StructLayout;
+    let consumer: DnsConsumer;
+    let sweep: NodeJS.Timeout | undefined;
+    const names = new Map<number, string>();
+    const timeoutMs = parseDuration(config.query_timeout);
+    const now = () => Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
+
+    return {
+      start() {
+        const interfaces = host.resolveInterfaces(config.interfaces);
+        const object = host.openObject();
+        object.setKnob('ports', config.ports);
+        object.setKnob('ports_len', config.ports.length);
+        object.setKnob('capture_bytes', config.capture_bytes);
+        object.setMaxEntries('dns_events', config.ring_buffer_bytes);
+        object.load();
+        counters = object.map('dns_counters');
+        countersLayout = object.layout('dns_counters');
+        counters.expectLayout(countersLayout, 4);
+        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
+        for (const name of interfaces) names.set(indexes.get(name)!, name);
+        consumer = new DnsConsumer(new EventDecoder(object.layout('dns_event')), {
+          timeoutNs: timeoutMs * 1e6,
+          maxPending: config.max_pending,
+          nameAttribute: { enabled: config.query_name_attribute, limit: config.query_name_limit },
+          interfaceName: (ifindex) => names.get(ifindex) ?? String(ifindex),
+          emit: (eventName, attributes, body) => host.emitEvent(eventName, attributes, body),
+        });
+        for (const name of interfaces) {
+          host.attachTc(object, 'dns_ingress', name, 'ingress');
+          host.attachTc(object, 'dns_egress', name, 'egress');
+          log.info('attached', { interface: name, hooks: 'tcx ingress+egress' });
+        }
+        host.consumeRingBuffer(object, 'dns_events', (record) => consumer.handle(record));
+        sweep = setInterval(() => consumer.expire(now()), Math.max(10, Math.min(1000, timeoutMs / 4)));
+        sweep.unref();
+      },
+
+      collect(sink) {
+        consumer.expire(now());
+        consumer.report(sink);
+        const [entry] = counters.readDecoded(countersLayout);
+        const value = entry?.value as { events: number; ringbuf_dropped: number } | undefined;
+        sink.record('netprobe.dns.captured', {}, value?.events ?? 0);
+        sink.record('netprobe.dns.ringbuf.dropped', {}, value?.ringbuf_dropped ?? 0);
+      },
+
+      stop() {
+        if (sweep) clearInterval(sweep);
+        sweep = undefined;
+      },
+    };
+  },
+};
