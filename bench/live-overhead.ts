@@ -17,14 +17,21 @@ interface Variant {
   start(net: TestNet): Promise<() => Promise<void>>;
 }
 
-const probes = (name: string, yaml: (net: TestNet) => string): Variant => ({
+/**
+ * Probes in harness processes inside the receiving namespace. Interface probes see
+ * that namespace's /sys; conntrack needs the host's mounts (for cgroup v2), so it
+ * runs in a harness of its own.
+ */
+const probes = (name: string, yaml: (net: TestNet) => string, cgroupYaml?: string): Variant => ({
   name,
   async start(net) {
-    const { harness } = await ProbeHarness.start(net, net.nsB, `${yaml(net)}
+    const config = (body: string) => `${body}
 exporters: { debug: }
-service: { pipelines: { metrics: { probes: [${probeIds(yaml(net))}], exporters: [debug] } } }`);
+service: { pipelines: { metrics: { probes: [${probeIds(body)}], exporters: [debug] } } }`;
+    const started = [(await ProbeHarness.start(net, net.nsB, config(yaml(net)))).harness];
+    if (cgroupYaml) started.push((await ProbeHarness.start(net, net.nsB, config(cgroupYaml), { keepMounts: true })).harness);
     return async () => {
-      await harness.stop();
+      for (const h of started) await h.stop();
     };
   },
 });
@@ -37,7 +44,12 @@ export const variants: Variant[] = [
   { name: 'bare link (nothing attached)', start: async () => async () => undefined },
   probes('xdp_counter', (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }`),
   probes('flow_stats (XDP in, tcx out)', (net) => `probes:\n  flow_stats: { interfaces: [${net.vB}] }`),
-  probes('all probes (xdp_counter + flow_stats on tcx)', (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }\n  flow_stats: { interfaces: [${net.vB}], ingress_hook: tc }`),
+  probes('dns (tcx both ways)', (net) => `probes:\n  dns: { interfaces: [${net.vB}] }`),
+  probes(
+    'all probes (xdp_counter, flow_stats on tcx, dns, conntrack)',
+    (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }\n  flow_stats: { interfaces: [${net.vB}], ingress_hook: tc }\n  dns: { interfaces: [${net.vB}] }`,
+    'probes:\n  conntrack: {}',
+  ),
   {
     name: 'tcpdump -w /dev/null',
     async start(net) {

@@ -3,9 +3,13 @@ import type { BenchSuite } from './types';
 import { kernelCost } from './kernel-cost';
 import { userspaceCost } from './userspace-cost';
 import { liveOverhead } from './live-overhead';
+import { suites as dnsSuites } from '../plugins/dns/dns.bench';
+import { suites as conntrackSuites } from '../plugins/conntrack/conntrack.bench';
 
 export const suites: readonly BenchSuite[] = [
   kernelCost,
   userspaceCost,
   liveOverhead,
+  ...dnsSuites,
+  ...conntrackSuites,
 ];
