@@ -34,14 +34,21 @@ export function addressBytes(text: string): Buffer | undefined {
   return out;
 }
 
-/** Text of a 16-byte address: dotted IPv4 for IPv4-mapped addresses, compressed IPv6 otherwise. */
-export function formatAddress(bytes: Buffer, offset = 0): string {
-  let mapped = bytes[offset + 10] === 0xff && bytes[offset + 11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (bytes[offset + i] !== 0) mapped = false;
-  if (mapped) return `${bytes[offset + 12]}.${bytes[offset + 13]}.${bytes[offset + 14]}.${bytes[offset + 15]}`;
+/** True when 16 bytes hold an IPv4-mapped IPv6 address (::ffff:a.b.c.d): IPv4 on the wire. */
+export function isIpv4Mapped(bytes: Buffer, offset = 0): boolean {
+  if (bytes[offset + 10] !== 0xff || bytes[offset + 11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (bytes[offset + i] !== 0) return false;
+  return true;
+}
+
+export function formatIpv4(bytes: Buffer, offset = 0): string {
+  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+}
+
+/** RFC 5952 text (as tshark prints it): the longest run of two or more zero groups, first on a tie, becomes `::`. */
+export function formatIpv6(bytes: Buffer, offset = 0): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push(bytes.readUInt16BE(offset + i * 2));
-  // Longest run of zero groups (length >= 2) becomes '::' (RFC 5952).
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -60,6 +67,11 @@ export function formatAddress(bytes: Buffer, offset = 0): string {
   const hex = groups.map((g) => g.toString(16));
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** Text of a 16-byte address: dotted IPv4 for IPv4-mapped addresses, RFC 5952 IPv6 otherwise. */
+export function formatAddress(bytes: Buffer, offset = 0): string {
+  return isIpv4Mapped(bytes, offset) ? formatIpv4(bytes, offset + 12) : formatIpv6(bytes, offset);
 }
 
 /** `10.0.0.0/8` or `fd00::/8` as a 128-bit prefix over the 16-byte form. */

@@ -4,7 +4,7 @@
  * handful of fixed reads and nothing here can drift from the C header.
  */
 import type { StructLayout } from '../../core/bpf/layout';
-import { formatIpv4, formatIpv6 } from './addresses';
+import { formatIpv4, formatIpv6 } from '../../core/net/address';
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
 import { decodeMessage, type DecodeResult, type DnsMessage } from './message';
-import { formatIpv6 } from './addresses';
+import { formatIpv6 } from '../../core/net/address';
 
 function ok(r: DecodeResult): DnsMessage {
   assert.ok(r.ok, `expected a message, got ${JSON.stringify(r)}`);

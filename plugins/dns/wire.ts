@@ -3,7 +3,7 @@
  * types, classes, opcodes and response codes. Every read is bounds-checked and
  * a problem throws WireError with a reason, never anything else.
  */
-import { formatIpv4, formatIpv6 } from './addresses';
+import { formatIpv4, formatIpv6 } from '../../core/net/address';
 
 export type MalformedReason = 'too_short' | 'tcp_length' | 'bad_count' | 'bad_name' | 'bad_record';
 
