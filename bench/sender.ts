@@ -1,15 +1,15 @@
 /**
  * The live-overhead benchmark's traffic source, run inside the sending namespace:
- * `node sender.js <ifname> <frames> <frame hex>` transmits the frame <frames> times
+ * `node sender.js <ifname> <frames> <frame hex> [pps]` transmits the frame <frames> times
  * out of <ifname> with XDP live-frames test runs (the fastest generator the kernel
- * offers), then prints {"startMs", "endMs"} as JSON.
+ * offers), as fast as it can or paced at [pps], then prints {"startMs", "endMs"} as JSON.
  */
 import path from 'node:path';
 import { BpfObject } from '../core/bpf/object';
 import { interfaceIndex } from '../core/bpf/link';
 import { testRun, TEST_XDP_LIVE_FRAMES } from '../core/bpf/test-run';
 
-const [ifname, count, hex] = process.argv.slice(2);
+const [ifname, count, hex, pps] = process.argv.slice(2);
 const object = BpfObject.open(path.join(__dirname, 'programs', 'trafficgen.bpf.o'));
 object.load();
 const ctx = Buffer.alloc(24); // struct xdp_md
@@ -17,11 +17,15 @@ ctx.writeUInt32LE(interfaceIndex(ifname!), 12); // ingress_ifindex: where XDP_TX
 const frame = Buffer.from(hex!, 'hex');
 ctx.writeUInt32LE(frame.length, 4); // data_end
 const startMs = Date.now();
+const tickMs = 20;
+const perTick = pps ? Math.max(1, Math.round((Number(pps) * tickMs) / 1000)) : 1_000_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 let left = Number(count);
-while (left > 0) {
-  const n = Math.min(left, 1_000_000);
+for (let tick = 1; left > 0; tick++) {
+  const n = Math.min(left, perTick);
   testRun(object.programFd('trafficgen'), frame, n, { ctx, flags: TEST_XDP_LIVE_FRAMES, batchSize: 256 });
   left -= n;
+  if (pps) Atomics.wait(pause, 0, 0, Math.max(0, startMs + tick * tickMs - Date.now())); // keep the pace
 }
 process.stdout.write(JSON.stringify({ startMs, endMs: Date.now() }) + '\n');
 object.close();

@@ -3,6 +3,7 @@ import type { BenchSuite } from './types';
 import { kernelCost } from './kernel-cost';
 import { userspaceCost } from './userspace-cost';
 import { liveOverhead } from './live-overhead';
+import { collectorProcess } from './collector-process';
 import { suites as dnsSuites } from '../plugins/dns/dns.bench';
 import { suites as conntrackSuites } from '../plugins/conntrack/conntrack.bench';
 
@@ -10,6 +11,7 @@ export const suites: readonly BenchSuite[] = [
   kernelCost,
   userspaceCost,
   liveOverhead,
+  collectorProcess,
   ...dnsSuites,
   ...conntrackSuites,
 ];

@@ -85,8 +85,10 @@ export class Service {
       if (!runner.running) continue;
       const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
       try {
+        const started = process.hrtime.bigint();
         runner.collect(sink);
         sink.commit();
+        telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
         this.collectErrorsLogged.delete(runner.id);
       } catch (err) {
         // Keep the previous values; log once until the probe recovers.

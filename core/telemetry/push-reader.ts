@@ -47,9 +47,11 @@ export class PushReader extends MetricReader {
     }
     const points = countDataPoints(metrics);
     if (points === 0) return;
+    const started = process.hrtime.bigint();
     await new Promise<void>((resolve) => {
       try {
         this.exporter.export(metrics, (result) => {
+          this.self.recordExport(this.exporterId, 'metrics', Number(process.hrtime.bigint() - started) / 1e9);
           if (result.code === ExportResultCode.SUCCESS) this.self.recordSent(this.exporterId, 'metrics', points);
           else {
             this.self.recordFailed(this.exporterId, 'metrics', points);

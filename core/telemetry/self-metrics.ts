@@ -1,9 +1,13 @@
 /**
- * The collector's metrics about itself (netprobe.exporter.*): what each exporter
- * sent, failed to send, and dropped because its queue was full. Nothing is lost
- * silently: every drop is counted here and exported like any other metric.
+ * The collector's metrics about itself: what each exporter sent, failed to send,
+ * and dropped because its queue was full (nothing is lost silently: every drop is
+ * counted here and exported like any other metric), and how long collecting each
+ * probe and exporting take.
  */
-import type { Meter, Counter } from '@opentelemetry/api';
+import type { Meter, Counter, Histogram } from '@opentelemetry/api';
+
+/** Seconds, from half a millisecond up: collections and exports are short. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export type Signal = 'metrics' | 'logs';
 
@@ -11,6 +15,8 @@ export class SelfMetrics {
   private sent?: Counter;
   private failed?: Counter;
   private dropped?: Counter;
+  private collectDuration?: Histogram;
+  private exportDuration?: Histogram;
   private readonly queues = new Map<string, () => number>();
 
   /** Instruments exist once the meter provider does; counts before that are not possible. */
@@ -23,6 +29,14 @@ export class SelfMetrics {
     });
     this.dropped = meter.createCounter('netprobe.exporter.enqueue_failed', {
       description: 'Log records dropped because the export queue was full.', unit: '{item}',
+    });
+    this.collectDuration = meter.createHistogram('netprobe.probe.collect.duration', {
+      description: 'Time to read one probe\'s kernel state and report its metrics, per interval.', unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.exportDuration = meter.createHistogram('netprobe.exporter.export.duration', {
+      description: 'Time from the start of a metrics export to the backend\'s answer (retries included).', unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
     meter.createObservableGauge('netprobe.exporter.queue.size', {
       description: 'Log records waiting to be exported.', unit: '{item}',
@@ -41,6 +55,14 @@ export class SelfMetrics {
 
   recordDropped(exporter: string, items: number): void {
     if (items > 0) this.dropped?.add(items, { exporter, signal: 'logs' });
+  }
+
+  recordCollect(probe: string, seconds: number): void {
+    this.collectDuration?.record(seconds, { 'netprobe.probe.id': probe });
+  }
+
+  recordExport(exporter: string, signal: Signal, seconds: number): void {
+    this.exportDuration?.record(seconds, { exporter, signal });
   }
 
   watchQueue(exporter: string, size: () => number): void {
