@@ -21,7 +21,7 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 
 # Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools.
-packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 ca-certificates)
+packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
 if [[ "$mode" == test ]]; then
   packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt)
 fi
