@@ -8,27 +8,9 @@ import { parseConfig } from '../core/config/load';
 import { plugins } from '../plugins/registry';
 import { BpfObject } from '../core/bpf/object';
 import { addressBytes } from '../core/net/address';
-import type { ProbeHost, MetricSink } from '../core/plugin/types';
+import type { MetricSink } from '../core/plugin/types';
+import { detachedHost } from '../test/helpers/detached-host';
 import { summarize, type BenchSuite, type Figure } from './types';
-import path from 'node:path';
-
-/** A host that attaches nothing: the collection path is what is measured. */
-function detachedHost(opened: BpfObject[]): ProbeHost {
-  return {
-    openObject: () => {
-      const o = BpfObject.open(path.join(flowStats.directory, flowStats.object));
-      opened.push(o);
-      return o;
-    },
-    resolveInterfaces: () => [],
-    attachXdp: () => 'generic',
-    attachTc: () => 'tcx',
-    attachCgroup: () => undefined,
-    runIterator: () => undefined,
-    consumeRingBuffer: () => undefined,
-    emitEvent: () => undefined,
-  };
-}
 
 function fill(runner: FlowStatsRunner, count: number, jiffies: number): void {
   const map = runner.flows;
@@ -78,7 +60,7 @@ export const userspaceCost: BenchSuite = {
 exporters: { debug: }
 service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } }`, 'bench', plugins, {}).probes.flow_stats as FlowStatsConfig;
       try {
-        const runner = new FlowStatsRunner(config, detachedHost(opened));
+        const runner = new FlowStatsRunner(config, detachedHost(flowStats, opened));
         fill(runner, flows, runner.clock.now());
         runner.collect(noSink); // first sight of every flow: decodes every key
         const cpu: number[] = [];

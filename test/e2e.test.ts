@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { cliPath, repoRoot } from './helpers/paths';
+import { repoRoot } from './helpers/paths';
+import { exited, startCollector, startOtlpCapture, until } from './helpers/collector';
 import { linksOfProgram } from './helpers/bpftool';
 
 const backendRoot = path.join(process.env.NETPROBE_CACHE ?? path.join(repoRoot, '.cache'), 'debian', 'root');
@@ -29,55 +29,11 @@ function backendsAvailable(t: { skip(msg: string): void }): boolean {
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-e2e-'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** HTTP GET from inside a namespace (the backends listen on that namespace's loopback). */
 function httpGet(net: TestNet, url: string): string {
   const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
   return net.exec(net.nsB, [process.execPath, '-e', script]);
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/** Starts `netprobe run` in nsB; resolves with the child once it printed that it is running. */
-async function startCollector(net: TestNet, config: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const dir = tmp();
-  const file = path.join(dir, 'collector.yaml');
-  fs.writeFileSync(file, config);
-  const child = net.spawn(net.nsB, [process.execPath, cliPath, 'run', '--config', file]);
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const lines = readline.createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output}`)), 20_000);
-    lines.on('line', (line) => {
-      output += line + '\n';
-      if (line.includes(' running with ')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`collector exited with ${code}:\n${output}`)));
-  });
-  return { child, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
 /**
@@ -101,19 +57,9 @@ test('packets counted in the kernel arrive in VictoriaMetrics exactly, and log r
   await until('VictoriaMetrics to be healthy', 20_000, () => (httpGet(net, 'http://127.0.0.1:8428/health').includes('OK') ? true : undefined));
 
   // A minimal OTLP/HTTP receiver for logs: stores each request body as it arrived on the wire.
-  const captureDir = tmp();
-  net.spawn(net.nsB, [process.execPath, '-e', `
-    let n = 0;
-    require('node:http').createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        require('node:fs').writeFileSync(${JSON.stringify(captureDir)} + '/' + (n++) + '-' + req.url.replace(/\\W/g, '_') + '.bin', Buffer.concat(chunks));
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      });
-    }).listen(4319, '127.0.0.1');`]);
+  const captureDir = startOtlpCapture(net, net.nsB, 4319);
 
-  const { child, output } = await startCollector(net, `
+  const { child, output } = await startCollector(net, net.nsB, `
 probes:
   xdp_counter: { interfaces: [${net.vB}] }
 exporters:
@@ -168,7 +114,7 @@ test('nothing stays attached after the collector is killed with SIGKILL', async 
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  const { child } = await startCollector(net, `
+  const { child } = await startCollector(net, net.nsB, `
 probes:
   xdp_counter: { interfaces: [${net.vB}] }
 exporters: { debug: }
@@ -189,7 +135,7 @@ test('a backend that is down is retried and logged, never fatal', async (t) => {
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  const { child, output } = await startCollector(net, `
+  const { child, output } = await startCollector(net, net.nsB, `
 probes:
   xdp_counter: { interfaces: [${net.vB}] }
 exporters:

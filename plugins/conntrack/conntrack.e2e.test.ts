@@ -6,46 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { cliPath } from '../../test/helpers/paths';
+import { exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { startServer, runClient } from '../../test/helpers/tcp';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = probe();
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** `netprobe run` in nsB, entering only its network namespace (the cgroup v2 mount stays visible). */
-async function startCollector(net: TestNet, yaml: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-conntrack-')), 'collector.yaml');
-  fs.writeFileSync(file, yaml);
-  const child = net.spawnKeepingMounts(net.nsB, [process.execPath, cliPath, 'run', '--config', file]);
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const lines = readline.createInterface({ input: child.stdout! });
-  lines.on('line', (line) => (output += line + '\n'));
-  await until('the collector to run', 20_000, () => (output.includes(' running with ') ? true : undefined));
-  return { child, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
 
 interface OtlpLogRecord { eventName?: string; attributes: Array<{ key: string; value: Record<string, unknown> }> }
 
@@ -70,17 +37,7 @@ test('netprobe run exports closed connections over OTLP and detaches on SIGTERM 
     net.cleanup();
     cgroup.remove();
   });
-  const captureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-otlp-'));
-  net.spawn(net.nsB, [process.execPath, '-e', `
-    let n = 0;
-    require('node:http').createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        require('node:fs').writeFileSync(${JSON.stringify(captureDir)} + '/' + (n++) + '-' + req.url.replace(/\\W/g, '_') + '.json', Buffer.concat(chunks));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    }).listen(4319, '127.0.0.1');`]);
+  const captureDir = startOtlpCapture(net, net.nsB, 4319);
   await startServer(net, cgroup, net.nsB, net.ipB, 7300);
   // preexisting off: the collector runs in nsB, but keep it from touching any socket it did not see start.
   const yaml = `
@@ -94,7 +51,7 @@ service:
     metrics: { probes: [conntrack], exporters: [otlp_http] }
     logs: { probes: [conntrack], exporters: [otlp_http] }
 `;
-  const { child, output } = await startCollector(net, yaml);
+  const { child, output } = await startCollector(net, net.nsB, yaml, { keepMounts: true });
   assert.equal(linksOfProgram('conntrack_sock_ops').length, 1, 'attached through a bpf_link');
 
   const [clientPort] = runClient(net, cgroup, net.nsA, net.ipB, 7300, [{ request: 1234, response: 4321, holdMs: 0, end: 'close' }]);
@@ -124,7 +81,7 @@ service:
   assert.equal(await exited(child), 0, `collector did not exit cleanly:\n${output()}`);
   assert.equal(linksOfProgram('conntrack_sock_ops').length, 0, 'detached on SIGTERM');
 
-  const again = await startCollector(net, yaml);
+  const again = await startCollector(net, net.nsB, yaml, { keepMounts: true });
   assert.equal(linksOfProgram('conntrack_sock_ops').length, 1);
   again.child.kill('SIGKILL');
   await exited(again.child);

@@ -9,13 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
-import { cliPath } from '../../test/helpers/paths';
+import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { dig, sleep, startDnsServer, toolsAvailable } from './dns-lab';
+import { dig, startDnsServer, toolsAvailable } from './dns-lab';
 import { DURATION_BUCKETS } from './consumer';
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
@@ -43,57 +41,17 @@ function latestMetrics(dir: string): Metric[] {
 
 const attr = (list: KeyValue[], key: string): AnyValue | undefined => list.find((kv) => kv.key === key)?.value;
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = probe();
-    if (v !== undefined) return v;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function startCollector(net: TestNet, file: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = net.spawn(net.nsA, [process.execPath, cliPath, 'run', '--config', file]);
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const lines = readline.createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output}`)), 20_000);
-    lines.on('line', (line) => {
-      output += line + '\n';
-      if (line.includes(' running with ')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`collector exited with ${code}:\n${output}`)));
-  });
-  return { child, output: () => output };
-}
-
 test('netprobe run exports dns exchanges as OTLP log records and metrics, and detaches on SIGTERM', async (t) => {
   if (!kernelTestsPossible(t) || !toolsAvailable(t)) return;
   const net = TestNet.create(1500, { ipv6: true });
   t.after(() => net.cleanup());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-dns-export-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const captureDir = fs.mkdtempSync(path.join(dir, 'otlp-'));
 
   await startDnsServer(net, dir);
   // A minimal OTLP/HTTP receiver in the collector's namespace: stores each request body.
-  net.spawn(net.nsA, [process.execPath, '-e', `
-    let n = 0;
-    require('node:http').createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        require('node:fs').writeFileSync(${JSON.stringify(captureDir)} + '/' + (n++) + '-' + req.url.replace(/\\W/g, '_') + '.json', Buffer.concat(chunks));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    }).listen(4319, '127.0.0.1');`]);
-  const config = path.join(dir, 'collector.yaml');
-  fs.writeFileSync(config, `
+  const captureDir = startOtlpCapture(net, net.nsA, 4319);
+  const { child, output } = await startCollector(net, net.nsA, `
 probes:
   dns: { interfaces: [${net.vA}], query_timeout: 1s }
 exporters:
@@ -104,7 +62,6 @@ service:
     metrics: { probes: [dns], exporters: [otlp_http] }
     logs: { probes: [dns], exporters: [otlp_http] }
 `);
-  const { child, output } = await startCollector(net, config);
   assert.equal(linksOfProgram('dns_ingress').length, 1, 'one tcx link on ingress');
   assert.equal(linksOfProgram('dns_egress').length, 1, 'one tcx link on egress');
 

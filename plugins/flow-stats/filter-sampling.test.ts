@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { frame } from '../../test/helpers/packets';
 import { testRun } from '../../core/bpf/test-run';
@@ -13,28 +12,15 @@ import { BpfObject } from '../../core/bpf/object';
 import { parseConfig } from '../../core/config/load';
 import { plugins } from '../registry';
 import { flowStats, FlowStatsRunner, type FlowStatsConfig } from './plugin';
-import type { MetricSink, ProbeHost } from '../../core/plugin/types';
+import type { MetricSink } from '../../core/plugin/types';
+import { detachedHost } from '../../test/helpers/detached-host';
 import type { Point } from '../../test/helpers/harness';
 
 function runner(probe: string, opened: BpfObject[]): FlowStatsRunner {
   const config = parseConfig(`probes: { flow_stats: ${probe} }
 exporters: { debug: }
 service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } }`, 'test', plugins, {}).probes.flow_stats as FlowStatsConfig;
-  const host: ProbeHost = {
-    openObject: () => {
-      const o = BpfObject.open(path.join(flowStats.directory, flowStats.object));
-      opened.push(o);
-      return o;
-    },
-    resolveInterfaces: () => [],
-    attachXdp: () => 'generic',
-    attachTc: () => 'tcx',
-    attachCgroup: () => undefined,
-    runIterator: () => undefined,
-    consumeRingBuffer: () => undefined,
-    emitEvent: () => undefined,
-  };
-  return new FlowStatsRunner(config, host);
+  return new FlowStatsRunner(config, detachedHost(flowStats, opened));
 }
 
 function collect(r: FlowStatsRunner): Point[] {

@@ -1,0 +1,25 @@
+/**
+ * A ProbeHost that loads a plugin's real BPF object but attaches nothing: for driving
+ * a probe's collection path directly (crafted packets through BPF_PROG_TEST_RUN,
+ * benchmarks of collect()). Objects it opened are pushed to `opened` for closing.
+ */
+import path from 'node:path';
+import { BpfObject } from '../../core/bpf/object';
+import type { ProbeHost, ProbePlugin } from '../../core/plugin/types';
+
+export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[]): ProbeHost {
+  return {
+    openObject: () => {
+      const o = BpfObject.open(path.join(plugin.directory, plugin.object));
+      opened.push(o);
+      return o;
+    },
+    resolveInterfaces: () => [],
+    attachXdp: () => 'generic',
+    attachTc: () => 'tcx',
+    attachCgroup: () => undefined,
+    runIterator: () => undefined,
+    consumeRingBuffer: () => undefined,
+    emitEvent: () => undefined,
+  };
+}
