@@ -162,6 +162,13 @@ static __always_inline int parse_ipv4(struct parsed *p, void *l3, void *data, vo
 	return 0;
 }
 
+/* The extension headers we walk over to find the transport header. */
+static __always_inline int is_ipv6_ext(__u8 next)
+{
+	return next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
+	       next == IPPROTO_FRAGMENT || next == IPPROTO_AH || next == IPPROTO_MH_;
+}
+
 static __always_inline int parse_ipv6(struct parsed *p, void *l3, void *data, void *data_end)
 {
 	struct ipv6hdr *ip6 = l3;
@@ -183,8 +190,7 @@ static __always_inline int parse_ipv6(struct parsed *p, void *l3, void *data, vo
 	for (i = 0; i < MAX_IPV6_EXT; i++) {
 		__u8 *ext = cursor;
 
-		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
-		    next != IPPROTO_FRAGMENT && next != IPPROTO_AH && next != IPPROTO_MH_)
+		if (!is_ipv6_ext(next))
 			break;
 		if ((void *)(ext + 8) > data_end) {
 			p->key.protocol = next;
@@ -209,8 +215,7 @@ static __always_inline int parse_ipv6(struct parsed *p, void *l3, void *data, vo
 		cursor = ext + (next == IPPROTO_AH ? ((__u32)ext[1] + 2) * 4 : ((__u32)ext[1] + 1) * 8);
 		next = ext[0];
 	}
-	if (i == MAX_IPV6_EXT && (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
-				  next == IPPROTO_FRAGMENT || next == IPPROTO_AH || next == IPPROTO_MH_)) {
+	if (i == MAX_IPV6_EXT && is_ipv6_ext(next)) {
 		p->key.protocol = next;
 		p->reason = FLOW_IPV6_EXT_TOO_DEEP;
 		return -1;
