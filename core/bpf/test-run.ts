@@ -49,3 +49,21 @@ export function testRun(progFd: number, packet: Buffer, repeat = 1, options: Tes
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
   return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };
 }
+
+const BPF_F_TEST_RUN_ON_CPU = 1 << 0;
+const ENXIO = 6;
+
+/**
+ * Runs a program that takes no packet (e.g. a raw tracepoint program) on one CPU, in
+ * that CPU's context, and returns its return value; undefined when the CPU is offline.
+ */
+export function runOnCpu(progFd: number, cpu: number): number | undefined {
+  const opts = Buffer.alloc(OPTS_SIZE);
+  opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
+  opts.writeUInt32LE(BPF_F_TEST_RUN_ON_CPU, 68);
+  opts.writeUInt32LE(cpu, 72);
+  const err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  if (err === -ENXIO) return undefined;
+  if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `running program on CPU ${cpu}: ${describeErrno(err)}`);
+  return opts.readUInt32LE(56);
+}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Per-flow traffic accounting: XDP on ingress, tcx on egress (and on ingress when
- * XDP is taken). The hot path is one parse and one per-CPU hash update; protocol
- * and per-port totals are derived from the flows in userspace. Every packet is
+ * Per-flow traffic accounting: XDP on ingress, TC on egress (and on ingress when
+ * XDP is taken). The hot path is one parse and, for the flow this CPU saw last, a
+ * few adds to its slot; other flows take one per-CPU hash update. Protocol and
+ * per-port totals are derived from the flows in userspace. Every packet is
  * counted somewhere (a flow, or the untracked table with a reason) and always
  * continues: XDP_PASS / TC_ACT_UNSPEC.
  */
@@ -37,6 +38,13 @@ struct {
 	__type(key, struct flow_key);
 	__type(value, struct flow_value);
 } flow_stats_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hot_slot);
+} flow_stats_hot SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -271,13 +279,13 @@ static __always_inline void count_reason(__u32 reason)
 		r->packets++;
 }
 
-static __always_inline void count_untracked(struct parsed *p, __u8 reason, __u64 packets, __u64 bytes)
+static __always_inline void count_untracked_key(struct flow_key *key, __u8 reason, __u64 packets, __u64 bytes)
 {
 	struct untracked_key k = {
-		.ifindex = p->key.ifindex,
-		.direction = p->key.direction,
-		.ip_version = p->key.ip_version,
-		.protocol = p->key.protocol,
+		.ifindex = key->ifindex,
+		.direction = key->direction,
+		.ip_version = key->ip_version,
+		.protocol = key->protocol,
 		.reason = reason,
 	};
 	struct untracked_value *v = bpf_map_lookup_elem(&flow_stats_untracked, &k);
@@ -292,6 +300,11 @@ static __always_inline void count_untracked(struct parsed *p, __u8 reason, __u64
 	}
 	v->packets += packets;
 	v->bytes += bytes;
+}
+
+static __always_inline void count_untracked(struct parsed *p, __u8 reason, __u64 packets, __u64 bytes)
+{
+	count_untracked_key(&p->key, reason, packets, bytes);
 }
 
 static __always_inline int cidr_match(void *trie, __u8 *addr)
@@ -334,22 +347,61 @@ static __always_inline int filtered_out(struct parsed *p)
 	return 0;
 }
 
-/* Per-CPU value: no other writer, so no atomics. */
-static __always_inline void add_to_flow(struct flow_value *v, struct parsed *p, __u64 packets, __u64 bytes, __u64 syns,
-					__u64 now)
+#define barrier() asm volatile("" ::: "memory")
+
+/*
+ * Adds counts to a flow's entry in the table, creating it if needed. Runs on the
+ * CPU whose per-CPU copy it changes, from a packet or from a flush; a packet can
+ * interrupt a flush (never the reverse), so the flush's adds are atomic.
+ */
+static __always_inline void table_add(struct flow_key *key, struct flow_value *add)
 {
-	v->packets += packets;
-	v->bytes += bytes;
-	v->syns += syns;
-	v->last_seen = now;
-	v->tcp_flags |= p->tcp_flags;
+	struct flow_value *v = bpf_map_lookup_elem(&flow_stats_flows, key);
+	long err;
+
+	if (!v) {
+		/* Inserting from BPF zeroes the other CPUs' copies, so a re-used slot starts clean. */
+		err = bpf_map_update_elem(&flow_stats_flows, key, add, BPF_NOEXIST);
+		if (!err)
+			return;
+		v = err == -17 /* EEXIST: another CPU created it first */ ? bpf_map_lookup_elem(&flow_stats_flows, key) : NULL;
+		if (!v) {
+			count_untracked_key(key, UNTRACKED_TABLE_FULL, add->packets, add->bytes);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->packets, add->packets);
+	__sync_fetch_and_add(&v->bytes, add->bytes);
+	__sync_fetch_and_add(&v->syns, add->syns);
+	if (!v->first_seen || add->first_seen < v->first_seen)
+		v->first_seen = add->first_seen;
+	if (add->last_seen > v->last_seen)
+		v->last_seen = add->last_seen;
+	v->tcp_flags |= add->tcp_flags;
 }
 
+static __always_inline int same_flow(struct flow_key *a, struct flow_key *b)
+{
+	__u32 *x = (__u32 *)a, *y = (__u32 *)b;
+	int i;
+
+	for (i = 0; i < sizeof(*a) / 4; i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * The hot path: the CPU's slot holds the last flow it saw. Same flow: add to the
+ * slot. Another flow: the slot's counts go to the table and the slot takes the new
+ * flow. While a flush is running on this CPU (busy), go to the table directly.
+ */
 static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 bytes)
 {
-	struct flow_value *v;
 	__u64 now = bpf_jiffies64();
 	__u64 syn = (p->tcp_flags & 0x12) == 0x02 ? packets : 0; /* SYN without ACK */
+	__u32 zero = 0;
+	struct hot_slot *slot;
 
 	if (bench_flow_spread) {
 		/* Benchmarks only (a constant 0 otherwise, so the verifier drops this): many flows from one frame. */
@@ -359,32 +411,38 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 		p->key.src_port ^= (__u16)n;
 		p->key.dst_port ^= (__u16)(n >> 16);
 	}
-	v = bpf_map_lookup_elem(&flow_stats_flows, &p->key);
-	if (v) {
-		add_to_flow(v, p, packets, bytes, syn, now);
+	slot = bpf_map_lookup_elem(&flow_stats_hot, &zero);
+	if (slot && !slot->busy) {
+		slot->busy = 1;
+		barrier();
+		if (slot->valid && same_flow(&slot->key, &p->key)) {
+			slot->pending.packets += packets;
+			slot->pending.bytes += bytes;
+			slot->pending.syns += syn;
+			slot->pending.last_seen = now;
+			slot->pending.tcp_flags |= p->tcp_flags;
+		} else {
+			if (slot->valid)
+				table_add(&slot->key, &slot->pending);
+			slot->key = p->key;
+			slot->pending.packets = packets;
+			slot->pending.bytes = bytes;
+			slot->pending.syns = syn;
+			slot->pending.first_seen = now;
+			slot->pending.last_seen = now;
+			slot->pending.tcp_flags = p->tcp_flags;
+			slot->valid = 1;
+		}
+		barrier();
+		slot->busy = 0;
 		return;
 	}
 	{
-		/* Inserting from BPF zeroes the other CPUs' copies, so a re-used slot starts clean. */
-		struct flow_value fresh = {
-			.packets = packets,
-			.bytes = bytes,
-			.syns = syn,
-			.first_seen = now,
-			.last_seen = now,
-			.tcp_flags = p->tcp_flags,
+		struct flow_value add = {
+			.packets = packets, .bytes = bytes, .syns = syn, .first_seen = now, .last_seen = now, .tcp_flags = p->tcp_flags,
 		};
-		long err = bpf_map_update_elem(&flow_stats_flows, &p->key, &fresh, BPF_NOEXIST);
 
-		if (err == -17 /* EEXIST: another CPU created it first */) {
-			v = bpf_map_lookup_elem(&flow_stats_flows, &p->key);
-			if (v) {
-				add_to_flow(v, p, packets, bytes, syn, now);
-				return;
-			}
-		}
-		if (err)
-			count_untracked(p, UNTRACKED_TABLE_FULL, packets, bytes);
+		table_add(&p->key, &add);
 	}
 }
 
@@ -482,6 +540,32 @@ int flow_stats_clock_sample(struct xdp_md *ctx)
 		s->ktime_ns = bpf_ktime_get_ns();
 	}
 	return XDP_PASS;
+}
+
+/*
+ * Run by userspace on every CPU (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU) before
+ * it reads the table: moves the CPU's slot into the table. Returns 1 when it found the
+ * slot busy (it interrupted this CPU's packet path): userspace then runs it again.
+ */
+SEC("raw_tp")
+int flow_stats_flush(void *ctx)
+{
+	__u32 zero = 0;
+	struct hot_slot *slot = bpf_map_lookup_elem(&flow_stats_hot, &zero);
+
+	if (!slot)
+		return 0;
+	if (slot->busy)
+		return 1;
+	slot->busy = 1;
+	barrier();
+	if (slot->valid) {
+		table_add(&slot->key, &slot->pending);
+		slot->valid = 0;
+	}
+	barrier();
+	slot->busy = 0;
+	return 0;
 }
 
 /* Benchmarks: the same program with nothing to do, for a same-run baseline. */

@@ -54,6 +54,19 @@ struct flow_value {
 	__u8 pad[7];
 };
 
+/*
+ * One per CPU: the flow that CPU saw last, with the counts not yet added to the
+ * table. A packet of the same flow costs a compare and a few adds instead of a
+ * hash lookup; userspace has every CPU flush its slot before it reads the table.
+ */
+struct hot_slot {
+	struct flow_key key;
+	__u32 valid;
+	struct flow_value pending;
+	__u32 busy; /* set while this CPU updates the slot: a flush arriving then must wait */
+	__u32 pad;
+};
+
 /* Traffic that is not in the flow table (non-IP, unparsable, filtered, table full), per CPU. */
 struct untracked_key {
 	__u32 ifindex;

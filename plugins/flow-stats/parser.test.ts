@@ -10,6 +10,7 @@ import { frame, truncate, type FrameSpec } from '../../test/helpers/packets';
 import { BpfObject } from '../../core/bpf/object';
 import { testRun } from '../../core/bpf/test-run';
 import { FlowCodec, type FlowKeyInfo } from './flow-codec';
+import { flushHotSlots } from './hot-slots';
 
 const XDP_PASS = 2;
 const TC_ACT_UNSPEC = 0xffffffff;
@@ -72,6 +73,7 @@ function run(packet: Buffer, program: string) {
   try {
     object.load();
     const { retval } = testRun(object.programFd(program), packet);
+    flushHotSlots(object);
     const flows = object.map('flow_stats_flows');
     const codec = new FlowCodec(object.layout('flow_key'), object.layout('flow_value'));
     const { count, keys, values } = flows.readAll();

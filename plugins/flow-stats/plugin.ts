@@ -16,6 +16,7 @@ import { listInterfaces } from '../../core/net/interfaces';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
 import { JiffiesClock } from './clock';
+import { flushHotSlots } from './hot-slots';
 
 export interface FlowStatsConfig {
   interfaces: 'auto' | string[];
@@ -79,7 +80,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   directory: __dirname,
   attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface',
   object: 'flow_stats.bpf.o',
-  reads: { maps: ['flow_stats_flows', 'flow_stats_untracked', 'flow_stats_reasons', 'flow_stats_clock'], ringBuffers: [] },
+  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_reasons', 'flow_stats_clock'], ringBuffers: [] },
   configSchema: schema,
   metrics: [
     { name: 'netprobe.traffic.packet.count', description: 'Packets by interface, direction, IP version and transport (every packet, tracked or not).', unit: '{packet}', kind: 'counter', attributes: TRAFFIC },
@@ -256,6 +257,8 @@ export class FlowStatsRunner {
   }
 
   private readFlows(nowMs: number): void {
+    // A CPU's last flow waits in its slot: move every slot into the table first.
+    flushHotSlots(this.object);
     const { count, keys, values } = this.flows.readAll();
     const ks = this.flows.keySize;
     const vs = this.flows.entryValueBytes;

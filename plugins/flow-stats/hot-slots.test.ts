@@ -1,0 +1,66 @@
+/**
+ * The per-CPU slot for the last flow: counts wait there until another flow or a flush
+ * moves them into the table, and nothing is lost or counted twice on the way, also
+ * while a flush is running on the CPU (the busy flag sends packets to the table).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { kernelTestsPossible } from '../../test/helpers/kernel';
+import { frame } from '../../test/helpers/packets';
+import { BpfObject } from '../../core/bpf/object';
+import { testRun, runOnCpu } from '../../core/bpf/test-run';
+import { numPossibleCpus } from '../../core/bpf/map';
+import { FlowCodec } from './flow-codec';
+import { flushHotSlots } from './hot-slots';
+
+const OBJECT = path.join(__dirname, 'flow_stats.bpf.o');
+const udp = (sport: number) => frame({ ip: { version: 4, src: '10.0.0.1', dst: '10.0.0.2' }, l4: { kind: 'udp', src: sport, dst: 53 }, payload: 10 });
+
+function table(object: BpfObject): Map<number, number> {
+  const flows = object.map('flow_stats_flows');
+  const codec = new FlowCodec(object.layout('flow_key'), object.layout('flow_value'));
+  const { count, keys, values } = flows.readAll();
+  const out = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    out.set(codec.decodeKey(keys, i * flows.keySize).srcPort, codec.decodeValue(values, i * flows.entryValueBytes, flows.valueStride, flows.cpus).packets);
+  }
+  return out;
+}
+
+function open(t: { after(fn: () => void): void }): BpfObject {
+  const object = BpfObject.open(OBJECT);
+  t.after(() => object.close());
+  object.load();
+  return object;
+}
+
+test('a flow\'s counts wait in the slot until another flow or a flush moves them, exactly once', (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const object = open(t);
+  const xdp = object.programFd('flow_stats_xdp');
+  testRun(xdp, udp(1000), 5);
+  assert.equal(table(object).size, 0, 'the first flow waits in the slot');
+  testRun(xdp, udp(2000), 3); // another flow: flow 1000 goes to the table
+  testRun(xdp, udp(1000), 2); // and back: flow 2000 goes to the table
+  flushHotSlots(object);
+  assert.deepEqual([...table(object)].sort(), [[1000, 7], [2000, 3]]);
+  flushHotSlots(object); // an empty slot flushes nothing
+  assert.deepEqual([...table(object)].sort(), [[1000, 7], [2000, 3]]);
+});
+
+test('while the slot is busy, packets go to the table and the flush asks to be run again', (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const object = open(t);
+  const hot = object.map('flow_stats_hot');
+  const busyAt = object.layout('hot_slot').field('busy').offset;
+  const slots = Buffer.alloc(hot.entryValueBytes);
+  for (let cpu = 0; cpu < hot.cpus; cpu++) slots.writeUInt32LE(1, cpu * hot.valueStride + busyAt);
+  hot.update(Buffer.alloc(4), slots); // as if a flush were running on every CPU
+  testRun(object.programFd('flow_stats_xdp'), udp(3000), 4);
+  assert.deepEqual([...table(object)], [[3000, 4]], 'counted straight into the table');
+  const flush = object.programFd('flow_stats_flush');
+  for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.notEqual(runOnCpu(flush, cpu), 0, 'busy: run me again');
+  hot.update(Buffer.alloc(4), Buffer.alloc(hot.entryValueBytes));
+  for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.equal(runOnCpu(flush, cpu), 0);
+});
