@@ -7,6 +7,7 @@ import { libbpf, koffi, describeErrno } from './libbpf';
 import { NetprobeError } from '../errors';
 
 /** struct bpf_test_run_opts as libbpf 1.1 declares it (80 bytes on 64-bit). */
+const EINTR = 4;
 const OPTS_SIZE = 80;
 
 export interface TestRunResult {
@@ -45,7 +46,9 @@ export function testRun(progFd: number, packet: Buffer, repeat = 1, options: Tes
   opts.writeInt32LE(repeat, 60);
   opts.writeUInt32LE(options.flags ?? 0, 68);
   opts.writeUInt32LE(options.batchSize ?? 0, 76);
-  const err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  let err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  // A long run stops when a signal arrives (e.g. SIGCHLD from a child process): run it again.
+  for (let i = 0; err === -EINTR && i < 10; i++) err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
   return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };
 }
