@@ -12,6 +12,9 @@ import type { Logger } from './log';
 import type { ProbePlugin } from './plugin/types';
 import type { Attachment } from './plugin/host';
 
+/** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
+const FINAL_FLUSH_MS = 3000;
+
 export class Service {
   private telemetry: Telemetry | undefined;
   private readonly runners: ProbeRunner[] = [];
@@ -107,9 +110,22 @@ export class Service {
 
   private async doShutdown(finalCollect: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.ticking) await this.ticking;
-    if (finalCollect) await this.tick();
+    const deadline = Date.now() + FINAL_FLUSH_MS;
+    if (this.ticking) await this.withDeadline(this.ticking, 'the export in progress', deadline);
+    if (finalCollect) await this.withDeadline(this.tick(), 'the last export', deadline);
     for (const runner of [...this.runners].reverse()) await runner.stop();
-    await this.telemetry?.shutdown();
+    if (this.telemetry) await this.withDeadline(this.telemetry.shutdown(), 'flushing the exporters', deadline);
+  }
+
+  /** Waits for `work` until `deadline`: a backend that does not answer must not hold up the exit. */
+  private async withDeadline(work: Promise<unknown>, what: string, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+      timer.unref();
+    });
+    const late = await Promise.race([work.then(() => false, () => false), gaveUp]);
+    clearTimeout(timer);
+    if (late) this.log.warn(`stopped waiting for ${what} (${FINAL_FLUSH_MS / 1000}s for the whole shutdown); what it had not sent is lost`);
   }
 }
