@@ -11,22 +11,15 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { capturedLogRecords, exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { startServer, runClient } from '../../test/helpers/tcp';
 
-interface OtlpLogRecord { eventName?: string; attributes: Array<{ key: string; value: Record<string, unknown> }> }
-
-/** Every log record in the captured OTLP/HTTP JSON requests, attributes flattened. */
-function capturedLogRecords(dir: string): Array<{ eventName?: string; attributes: Record<string, unknown> }> {
-  return fs.readdirSync(dir).filter((f) => f.includes('v1_logs')).flatMap((f) => {
-    const body = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as {
-      resourceLogs: Array<{ scopeLogs: Array<{ logRecords: OtlpLogRecord[] }> }>;
-    };
-    return body.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)).map((r) => ({
-      eventName: r.eventName,
-      attributes: Object.fromEntries(r.attributes.map((a) => [a.key, Object.values(a.value)[0]])),
-    }));
-  });
+/** Every captured log record, attributes flattened to their values. */
+function closeRecords(dir: string): Array<{ eventName?: string; attributes: Record<string, unknown> }> {
+  return capturedLogRecords(dir).map((r) => ({
+    eventName: r.eventName,
+    attributes: Object.fromEntries(r.attributes.map((a) => [a.key, Object.values(a.value)[0]])),
+  }));
 }
 
 test('netprobe run exports closed connections over OTLP and detaches on SIGTERM and SIGKILL', async (t) => {
@@ -56,7 +49,7 @@ service:
 
   const [clientPort] = runClient(net, cgroup, net.nsA, net.ipB, 7300, [{ request: 1234, response: 4321, holdMs: 0, end: 'close' }]);
   const closes = await until('two close log records over OTLP', 15_000, () => {
-    const found = capturedLogRecords(captureDir).filter((r) => r.eventName === 'netprobe.tcp.connection.closed');
+    const found = closeRecords(captureDir).filter((r) => r.eventName === 'netprobe.tcp.connection.closed');
     return found.length >= 2 ? found : undefined;
   });
   assert.equal(closes.length, 2);
@@ -68,7 +61,7 @@ service:
   assert.equal(Number(server.attributes['netprobe.connection.bytes_sent']), 4321);
   assert.equal(server.attributes['server.address'], net.ipB);
   assert.equal(server.attributes['netprobe.probe.id'], 'conntrack');
-  const attached = capturedLogRecords(captureDir).find((r) => r.eventName === 'netprobe.probe.attached');
+  const attached = closeRecords(captureDir).find((r) => r.eventName === 'netprobe.probe.attached');
   assert.equal(attached?.attributes['netprobe.attach.cgroup'], cgroup.dir, 'a cgroup attachment names its cgroup');
   assert.equal(attached?.attributes['network.interface.name'], undefined);
 

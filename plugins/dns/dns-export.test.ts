@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
-import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { capturedJson, capturedLogRecords, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { linksOfProgram } from '../../test/helpers/bpftool';
 import { dig, startDnsServer, toolsAvailable } from './dns-lab';
 import { DURATION_BUCKETS } from './consumer';
@@ -22,20 +22,13 @@ interface LogRecord { eventName?: string; attributes: KeyValue[]; body?: AnyValu
 interface Metric { name: string; unit?: string; sum?: { dataPoints: DataPoint[] }; histogram?: { dataPoints: DataPoint[] } }
 interface DataPoint { attributes: KeyValue[]; asInt?: string | number; count?: string | number; explicitBounds?: number[]; bucketCounts?: Array<string | number> }
 
-/** Every OTLP/JSON request body the capture server stored, by signal. */
-function captured(dir: string, signal: 'logs' | 'metrics'): unknown[] {
-  return fs.readdirSync(dir).filter((f) => f.includes(`v1_${signal}`)).sort((a, b) => parseInt(a) - parseInt(b))
-    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown);
-}
-
 function logRecords(dir: string): LogRecord[] {
-  return (captured(dir, 'logs') as Array<{ resourceLogs: Array<{ scopeLogs: Array<{ logRecords: LogRecord[] }> }> }>)
-    .flatMap((r) => r.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
+  return capturedLogRecords(dir) as unknown as LogRecord[];
 }
 
 /** The metrics of the latest export (they are cumulative). */
 function latestMetrics(dir: string): Metric[] {
-  const all = captured(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Metric[] }> }> }>;
+  const all = capturedJson(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Metric[] }> }> }>;
   return (all.at(-1)?.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
 }
 
