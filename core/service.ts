@@ -49,11 +49,12 @@ export class Service {
     const xdpClaims = new Map<string, string>();
     const emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string) =>
       this.telemetry?.emitEvent(probe, name, attrs, body);
+    const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
-      if (!this.usedProbeIds().includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
+      if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
     }
     try {
-      for (const id of this.usedProbeIds()) {
+      for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
         const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims);
         this.runners.push(runner);
