@@ -31,6 +31,26 @@ function multiarchInclude() {
   return dir;
 }
 
+/**
+ * BPF programs see only the kernel's UAPI headers and libbpf's: a folder of links to
+ * linux/, asm/, asm-generic/ and bpf/, used with -nostdinc. A header that reaches
+ * for glibc (e.g. linux/if.h -> sys/socket.h, which under -target bpf wants the
+ * 32-bit gnu/stubs-32.h) then fails here on every machine, not only on a fresh one.
+ */
+function bpfIncludeRoot() {
+  const dir = path.join(dist, '.bpf-include');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const links = {
+    linux: '/usr/include/linux',
+    'asm-generic': '/usr/include/asm-generic',
+    asm: path.join(multiarchInclude(), 'asm'),
+    bpf: '/usr/include/bpf',
+  };
+  for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));
+  return dir;
+}
+
 /** Every *.bpf.c under plugins/, core/ and bench/, compiled beside its compiled TypeScript in dist/. */
 function bpfSources() {
   const found = [];
@@ -51,13 +71,13 @@ function buildBpf() {
   requireTool('clang', 'clang');
   requireHeader('/usr/include/bpf/bpf_helpers.h', 'libbpf-dev');
   requireHeader('/usr/include/linux/bpf.h', 'linux-libc-dev');
-  const archInclude = multiarchInclude();
+  const includeRoot = bpfIncludeRoot();
   for (const src of bpfSources()) {
     const rel = path.relative(root, src);
     const out = path.join(dist, rel.replace(/\.c$/, '.o'));
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    const args = ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror',
-      '-I', path.join(root, 'bpf'), '-I', path.dirname(src), '-I', archInclude,
+    const args = ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', '-nostdinc',
+      '-I', path.join(root, 'bpf'), '-I', path.dirname(src), '-isystem', includeRoot,
       '-c', src, '-o', out];
     const r = spawnSync('clang', args, { stdio: 'inherit' });
     if (r.status !== 0) fail(`compiling ${rel} failed (see clang's output above)`);

@@ -13,8 +13,7 @@
 #include <linux/in.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
-#include <linux/icmp.h>
-#include <linux/icmpv6.h>
+#include <linux/in6.h>
 #include <bpf/bpf_endian.h>
 #include "flow_stats.h"
 
