@@ -13,7 +13,7 @@ import { TestNet } from '../test/helpers/netns';
 import { frame } from '../test/helpers/packets';
 import { summarize, type BenchContext, type BenchSuite, type Figure } from './types';
 
-const CLI = path.resolve(__dirname, '..', 'core', 'cli', 'netprobe.js');
+const CLI = path.resolve(__dirname, '..', 'cli', 'netprobe.js');
 const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 
 function cpuSeconds(pid: number): number {

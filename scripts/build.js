@@ -92,7 +92,7 @@ function buildTypeScript() {
   } catch {
     fail('TypeScript compilation failed (see above)');
   }
-  fs.chmodSync(path.join(dist, 'core', 'cli', 'netprobe.js'), 0o755);
+  fs.chmodSync(path.join(dist, 'cli', 'netprobe.js'), 0o755);
 }
 
 buildBpf();

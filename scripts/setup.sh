@@ -46,4 +46,4 @@ if [[ "$mode" == test ]]; then
   bash scripts/fetch-test-backends.sh
   exec npm test --silent
 fi
-exec node dist/core/cli/netprobe.js run --config collector.yaml "$@"
+exec node dist/cli/netprobe.js run --config collector.yaml "$@"

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { cliPath, repoRoot, testdata } from '../../test/helpers/paths';
+import { cliPath, repoRoot, testdata } from '../test/helpers/paths';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' } });

@@ -4,12 +4,12 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.
  */
 import { parseArgs } from 'node:util';
-import { loadConfigFile, ConfigError, type CollectorConfig } from '../config/load';
-import { Service } from '../service';
-import { createLogger, setLogLevel } from '../log';
-import { plugins } from '../../plugins/registry';
-import { formatChecks, runDoctor } from '../doctor/doctor';
-import { VERSION } from '../version';
+import { loadConfigFile, ConfigError, type CollectorConfig } from '../core/config/load';
+import { Service } from '../core/service';
+import { createLogger, setLogLevel } from '../core/log';
+import { plugins } from '../plugins/registry';
+import { formatChecks, runDoctor } from '../core/doctor/doctor';
+import { VERSION } from '../core/version';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
