@@ -10,11 +10,13 @@ import { createLogger, setLogLevel } from '../core/log';
 import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
+import { top, TOP_USAGE } from './top/top';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
 usage:
   netprobe run      [--config FILE]   run the collector (default ./collector.yaml)
+  netprobe top      [-i IFACE]...     a live view of the network: interfaces, flows, ports, DNS, TCP
   netprobe validate [--config FILE]   check a config; touches nothing in the kernel
   netprobe plugins                    list the probes with what they attach and emit
   netprobe doctor                     check this machine: kernel, BTF, capabilities, interfaces
@@ -104,6 +106,14 @@ async function run(file: string): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'top') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      process.stdout.write(TOP_USAGE);
+      return 0;
+    }
+    // Exit as soon as top has restored the terminal and detached: nothing else should linger.
+    return top(rest, plugins).then((code) => process.exit(code));
+  }
   let values: { config?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
