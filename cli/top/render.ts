@@ -62,7 +62,13 @@ function renderTable(block: TableBlock, maxRows: number, width: number, colours:
     wordWrap: false,
     truncate: '…',
   });
-  const header = shown.map((c, i) => (i === 0 && hidden > 0 ? `${c.column.header} +${hidden}` : c.column.header));
+  // Rows that did not fit are counted in the widest column's header.
+  const counted = Math.max(0, shown.findIndex((c) => c.column.flex));
+  const more = (c: { column: Column; width: number }) => {
+    const long = `${c.column.header} (+${hidden} more)`;
+    return long.length <= c.width ? long : `${c.column.header} +${hidden}`;
+  };
+  const header = shown.map((c, i) => (i === counted && hidden > 0 ? more(c) : c.column.header));
   table.push(header.map((h) => colours.bold(h)));
   for (const row of rows) table.push(shown.map((c) => row[c.index] ?? ''));
   const lines = table.toString().split('\n');

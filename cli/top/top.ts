@@ -129,6 +129,35 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
     return stopping;
   };
 
+  // Full-screen from the start: attaching takes a few seconds, and the person should see that it does.
+  let state: ViewState = INITIAL_STATE;
+  let latest: NetworkSummary | undefined;
+  let phase = 'attaching the probes...';
+  const draw = () => {
+    if (!terminal) return;
+    const screen = buildScreen(latest, state, { running, message: lastProblem, waiting: phase });
+    terminal.draw(renderScreen(screen, { columns: terminal.columns, rows: terminal.rows, colour, fill: true }));
+  };
+  let quitRequested = false;
+  let quit = () => {
+    quitRequested = true; // while the probes attach: stop right after
+  };
+  if (interactive) {
+    terminal = new Terminal(process.stdin, process.stdout);
+    terminal.start({
+      onKey: (result) => {
+        if (result.quit) return quit();
+        if (result.changed) {
+          state = result.state;
+          draw();
+        }
+      },
+      onResize: draw,
+      getState: () => state,
+    });
+    draw();
+  }
+
   try {
     await service.start();
   } catch (err) {
@@ -136,8 +165,11 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
     process.stderr.write(`netprobe top: ${(err as Error).message}\n`);
     return 1;
   }
+  if (quitRequested) return stop(0);
   watched = [...new Set(service.attachments.filter((a) => a.targetKind === 'interface').map((a) => a.target))];
   void service.tick(); // the baseline: the first rates come one interval later
+  phase = 'collecting: the first rates come after one interval...';
+  draw();
 
   return new Promise<number>((resolve) => {
     const finish = (code: number) => void stop(code).then(resolve);
@@ -157,29 +189,11 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
       return;
     }
 
-    let state: ViewState = INITIAL_STATE;
-    let latest: NetworkSummary | undefined;
-    terminal = new Terminal(process.stdin, process.stdout);
-    const draw = () => {
-      const screen = buildScreen(latest, state, { running, message: lastProblem });
-      terminal!.draw(renderScreen(screen, { columns: terminal!.columns, rows: terminal!.rows, colour, fill: true }));
-    };
+    quit = () => finish(0);
     onSummary = (summary) => {
       if (state.paused) return;
       latest = summary;
       draw();
     };
-    terminal.start({
-      onKey: (result) => {
-        if (result.quit) return finish(0);
-        if (result.changed) {
-          state = result.state;
-          draw();
-        }
-      },
-      onResize: draw,
-      getState: () => state,
-    });
-    draw();
   });
 }

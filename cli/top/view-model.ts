@@ -62,6 +62,8 @@ export interface ScreenContext {
   running: string;
   /** A problem to show at the bottom (the last warning or error logged). */
   message?: string;
+  /** What happens before the first summary. */
+  waiting?: string;
 }
 
 const SORT_LABEL: Record<SortKey, string> = { total: 'tx+rx b/s', tx: 'tx b/s', rx: 'rx b/s', packets: 'packets/s' };
@@ -180,7 +182,7 @@ export function buildScreen(summary: NetworkSummary | undefined, state: ViewStat
   const status = state.paused ? ' [paused]' : '';
   const title = `netprobe top ${clock}${status}  ${ctx.running}`;
   const footer = ctx.message ?? `q quit  p pause  s sort: ${SORT_LABEL[state.sort]}  tab/1-5 panel: ${state.panel}`;
-  if (!summary) return { title, blocks: [{ kind: 'text', lines: ['collecting: the first rates appear after one interval...'] }], footer };
+  if (!summary) return { title, blocks: [{ kind: 'text', lines: [ctx.waiting ?? 'collecting...'] }], footer };
   const blocks: Block[] = [];
   switch (state.panel) {
     case 'overview':
