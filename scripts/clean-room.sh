@@ -21,7 +21,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${NETPROBE_CI_CACHE:-/var/cache/netprobe-ci}"
 work="$(mktemp -d /var/tmp/netprobe-clean-room.XXXXXX)"
 mode="${1:-all}"
-run_timeout="${NETPROBE_CLEAN_ROOM_RUN_TIMEOUT:-900}"   # seconds for setup + first export
+run_timeout="${NETPROBE_CLEAN_ROOM_RUN_TIMEOUT:-1500}"   # seconds for setup + first export
 roots=()
 
 log() { printf '\n=== clean-room %s: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -74,16 +74,19 @@ base_tarball() {
 
 # A fresh root of `suite` named `name`, trusting this machine's CAs (a TLS-inspecting proxy
 # would otherwise fail npm), with the kernel's file systems and the download caches mounted.
+# Sets ROOT.
 new_root() {
-  local suite="$1" name="$2" tarball root
-  tarball="$(base_tarball "$suite")"
+  local suite="$1" name="$2" root
+  base_tarball "$suite"
   root="$work/$name"
   roots+=("$root")
   mkdir -p "$root"
-  tar -C "$root" -xf "$tarball"
+  tar -C "$root" -xf "$BASE"
   mkdir -p "$root/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # debootstrap writes no /etc/hosts; every installed Debian has one that names localhost.
+  [[ -s "$root/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
   mount -t proc proc "$root/proc"
   for fs in sys dev; do mount --rbind "/$fs" "$root/$fs"; mount --make-rslave "$root/$fs"; done
   mkdir -p "$cache/apt-$suite" "$cache/npm" "$cache/test-backends" "$root/root/.npm" "$root/var/cache/netprobe-test"
@@ -133,7 +136,8 @@ check_test() {
   new_root bookworm test-bookworm
   local root="$ROOT"
   log "Debian 12: scripts/setup.sh test"
-  in_root "$root" bash -c 'cd /src/netprobe && scripts/setup.sh test'
+  in_root "$root" bash -c 'cd /src/netprobe && scripts/setup.sh test' 2>&1 | tee "$work/test.out"
+  test_totals="$(grep -E '^tests: [0-9]+ passed' "$work/test.out" | tail -1)"
 }
 
 check_run() {
@@ -173,3 +177,5 @@ case "$mode" in
   *) die "usage: $0 test|run|all" ;;
 esac
 log "done in $(( SECONDS - started ))s"
+# The test runner's totals close the output, after the run checks' own lines.
+[[ -z "${test_totals:-}" ]] || echo "$test_totals"
