@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetworkSummarizer, type SummaryPoint } from './network-summary';
-import { ResolvedNames } from './resolved-names';
 import { quantile, histogramDelta } from './histogram';
 import { summaryText } from './text';
 import { bitRate, duration, shortNumber } from './units';
 
-const flow = (direction: 'transmit' | 'receive', src: string, sport: number, dst: string, dport: number, bytes: number, packets: number): SummaryPoint[] => {
+const flow = (direction: 'transmit' | 'receive', src: string, sport: number, dst: string, dport: number, bytes: number, packets: number, peerName?: string): SummaryPoint[] => {
   const attributes = {
     'network.interface.name': 'eth0', 'network.io.direction': direction, 'network.type': 'ipv4', 'network.transport': 'tcp',
     'source.address': src, 'source.port': sport, 'destination.address': dst, 'destination.port': dport,
+    ...(peerName ? { 'netprobe.peer.name': peerName } : {}),
   };
   return [{ metric: 'netprobe.flow.io', attributes, value: bytes }, { metric: 'netprobe.flow.packet.count', attributes, value: packets }];
 };
@@ -41,13 +41,12 @@ test('xdp_counter alone gives receive rates; a counter that went back is taken a
 
 test('both directions of a flow are one row, local and peer the right way round, busiest first, with the peer name', () => {
   const s = new NetworkSummarizer();
-  s.event('netprobe.dns.exchange', { 'dns.question.name': 'Example.COM.', 'netprobe.dns.answers': 'CNAME edge.example.net; A 93.184.216.34' });
   s.update([], 0);
   const summary = s.update([{
     probeId: 'flow_stats',
     points: [
-      ...flow('transmit', '10.0.0.5', 40000, '93.184.216.34', 443, 1000, 10),
-      ...flow('receive', '93.184.216.34', 443, '10.0.0.5', 40000, 50_000, 40),
+      ...flow('transmit', '10.0.0.5', 40000, '93.184.216.34', 443, 1000, 10, 'example.com'),
+      ...flow('receive', '93.184.216.34', 443, '10.0.0.5', 40000, 50_000, 40, 'example.com'),
       ...flow('transmit', '10.0.0.5', 40001, '10.0.0.9', 22, 10, 1),
       { metric: 'netprobe.flow.io', attributes: { 'netprobe.flow.group': 'other' }, value: 125 },
     ],
@@ -101,29 +100,16 @@ test('TCP: open connections by state, per-second opens and closes, RTT of the in
     rtt(counts),
   ];
   s.update([{ probeId: 'conntrack', points: points(5, 3, [0, 0, 0]) }], 0);
-  s.event('netprobe.tcp.connection.closed', { 'netprobe.connection.role': 'client', 'server.address': '10.9.9.9', 'netprobe.connection.retransmits': 4 }, 100);
+  s.event('netprobe.tcp.connection.closed', { 'netprobe.connection.role': 'client', 'server.address': '10.9.9.9', 'netprobe.peer.name': 'nine.test', 'netprobe.connection.retransmits': 4 }, 100);
   s.event('netprobe.tcp.connection.closed', { 'netprobe.connection.role': 'server', 'client.address': '10.8.8.8', 'server.address': '10.0.0.1', 'netprobe.connection.retransmits': 1 }, 100);
-  s.event('netprobe.tcp.connection.closed', { 'netprobe.connection.role': 'client', 'server.address': '10.9.9.9', 'netprobe.connection.retransmits': 2 }, 100);
+  s.event('netprobe.tcp.connection.closed', { 'netprobe.connection.role': 'client', 'server.address': '10.9.9.9', 'netprobe.peer.name': 'nine.test', 'netprobe.connection.retransmits': 2 }, 100);
   s.event('netprobe.tcp.connection.closed', { 'netprobe.connection.role': 'client', 'server.address': '10.7.7.7', 'netprobe.connection.retransmits': 0 }, 100);
   const t = s.update([{ probeId: 'conntrack', points: points(9, 4, [2, 2, 0]) }], 1000)!.tcp!;
   assert.deepEqual(t.open, { established: 5, time_wait: 2 });
   assert.equal(t.openTotal, 7);
   assert.equal(t.openedPerS, 4);
   assert.equal(t.rttP50S, 0.001);
-  assert.deepEqual(t.topRetransmitters, [{ peer: '10.9.9.9', retransmits: 6, connections: 2 }, { peer: '10.8.8.8', retransmits: 1, connections: 1 }]);
-});
-
-test('resolved names are bounded, expire, and take A and AAAA answers only', () => {
-  const names = new ResolvedNames(2, 1000);
-  names.learn('netprobe.dns.exchange', { 'dns.question.name': 'a.test', 'netprobe.dns.answers': 'A 10.0.0.1; AAAA fd00::1; MX 10 mx.test' }, 0);
-  assert.equal(names.nameOf('10.0.0.1', 10), 'a.test');
-  assert.equal(names.nameOf('fd00::1', 10), 'a.test');
-  names.learn('netprobe.dns.exchange', { 'dns.question.name': 'b.test', 'netprobe.dns.answers': 'A 10.0.0.2' }, 20);
-  assert.equal(names.size, 2);
-  assert.equal(names.nameOf('10.0.0.1', 30), undefined, 'the oldest went when a third arrived');
-  assert.equal(names.nameOf('10.0.0.2', 2000), undefined, 'expired');
-  names.learn('netprobe.flow.end', { 'dns.question.name': 'x', 'netprobe.dns.answers': 'A 10.0.0.3' }, 0);
-  assert.equal(names.nameOf('10.0.0.3', 0), undefined);
+  assert.deepEqual(t.topRetransmitters, [{ peer: 'nine.test 10.9.9.9', retransmits: 6, connections: 2 }, { peer: '10.8.8.8', retransmits: 1, connections: 1 }]);
 });
 
 test('histogram quantiles interpolate inside the bucket; the overflow bucket gives its lower bound', () => {

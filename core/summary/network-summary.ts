@@ -8,7 +8,6 @@
  */
 import type { Attributes, HistogramValue } from '../plugin/types';
 import { addCounts, histogramDelta, quantile } from './histogram';
-import { ResolvedNames } from './resolved-names';
 
 export interface SummaryPoint {
   metric: string;
@@ -35,7 +34,7 @@ export interface FlowRow {
   localPort?: number;
   peerAddress: string;
   peerPort?: number;
-  /** The name the peer's address was resolved from, where the dns probe saw it. */
+  /** The name the peer's address was resolved from, where the dns probe saw it (flow_stats' `netprobe.peer.name`). */
   peerName?: string;
   txBitsPerS: number;
   rxBitsPerS: number;
@@ -111,7 +110,6 @@ const MAX_WINDOW_EVENTS = 5000;
 interface Ev { name: string; attributes: Attributes; at: number }
 
 export class NetworkSummarizer {
-  readonly names: ResolvedNames;
   private previous = new Map<string, number | HistogramValue>();
   private previousAt: number | undefined;
   private previousDrops: DropCounters | undefined;
@@ -120,19 +118,15 @@ export class NetworkSummarizer {
   /** Records not kept because the last minute had too many; they only miss from the slowest/failing lists. */
   eventsSkipped = 0;
 
-  constructor(names = new ResolvedNames()) {
-    this.names = names;
-  }
-
   /** A log record from a probe. */
   event(name: string, attributes: Attributes, at = Date.now()): void {
-    this.names.learn(name, attributes, at);
     if (name === 'netprobe.tcp.connection.closed' || name === 'netprobe.tcp.connect.failed') {
       const retransmits = Number(attributes['netprobe.connection.retransmits'] ?? 0);
       if (retransmits > 0) {
-        const peer = String(attributes['server.address'] ?? attributes['network.peer.address'] ?? '?');
         const role = attributes['netprobe.connection.role'];
-        this.retransmitted.push({ at, peer: role === 'server' ? String(attributes['client.address']) : peer, retransmits });
+        const address = String((role === 'server' ? attributes['client.address'] : attributes['server.address'] ?? attributes['network.peer.address']) ?? '?');
+        const name = attributes['netprobe.peer.name'];
+        this.retransmitted.push({ at, peer: typeof name === 'string' ? `${name} ${address}` : address, retransmits });
         if (this.retransmitted.length > MAX_WINDOW_EVENTS) this.retransmitted.shift();
       }
     }
@@ -248,8 +242,8 @@ export class NetworkSummarizer {
             interface: String(a['network.interface.name']), transport, localAddress, localPort, peerAddress, peerPort,
             txBitsPerS: 0, rxBitsPerS: 0, txPacketsPerS: 0, rxPacketsPerS: 0,
           };
-          const name = this.names.nameOf(peerAddress);
-          if (name) r.peerName = name;
+          const name = a['netprobe.peer.name'];
+          if (typeof name === 'string' && name) r.peerName = name;
           rows.set(key, r);
         }
         if (bits) r[tx ? 'txBitsPerS' : 'rxBitsPerS'] += (value * 8) / intervalS;
