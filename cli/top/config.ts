@@ -5,7 +5,7 @@
  * and the interval is top's own (1 s by default).
  */
 import fs from 'node:fs';
-import { loadConfigFile, parseConfig, type CollectorConfig } from '../../core/config/load';
+import { componentType, loadConfigFile, parseConfig, type CollectorConfig } from '../../core/config/load';
 import { parseDuration } from '../../core/config/duration';
 import { cgroupV2Root } from '../../core/net/cgroup';
 import type { ProbePlugin } from '../../core/plugin/types';
@@ -69,4 +69,21 @@ export function chooseTopConfig(options: { interfaces: string[]; config?: string
   const file = options.config ?? 'collector.yaml';
   if (options.config || fs.existsSync(file)) return { config: forTop(loadConfigFile(file, plugins), intervalMs), source: file };
   return { config: forTop(flagsConfig('auto', plugins), intervalMs), source: 'every interface' };
+}
+
+/** An attach that failed because the interface's one XDP hook is in use (by another process or probe). */
+export function isXdpTaken(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /another XDP program is already attached|already has XDP from/.test(message);
+}
+
+/** The same top config without its xdp_counter probes, or undefined when it has none or nothing would be left. */
+export function withoutXdpCounter(config: CollectorConfig): CollectorConfig | undefined {
+  const keep = Object.keys(config.probes).filter((id) => componentType(id) !== 'xdp_counter');
+  if (keep.length === Object.keys(config.probes).length || keep.length === 0) return undefined;
+  return {
+    ...config,
+    probes: Object.fromEntries(keep.map((id) => [id, config.probes[id]])),
+    service: { ...config.service, pipelines: { metrics: { probes: keep, exporters: [] }, logs: { probes: keep, exporters: [] } } },
+  };
 }

@@ -8,10 +8,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/config/load';
 import { isDuration, parseDuration } from '../../core/config/duration';
 import { createLogger, setLogLevel, setLogWriter } from '../../core/log';
-import { Service } from '../../core/service';
+import { Service, type ServiceObserver } from '../../core/service';
 import { NetworkSummarizer, type NetworkSummary, type SummaryPoint } from '../../core/summary/network-summary';
 import type { ProbePlugin } from '../../core/plugin/types';
-import { chooseTopConfig } from './config';
+import { chooseTopConfig, isXdpTaken, withoutXdpCounter } from './config';
 import { readInterfaceDrops } from './drops';
 import { buildScreen, INITIAL_STATE, type ViewState } from './view-model';
 import { renderScreen } from './render';
@@ -81,21 +81,21 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
     }
     throw err;
   }
-  const { config, source } = choice;
+  let { config } = choice;
+  const { source } = choice;
   const interactive = Boolean(process.stdout.isTTY && process.stdin.isTTY) && !args.once && !args.json;
   const colour = Boolean(process.stdout.isTTY) && !args.json && !args.noColor && !process.env.NO_COLOR;
   // The view says what runs; the log keeps to problems unless debug was asked for.
   setLogLevel(config.service.telemetry.logs.level === 'debug' ? 'debug' : 'warn');
   const log = createLogger();
-  const service = new Service(config, plugins, log);
   const summarizer = new NetworkSummarizer();
-  const probeIds = Object.keys(config.probes);
-  const running = `${probeIds.join(', ')} (${source})`;
+  const describe = () => `${Object.keys(config.probes).join(', ')} (${source})`;
+  let running = describe();
 
   let watched: string[] = [];
   let collection: Array<{ probeId: string; points: readonly SummaryPoint[] }> = [];
   let onSummary: (s: NetworkSummary) => void = () => {};
-  service.observe({
+  const observer: ServiceObserver = {
     collected: (probeId, points) => collection.push({ probeId, points }),
     collectionDone: (at) => {
       const summary = summarizer.update(collection, at, { interfaces: watched, drops: readInterfaceDrops() });
@@ -103,17 +103,25 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
       if (summary) onSummary(summary);
     },
     event: (_probe, name, attributes) => summarizer.event(name, attributes),
-  });
+  };
+  const createService = () => {
+    const created = new Service(config, plugins, log);
+    created.observe(observer);
+    return created;
+  };
+  let service = createService();
 
   // Log lines would tear a full-screen view: keep them, show the last problem, print them at exit.
   const logged: string[] = [];
-  let lastProblem: string | undefined;
+  let problem: { text: string; at: number } | undefined;
+  const PROBLEM_SHOWN_MS = 15_000;
+  const lastProblem = () => (problem && Date.now() - problem.at < PROBLEM_SHOWN_MS ? problem.text : undefined);
   let terminal: Terminal | undefined;
   if (interactive) {
     setLogWriter((line, level) => {
       logged.push(line);
       if (logged.length > 200) logged.shift();
-      if (level === 'warn' || level === 'error') lastProblem = line.replace(/^\S+ /, '');
+      if (level === 'warn' || level === 'error') problem = { text: line.replace(/^\S+ /, ''), at: Date.now() };
     });
   }
 
@@ -135,7 +143,7 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
   let phase = 'attaching the probes...';
   const draw = () => {
     if (!terminal) return;
-    const screen = buildScreen(latest, state, { running, message: lastProblem, waiting: phase });
+    const screen = buildScreen(latest, state, { running, message: lastProblem(), waiting: phase });
     terminal.draw(renderScreen(screen, { columns: terminal.columns, rows: terminal.rows, colour, fill: true }));
   };
   let quitRequested = false;
@@ -159,7 +167,18 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
   }
 
   try {
-    await service.start();
+    try {
+      await service.start();
+    } catch (err) {
+      const rest = withoutXdpCounter(config);
+      if (!isXdpTaken(err) || !rest) throw err;
+      // Another collector (e.g. `netprobe run`) holds the interface's XDP hook: flow_stats' TC hooks see both directions anyway.
+      log.warn('XDP is taken on an interface; running without xdp_counter', { error: (err as Error).message });
+      config = rest;
+      running = describe();
+      service = createService();
+      await service.start();
+    }
   } catch (err) {
     await stop(1);
     process.stderr.write(`netprobe top: ${(err as Error).message}\n`);
