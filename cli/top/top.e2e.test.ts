@@ -149,7 +149,7 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
   net.exec(net.nsA, ['dig', `@${net.ipB}`, NAME, '+tries=1', '+time=1']);
   await until('the DNS answer in the dns line', 5_000, () => (/^dns: .*NOERROR 1\b/m.test(tmux.screen()) ? true : undefined));
   startStream(net, 12);
-  const flowRow = new RegExp(`^tcp\\s+${net.ipA.replace(/\./g, '\\.')}:\\d+\\s+${NAME.replace(/\./g, '\\.')} ${net.ipB.replace(/\./g, '\\.')}:${PORT}\\s+(\\S+)\\s+(\\S+)`, 'm');
+  const flowRow = new RegExp(`^tcp\\s+${net.ipA.replace(/\./g, '\\.')}:\\d+\\s+${net.ipB.replace(/\./g, '\\.')}:${PORT} ${NAME.replace(/\./g, '\\.')}\\s+(\\S+)\\s+(\\S+)`, 'm');
   await until('the flow with its DNS name', 15_000, () => (flowRow.test(tmux.screen()) ? true : undefined));
   const tx: number[] = [];
   let screen = '';

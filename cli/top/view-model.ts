@@ -82,9 +82,10 @@ function sortPorts(ports: readonly PortRow[], sort: SortKey): PortRow[] {
   return [...ports].sort((a, b) => (sort === 'packets' ? b.packetsPerS - a.packetsPerS : b.bitsPerS - a.bitsPerS));
 }
 
+/** Address first: a narrow column cuts the name, never the port. */
 function peerLabel(f: FlowRow): string {
   const peer = endpoint(f.peerAddress, f.peerPort);
-  return f.peerName ? `${f.peerName} ${peer}` : peer;
+  return f.peerName ? `${peer} ${f.peerName}` : peer;
 }
 
 function interfacesTable(s: NetworkSummary, maxRows?: number): TableBlock {
