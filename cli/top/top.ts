@@ -166,6 +166,9 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
     draw();
   }
 
+  // Ctrl-C or SIGTERM while the probes attach: stop as soon as start() is done (it detaches).
+  process.once('SIGINT', () => quit());
+  process.once('SIGTERM', () => quit());
   try {
     try {
       await service.start();
@@ -192,8 +195,7 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
 
   return new Promise<number>((resolve) => {
     const finish = (code: number) => void stop(code).then(resolve);
-    process.once('SIGINT', () => finish(0));
-    process.once('SIGTERM', () => finish(0));
+    quit = () => finish(0);
 
     if (args.once || !interactive) {
       const size = { columns: Number(process.env.COLUMNS) || process.stdout.columns || 120, rows: Number(process.env.LINES) || 1000 };
@@ -208,7 +210,6 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
       return;
     }
 
-    quit = () => finish(0);
     onSummary = (summary) => {
       if (state.paused) return;
       latest = summary;
