@@ -140,7 +140,7 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
 
   // `ip netns exec` mounts a fresh /sys without the cgroup v2 mount that conntrack needs: mount it in that private mount namespace.
   tmux.start(`ip netns exec ${net.nsA} sh -c 'mount -t cgroup2 none /sys/fs/cgroup && exec ${process.execPath} ${cliPath} top -i ${net.vA}'`);
-  const running = await until('top to show its first interval', 30_000, () => (/^vA|np\S+a0 /m.test(tmux.screen()) && tmux.screen().includes('PROTO') ? tmux.screen() : undefined));
+  const running = await until('top to show its first interval', 60_000, () => (/^vA|np\S+a0 /m.test(tmux.screen()) && tmux.screen().includes('PROTO') ? tmux.screen() : undefined));
   assert.match(running, /^netprobe top \d\d:\d\d:\d\d\s+xdp_counter, flow_stats, dns, conntrack/m);
   assert.equal(tmux.format('#{alternate_on}'), '1', 'top draws on the alternate screen');
   const links = linksOfTop(net.vA);
@@ -148,9 +148,9 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
 
   net.exec(net.nsA, ['dig', `@${net.ipB}`, NAME, '+tries=1', '+time=1']);
   await until('the DNS answer in the dns line', 5_000, () => (/^dns: .*NOERROR 1\b/m.test(tmux.screen()) ? true : undefined));
-  startStream(net, 12);
+  startStream(net, 30);
   const flowRow = new RegExp(`^tcp\\s+${net.ipA.replace(/\./g, '\\.')}:\\d+\\s+${net.ipB.replace(/\./g, '\\.')}:${PORT} ${NAME.replace(/\./g, '\\.')}\\s+(\\S+)\\s+(\\S+)`, 'm');
-  await until('the flow with its DNS name', 15_000, () => (flowRow.test(tmux.screen()) ? true : undefined));
+  await until('the flow with its DNS name', 30_000, () => (flowRow.test(tmux.screen()) ? true : undefined));
   const tx: number[] = [];
   let screen = '';
   for (let i = 0; i < 5; i++) {
@@ -200,7 +200,7 @@ probes: { xdp_counter: { interfaces: [${net.vA}] } }
 exporters: { debug: { verbosity: normal } }
 service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } } }
 `);
-  // 100 datagrams of 1000 bytes per second for 25 s: 1042-byte frames.
+  // 100 datagrams of 1000 bytes per second for up to 2 minutes (cleanup ends it): 1042-byte frames.
   net.spawn(net.nsA, [process.execPath, '-e', `
     const s = require('node:dgram').createSocket('udp4');
     const start = Date.now();
@@ -208,9 +208,9 @@ service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } }
     const t = setInterval(() => {
       for (const due = Math.floor((Date.now() - start) / 10); sent < due; sent++) s.send(Buffer.alloc(1000), 9, ${JSON.stringify(net.ipB)});
     }, 20);
-    setTimeout(() => { clearInterval(t); s.close(); }, 25000);`]);
+    setTimeout(() => { clearInterval(t); s.close(); }, 120000);`]);
   const run = (...args: string[]) => {
-    const r = spawnSync('ip', ['netns', 'exec', net.nsA, process.execPath, cliPath, 'top', '-i', net.vA, '--once', '--interval', '2s', ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, FORCE_COLOR: '1' } });
+    const r = spawnSync('ip', ['netns', 'exec', net.nsA, process.execPath, cliPath, 'top', '-i', net.vA, '--once', '--interval', '2s', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, FORCE_COLOR: '1' } });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /XDP is taken on an interface; running without xdp_counter/);
     return r.stdout;
