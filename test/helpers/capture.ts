@@ -20,7 +20,7 @@ export class Capture {
     const child = net.spawn(ns, ['tshark', '-q', '-n', '-i', dev, '-w', file]);
     let err = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), 40_000); // slow on a loaded machine
       child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
         if (/Capturing on/.test(err)) {
