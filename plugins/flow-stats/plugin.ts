@@ -93,7 +93,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
     { eventName: 'netprobe.flow.update', description: 'A long-lived flow, every update_interval: its totals so far.', attributes: FLOW_UPDATE_ATTRIBUTES },
   ],
 
-  exampleConfig: ({ interfaces }) => ({ interfaces, idle_timeout: '2s', update_interval: '1s' }),
+  exampleConfig: ({ interfaces }) => ({ interfaces, idle_timeout: '10s', update_interval: '1s' }),
 
   validate(config): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
