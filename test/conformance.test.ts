@@ -28,9 +28,13 @@ import { stringify } from 'yaml';
  * Declared log-record attributes that the traffic below cannot cause, and why. Everything
  * else a plugin declares must show up, so a declared attribute that is never emitted fails.
  */
+const PEER_NAME = 'netprobe.peer.name'; // needs the dns probe running beside: test/peer-names.test.ts
 const NOT_PRODUCED_HERE: Record<string, readonly string[]> = {
   // Pre-existing connections (opened before the probe started) only; and a socket error at close.
-  'netprobe.tcp.connection.closed': ['network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port', 'error.type'],
+  'netprobe.tcp.connection.closed': ['network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port', 'error.type', PEER_NAME],
+  'netprobe.tcp.connect.failed': [PEER_NAME],
+  'netprobe.flow.end': [PEER_NAME],
+  'netprobe.flow.update': [PEER_NAME],
 };
 
 /** How OTLP encodes a value: the SDK sends an integral number as an int, any other as a double. */

@@ -17,6 +17,8 @@ export interface FlowKeyInfo {
   dstPort: number;
   /** IP fragments after the first: no transport header, so no ports or ICMP type/code. */
   fragment: boolean;
+  /** The DNS name of the remote end when the flow was first seen (netprobe.peer.name). */
+  peerName?: string;
 }
 
 export interface FlowCounters {

@@ -18,7 +18,7 @@ export const tcpFlagNames = (bits: number) => TCP_FLAGS.filter((_, i) => bits & 
 /** Attributes every flow series and flow record carries. */
 export const FLOW_ATTRIBUTES = [
   'network.interface.name', 'network.io.direction', 'network.type', 'network.transport',
-  'source.address', 'source.port', 'destination.address', 'destination.port',
+  'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.peer.name',
   'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.fragments',
 ] as const;
 
@@ -30,11 +30,12 @@ export const FLOW_UPDATE_ATTRIBUTES = [
 export const FLOW_END_ATTRIBUTES = [...FLOW_UPDATE_ATTRIBUTES, 'netprobe.flow.end_reason'] as const;
 
 /**
- * The flow's identity. Trailing IP fragments carry no transport header: they get
- * `netprobe.flow.fragments: true` and neither ports nor ICMP type/code (which would
- * read as port 0, or as ICMP type 0, an echo reply).
+ * The flow's identity, with the remote end's DNS name when dns resolved it. Trailing IP
+ * fragments carry no transport header: they get `netprobe.flow.fragments: true` and
+ * neither ports nor ICMP type/code (which would read as port 0, or as ICMP type 0, an
+ * echo reply).
  */
-export function flowAttributes(key: FlowKeyInfo, ifname: string): Attributes {
+export function flowAttributes(key: FlowKeyInfo, ifname: string, peerName?: string): Attributes {
   const attrs: Attributes = {
     'network.interface.name': ifname,
     'network.io.direction': key.direction,
@@ -43,6 +44,7 @@ export function flowAttributes(key: FlowKeyInfo, ifname: string): Attributes {
     'source.address': key.src,
     'destination.address': key.dst,
   };
+  if (peerName !== undefined) attrs['netprobe.peer.name'] = peerName;
   if (key.fragment) {
     attrs['netprobe.flow.fragments'] = true;
   } else if (isIcmp(key.protocol)) {
@@ -56,13 +58,13 @@ export function flowAttributes(key: FlowKeyInfo, ifname: string): Attributes {
 }
 
 /** A flow update or end record: attributes and a one-line body. */
-export function flowRecord(key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: ClockReference, ifname: string): { attributes: Attributes; body: string } {
+export function flowRecord(key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: ClockReference, ifname: string, peerName?: string): { attributes: Attributes; body: string } {
   const start = toEpochMs(c.firstSeen, ref);
   const end = toEpochMs(c.lastSeen, ref);
   // Whole nanoseconds: an integer whatever the value (a double that happens to be 0 would be sent as an int).
   const durationNs = Math.max(0, c.lastSeen - c.firstSeen);
   const attributes: Attributes = {
-    ...flowAttributes(key, ifname),
+    ...flowAttributes(key, ifname, peerName),
     'netprobe.flow.packets': c.packets,
     'netprobe.flow.bytes': c.bytes,
     'netprobe.flow.duration': durationNs,

@@ -278,7 +278,7 @@ export class FlowStatsRunner {
     for (let i = 0; i < count; i++) {
       const base = i * ks;
       this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
-      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.codec.decodeKey(keys, base), nowMs);
+      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.withPeerName(this.codec.decodeKey(keys, base)), nowMs);
     }
   }
 
@@ -291,15 +291,29 @@ export class FlowStatsRunner {
     }
   }
 
+  /**
+   * The remote end is the source of what was received and the destination of what was
+   * sent; its name (published by dns) is taken when the flow is first seen, so a flow
+   * that outlives the name's TTL keeps it.
+   */
+  private withPeerName(key: FlowKeyInfo): FlowKeyInfo {
+    key.peerName = this.peerName(key);
+    return key;
+  }
+
+  private peerName(key: FlowKeyInfo): string | undefined {
+    return this.host.facts.addressNames.lookup(key.direction === 'receive' ? key.src : key.dst);
+  }
+
   private emitRecord(event: string, key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: ClockReference): void {
-    const { attributes, body } = flowRecord(key, c, reason, ref, this.ifname(key.ifindex));
+    const { attributes, body } = flowRecord(key, c, reason, ref, this.ifname(key.ifindex), key.peerName ?? this.peerName(key));
     this.host.emitEvent(event, attributes, body);
   }
 
   private recordTopFlows(sink: MetricSink): void {
     const { top, rest } = this.tracker.top(this.config.top_flows);
     for (const f of top as TrackedFlow[]) {
-      const attrs = flowAttributes(f.key, this.ifname(f.key.ifindex));
+      const attrs = flowAttributes(f.key, this.ifname(f.key.ifindex), f.key.peerName ?? this.peerName(f.key));
       sink.record('netprobe.flow.io', attrs, f.intervalBytes);
       sink.record('netprobe.flow.packet.count', attrs, f.intervalPackets);
     }
