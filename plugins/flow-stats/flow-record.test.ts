@@ -38,6 +38,7 @@ test('trailing IP fragments are their own kind of flow: no ports, no ICMP type/c
   assert.ok(!('netprobe.icmp.type' in icmpFragments) && !('netprobe.icmp.code' in icmpFragments), 'not an echo reply (type 0)');
   const udpFragments = flowAttributes(key({ protocol: 17, srcPort: 0, dstPort: 0, fragment: true }), 'eth0');
   assert.ok(!('source.port' in udpFragments) && !('destination.port' in udpFragments), 'no port 0');
+  assert.equal(flowAttributes(key({ fragment: true }), 'eth0', 'peer.test')['netprobe.peer.name'], 'peer.test');
   const echo = flowAttributes(key({ protocol: 1, srcPort: 8, dstPort: 0 }), 'eth0');
   assert.deepEqual([echo['netprobe.icmp.type'], echo['netprobe.icmp.code'], 'netprobe.flow.fragments' in echo], [8, 0, false]);
 });

@@ -184,10 +184,11 @@ export class FlowStatsRunner {
   }
 
   /**
-   * Native XDP where the driver has it; otherwise TC ingress. Generic XDP is never
-   * used: it runs after GRO, sees a super-packet as one frame, and cannot read how
-   * many wire segments it stands for; TC ingress, at the same place in the stack,
-   * can (gso_segs). So packets mean wire segments on every hook.
+   * Native XDP where the driver has it (or can take it: an interface another probe's
+   * XDP holds falls back too); otherwise TC ingress. Generic XDP is never used: it sees
+   * the skb the stack got, a GRO or driver (virtio, veth TSO) super-packet as one frame,
+   * and cannot read how many wire segments it stands for; TC ingress, at the same place
+   * in the stack, can (gso_segs). So packets mean wire segments on every hook.
    */
   private attachIngress(name: string): 'xdp/native' | 'tc' {
     const { ingress_hook: hook, xdp_mode: mode, tc_mode: tcMode } = this.config;
