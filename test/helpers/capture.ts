@@ -17,7 +17,8 @@ export class Capture {
   /** Starts capturing on `dev` inside `ns`; resolves once tshark is capturing. */
   static async start(net: TestNet, ns: string, dev: string): Promise<Capture> {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-pcap-')), 'link.pcap');
-    const child = net.spawn(ns, ['tshark', '-q', '-n', '-i', dev, '-w', file]);
+    // A 64 MiB buffer: the default 2 MiB drops frames of a multi-MiB transfer on a busy machine.
+    const child = net.spawn(ns, ['tshark', '-q', '-n', '-B', '64', '-i', dev, '-w', file]);
     let err = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), 40_000); // slow on a loaded machine
