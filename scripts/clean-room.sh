@@ -101,8 +101,8 @@ new_root() {
   [[ -s "$root/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
   mount -t proc proc "$root/proc"
   for fs in sys dev; do mount --rbind "/$fs" "$root/$fs"; mount --make-rslave "$root/$fs"; done
-  mkdir -p "$cache/apt-$suite" "$cache/npm" "$cache/test-backends" "$root/root/.npm" "$root/var/cache/netprobe-test"
-  mount --bind "$cache/apt-$suite" "$root/var/cache/apt/archives"
+  mkdir -p "$cache/apt-$name" "$cache/npm" "$cache/test-backends" "$root/root/.npm" "$root/var/cache/netprobe-test"
+  mount --bind "$cache/apt-$name" "$root/var/cache/apt/archives"
   mount --bind "$cache/npm" "$root/root/.npm"
   mount --bind "$cache/test-backends" "$root/var/cache/netprobe-test"
   mkdir -p "$root/src"
