@@ -7,7 +7,7 @@ import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from '@open
 import { DataPointType, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { DebugConfig } from '../config/load';
-import { countDataPoints } from './push-reader';
+import { countDataPoints } from './metric-queue';
 
 type Write = (line: string) => void;
 const stdout: Write = (line) => process.stdout.write(line + '\n');
