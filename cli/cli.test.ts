@@ -64,7 +64,7 @@ test('hostile or unreadable configs are config errors: exit 2, a short message n
   };
   // Printable garbage in lines of 80, no NUL: thousands of YAML errors.
   let seed = 7;
-  const garbage = Buffer.alloc(900 * 1024, 0).map((_, i) => (i % 81 === 80 ? 10 : 32 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 95)));
+  const garbage = Buffer.from(Buffer.alloc(900 * 1024, 0).map((_, i) => (i % 81 === 80 ? 10 : 32 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 95))));
   const cases: Array<[string, string, RegExp]> = [
     ['alias bomb', testdata('config', 'bad', 'alias-bomb.yaml'), /alias/],
     ['deep flow nesting', write('flow.yaml', `probes: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`), /nested/],
