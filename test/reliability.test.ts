@@ -222,3 +222,29 @@ service:
   child.kill('SIGTERM');
   assert.equal(await exited(child), 0, output());
 });
+
+test('SIGHUP is logged and ignored (a closed terminal does not kill the collector unflushed)', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const capture = startOtlpCapture(net, net.nsB, 4319);
+  const { child, output } = await startCollector(net, net.nsB, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}] }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
+service:
+  interval: 1h
+  pipelines:
+    metrics: { probes: [xdp_counter], exporters: [otlp_http] }
+`);
+  child.kill('SIGHUP');
+  await until('the SIGHUP to be logged', 10_000, () => (/SIGHUP ignored/.test(output()) ? true : undefined));
+  assert.equal(child.exitCode, null, 'still running');
+  net.sendUdp([10, 10]);
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, output());
+  // The interval is an hour: only the flush at SIGTERM can have sent the 2 packets.
+  const sent = sumPoints(capturedJson(capture, 'metrics'), 'system.network.packet.count').filter((p) => p.attrs['network.interface.name'] === net.vB);
+  assert.equal(sent.at(-1)?.value, 2);
+});
