@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { capturedJson, exited, httpGet, sleep, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { capturedJson, capturedLogRecords, exited, httpGet, sleep, startCollector, startOtlpCapture, until } from './helpers/collector';
 import { backendsAvailable, latestInVictoriaMetrics, startVictoriaMetrics } from './helpers/backends';
 
 /** A Prometheus text value: the first sample of `metric` whose labels match every pattern. */
@@ -247,4 +247,40 @@ service:
   // The interval is an hour: only the flush at SIGTERM can have sent the 2 packets.
   const sent = sumPoints(capturedJson(capture, 'metrics'), 'system.network.packet.count').filter((p) => p.attrs['network.interface.name'] === net.vB);
   assert.equal(sent.at(-1)?.value, 2);
+});
+
+test('a burst of 8,000 flow ends in one interval reaches a healthy backend whole', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const capture = startOtlpCapture(net, net.nsB, 4319);
+  const { child, output } = await startCollector(net, net.nsB, `
+probes:
+  flow_stats: { interfaces: [${net.vB}], directions: [ingress], max_flows: 16384, idle_timeout: 2s }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
+service:
+  interval: 1s
+  pipelines:
+    metrics: { probes: [flow_stats], exporters: [otlp_http] }
+    logs: { probes: [flow_stats], exporters: [otlp_http] }
+`);
+  const FLOWS = 8000;
+  net.sendUdp(Array.from({ length: FLOWS }, () => 1), net.ipB, 9, { socketPerDatagram: true });
+  // They all go idle together: one collection ends them all, a burst far above 2,048 records.
+  const latest = () => capturedJson(capture, 'metrics').slice(-1);
+  const endedIdle = () => sumPoints(latest(), 'netprobe.flow.ended').filter((p) => p.attrs['netprobe.flow.end_reason'] === 'idle').reduce((n, p) => n + p.value, 0);
+  // A source port may come back for a later datagram: fewer flows than datagrams, so wait for an empty table.
+  const gauge = (name: string) => latest().flatMap((b) => (b as OtlpJsonMetrics).resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)))
+    .find((m) => m.name === name) as { gauge?: { dataPoints: OtlpJsonPoint[] } } | undefined;
+  const active = () => Number(gauge('netprobe.flow.active')?.gauge?.dataPoints[0]?.asInt ?? -1);
+  await until('the flows to end idle', 30_000, () => (endedIdle() > 4096 && active() === 0 ? true : undefined), 500);
+  const ended = endedIdle();
+  const records = () => capturedLogRecords(capture).filter((r) => r.eventName === 'netprobe.flow.end').length;
+  await until('every flow end record to arrive', 20_000, () => (records() >= ended ? true : undefined), 500);
+  assert.equal(records(), ended, 'one record per ended flow');
+  const dropped = sumPoints(latest(), 'netprobe.exporter.enqueue_failed').reduce((n, p) => n + p.value, 0);
+  assert.equal(dropped, 0, 'nothing dropped');
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, output());
 });

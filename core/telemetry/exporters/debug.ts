@@ -5,7 +5,8 @@ import type { ExporterKind } from './kind';
 
 /** stdout never hangs for long; the bound only keeps the contract every push exporter has. */
 const TIMEOUT_MS = 10_000;
-const MAX_QUEUE_SIZE = 2048;
+/** As otlp_http's default max_queue_size: one interval's burst of flow ends fits. */
+const MAX_QUEUE_SIZE = 32768;
 
 export const debugKind: ExporterKind = {
   type: 'debug',
