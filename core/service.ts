@@ -16,7 +16,7 @@ import type { Logger } from './log';
 import type { ProbePlugin } from './plugin/types';
 import type { Attachment } from './plugin/host';
 
-/** How long shutdown waits, in all, for the exporters to send what they hold (a dead backend would retry for longer). */
+/** How long shutdown waits for the last collection, and then for the exporters to send what they hold (a dead backend would retry for longer). */
 export const SHUTDOWN_FLUSH_MS = 3000;
 
 export class Service {
@@ -126,11 +126,12 @@ export class Service {
 
   private async doShutdown(finalCollect: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
-    if (this.collecting && !(await settledBy(this.collecting, deadline))) this.log.warn('stopped waiting for the collection in progress');
+    const collectBy = Date.now() + SHUTDOWN_FLUSH_MS;
+    if (this.collecting && !(await settledBy(this.collecting, collectBy))) this.log.warn('stopped waiting for the collection in progress');
     // The last values go into the store; the exporters' last snapshot (after the probes' final log records) sends them.
-    if (finalCollect && !(await settledBy(this.collectProbes(), deadline))) this.log.warn('stopped waiting for the last collection');
+    if (finalCollect && !(await settledBy(this.collectProbes(), collectBy))) this.log.warn('stopped waiting for the last collection');
     for (const runner of [...this.runners].reverse()) await runner.stop();
-    await this.telemetry?.shutdown(deadline);
+    // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
+    await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }
 }
