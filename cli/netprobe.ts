@@ -84,6 +84,8 @@ async function run(file: string): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
+  // Until hot reload gives SIGHUP a meaning, a hangup (a closed terminal, nohup) must not kill the collector unflushed.
+  process.on('SIGHUP', () => log.warn('SIGHUP ignored: the config is not reloaded; stop with SIGTERM or SIGINT'));
   process.on('uncaughtException', (err) => {
     log.error('unexpected error', { error: err, stack: err.stack });
     stop('uncaught exception', 1);
@@ -161,7 +163,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`netprobe: ${(err as Error).stack ?? String(err)}\n`);
+    // A short line for users; the stack only when asked for (NETPROBE_LOG_LEVEL=debug).
+    const detail = process.env.NETPROBE_LOG_LEVEL === 'debug' ? (err as Error).stack : (err as Error).message;
+    process.stderr.write(`netprobe: ${detail ?? String(err)}\n`);
     process.exitCode = 1;
   },
 );

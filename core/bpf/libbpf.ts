@@ -69,6 +69,7 @@ function bind() {
     btf__raw_data: lib.func('void *btf__raw_data(btf *btf, _Out_ uint32_t *size)'),
 
     bpf_tc_hook_create: lib.func('int bpf_tc_hook_create(void *hook)'),
+    bpf_tc_hook_destroy: lib.func('int bpf_tc_hook_destroy(void *hook)'),
     bpf_tc_attach: lib.func('int bpf_tc_attach(void *hook, void *opts)'),
     bpf_tc_detach: lib.func('int bpf_tc_detach(void *hook, void *opts)'),
     bpf_link_create: lib.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),

@@ -12,7 +12,7 @@ import type { DebugConfig } from '../config/load';
 import type { Attributes, HistogramValue } from '../plugin/types';
 import { NetworkSummarizer, type SummaryPoint } from '../summary/network-summary';
 import { summaryText } from '../summary/text';
-import { countDataPoints } from './push-reader';
+import { countDataPoints } from './metric-queue';
 import { PROBE_ID_ATTRIBUTE } from './probe-metrics';
 
 type Write = (line: string) => void;
