@@ -114,6 +114,10 @@ export class BpfObject {
     this.assertState(false, 'loading');
     const { result: err, output } = captured(() => libbpf().bpf_object__load(this.handle) as number);
     if (err < 0) {
+      if (KERNEL_BTF_MISSING.test(output)) {
+        throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `loading ${this.path}: the kernel has no BTF (/sys/kernel/btf/vmlinux), `
+          + 'which this program needs to read kernel structures (CO-RE): use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+      }
       throw new BpfLoadError(`loading ${this.path}: ${describeErrno(err)}`, extractVerifierLog(output));
     }
     this.loaded = true;
@@ -173,6 +177,9 @@ export class BpfObject {
     }
   }
 }
+
+/** What libbpf says when a program has CO-RE relocations and the kernel offers no BTF to resolve them. */
+const KERNEL_BTF_MISSING = /failed to find valid kernel BTF|Error loading vmlinux BTF/;
 
 /** libbpf wraps the verifier's output in BEGIN/END markers; keep just that when present. */
 function extractVerifierLog(output: string): string {
