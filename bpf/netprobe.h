@@ -29,6 +29,22 @@ typedef __u8 np_flags_t;     /* bit set; per-CPU copies are OR-ed */
 #define NP_KNOB const volatile
 
 /*
+ * Multi-buffer XDP (SEC("xdp.frags"), bpf_xdp_get_buff_len) came in Linux 5.18. On older
+ * kernels the loader (core/bpf/object.ts) clears this knob and the programs' frags flag:
+ * every frame is then one buffer, and the verifier drops the helper call as dead code,
+ * so one object loads on both.
+ */
+NP_KNOB __u8 np_xdp_frags = 1;
+
+/* The whole frame's length, fragments included where the kernel has them. */
+static __always_inline __u64 np_xdp_frame_len(struct xdp_md *ctx)
+{
+	if (np_xdp_frags)
+		return bpf_xdp_get_buff_len(ctx);
+	return ctx->data_end - ctx->data;
+}
+
+/*
  * Keeps a struct's BTF in the object when the program only writes it through a
  * pointer (ring-buffer records), so userspace can read its layout. Costs one
  * pointer in .rodata.

@@ -112,6 +112,7 @@ export class BpfObject {
   /** Loads every program into the kernel; a verifier rejection carries the verifier's log. */
   load(): void {
     this.assertState(false, 'loading');
+    this.withoutXdpFragsIfUnsupported();
     const { result: err, output } = captured(() => libbpf().bpf_object__load(this.handle) as number);
     if (err < 0) {
       if (KERNEL_BTF_MISSING.test(output)) {
@@ -121,6 +122,18 @@ export class BpfObject {
       throw new BpfLoadError(`loading ${this.path}: ${describeErrno(err)}`, extractVerifierLog(output));
     }
     this.loaded = true;
+  }
+
+  /** Before Linux 5.18: load SEC("xdp.frags") programs as plain XDP (see np_xdp_frags in bpf/netprobe.h). */
+  private withoutXdpFragsIfUnsupported(): void {
+    const lib = libbpf();
+    const frags: Pointer[] = [];
+    for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
+      if (((lib.bpf_program__flags(p) as number) & BPF_F_XDP_HAS_FRAGS) !== 0) frags.push(p);
+    }
+    if (frags.length === 0 || kernelHasXdpFrags()) return;
+    for (const p of frags) lib.bpf_program__set_flags(p, (lib.bpf_program__flags(p) as number) & ~BPF_F_XDP_HAS_FRAGS);
+    if (this.btf.findVar('.rodata', 'np_xdp_frags')) this.setKnob('np_xdp_frags', 0);
   }
 
   programFd(name: string): number {
@@ -176,6 +189,18 @@ export class BpfObject {
       throw new NetprobeError('NETPROBE_ERR_BPF_OPEN', `${what}: only possible ${loaded ? 'after' : 'before'} load`);
     }
   }
+}
+
+const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+const BPF_PROG_TYPE_XDP = 6;
+const BPF_FUNC_xdp_get_buff_len = 188;
+let xdpFrags: boolean | undefined;
+
+/** Whether the kernel has multi-buffer XDP (5.18+): probed once, by loading a tiny program. */
+function kernelHasXdpFrags(): boolean {
+  // 1: supported, 0: not; an error (e.g. no permission) keeps the flag, and load() reports it.
+  xdpFrags ??= (libbpf().libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_get_buff_len, null) as number) !== 0;
+  return xdpFrags;
 }
 
 /** What libbpf says when a program has CO-RE relocations and the kernel offers no BTF to resolve them. */

@@ -494,7 +494,7 @@ int flow_stats_xdp(struct xdp_md *ctx)
 
 	/* Only frames too big for one buffer have fragments; skip the helper call otherwise. */
 	if (len >= 3072)
-		len = bpf_xdp_get_buff_len(ctx);
+		len = np_xdp_frame_len(ctx);
 	handle(data, data_end, ctx->ingress_ifindex, FLOW_DIR_INGRESS, len, 1);
 	return XDP_PASS;
 }
