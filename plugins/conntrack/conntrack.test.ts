@@ -16,6 +16,7 @@ import { attachCgroup } from '../../core/bpf/link';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
 import { startServer, runClient, failingConnect, holdConnections, type Exchange } from '../../test/helpers/tcp';
 import { CLOSED_EVENT, FAILED_EVENT } from './plugin';
+import { patience } from '../../test/helpers/slowdown';
 
 /** How far a measured duration may exceed the time the test held the connection (shared, noisy machine). */
 const DURATION_SLACK_S = 1.0;
@@ -60,7 +61,7 @@ async function startProbe(s: Setup, probes?: Record<string, string>): Promise<Pr
 /** Collects log records until `done` says enough (bounded), then a little longer to catch extras. */
 async function eventsUntil(harness: ProbeHarness, done: (events: EmittedEvent[]) => boolean, timeoutMs = 10_000): Promise<EmittedEvent[]> {
   const events: EmittedEvent[] = [];
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   while (Date.now() < deadline && !done(events)) {
     events.push(...(await harness.events()));
     await new Promise((r) => setTimeout(r, 50));

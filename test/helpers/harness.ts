@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { TestNet } from './netns';
 import { distRoot } from './paths';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
+import { patience } from './slowdown';
 
 export interface EmittedEvent { probe: string; name: string; attributes: Attributes; body?: string }
 export type LogEvent = EmittedEvent;
@@ -37,7 +38,7 @@ export class ProbeHarness {
   }
 
   private async next(): Promise<Record<string, unknown>> {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`harness timed out; stderr:\n${this.stderr}`)), 20_000).unref());
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`harness timed out; stderr:\n${this.stderr}`)), patience(20_000)).unref());
     const r = await Promise.race([this.lines.next(), timeout]);
     if (r.done) throw new Error(`harness exited; stderr:\n${this.stderr}`);
     return JSON.parse(r.value) as Record<string, unknown>;
