@@ -139,8 +139,10 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
           const adopted = object.map('conntrack_adopted').readAll();
           const given = adopted.values.readUInt32LE(0);
           const refused = adopted.values.readUInt32LE(8);
+          const unknownCgroup = adopted.values.readUInt32LE(16);
           log.info('pre-existing connections given callbacks', { connections: given });
           if (refused > 0) log.warn('the kernel refused callbacks for pre-existing connections (needs Linux 6.11+); they are not tracked', { connections: refused });
+          if (unknownCgroup > 0) log.warn('the kernel cannot tell which cgroup a pre-existing connection belongs to (needs Linux 6.2+); they are not tracked unless the root cgroup is watched', { connections: unknownCgroup });
         }
       },
 

@@ -55,6 +55,11 @@ export class ProbeHarness {
     return (await this.next()).events as EmittedEvent[];
   }
 
+  /** What the probes logged (the collector's diagnostic log, on stderr) so far. */
+  get log(): string {
+    return this.stderr;
+  }
+
   /** The harness process, e.g. to kill it the hard way. */
   get process(): ChildProcess {
     return this.child;
