@@ -29,10 +29,11 @@ typedef __u8 np_flags_t;     /* bit set; per-CPU copies are OR-ed */
 #define NP_KNOB const volatile
 
 /*
- * Multi-buffer XDP (SEC("xdp.frags"), bpf_xdp_get_buff_len) came in Linux 5.18. On older
- * kernels the loader (core/bpf/object.ts) clears this knob and the programs' frags flag:
- * every frame is then one buffer, and the verifier drops the helper call as dead code,
- * so one object loads on both.
+ * Multi-buffer XDP (BPF_F_XDP_HAS_FRAGS, bpf_xdp_get_buff_len) came in Linux 5.18. XDP
+ * programs here use SEC("xdp") (libbpf would force the flag for "xdp.frags", which older
+ * kernels reject), and the loader (core/bpf/object.ts) gives them the flag where the
+ * kernel has it, else clears this knob: every frame is then one buffer, and the verifier
+ * drops the helper call as dead code. So measure frames with np_xdp_frame_len().
  */
 NP_KNOB __u8 np_xdp_frags = 1;
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { cliPath } from '../../test/helpers/paths';
+import { patience } from '../../test/helpers/slowdown';
 
 /**
  * A kernel without BTF, as a private mount namespace shows it: an empty tmpfs over
@@ -14,7 +15,7 @@ import { cliPath } from '../../test/helpers/paths';
 function withoutKernelBtf(args: string[]): { status: number | null; output: string } {
   const script = 'mount -t tmpfs none /sys/kernel/btf && exec "$@"';
   const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, cliPath, ...args], {
-    encoding: 'utf8', timeout: 60_000,
+    encoding: 'utf8', timeout: patience(60_000),
   });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }

@@ -112,7 +112,7 @@ export class BpfObject {
   /** Loads every program into the kernel; a verifier rejection carries the verifier's log. */
   load(): void {
     this.assertState(false, 'loading');
-    this.withoutXdpFragsIfUnsupported();
+    this.adaptXdpFrags();
     const { result: err, output } = captured(() => libbpf().bpf_object__load(this.handle) as number);
     if (err < 0) {
       if (KERNEL_BTF_MISSING.test(output)) {
@@ -124,16 +124,24 @@ export class BpfObject {
     this.loaded = true;
   }
 
-  /** Before Linux 5.18: load SEC("xdp.frags") programs as plain XDP (see np_xdp_frags in bpf/netprobe.h). */
-  private withoutXdpFragsIfUnsupported(): void {
+  /**
+   * XDP programs of objects built with bpf/netprobe.h (they have the np_xdp_frags knob) are
+   * multi-buffer aware: loaded with BPF_F_XDP_HAS_FRAGS where the kernel has it (5.18+),
+   * else without, and told so through the knob.
+   */
+  private adaptXdpFrags(): void {
+    if (!this.btf.findVar('.rodata', 'np_xdp_frags')) return;
     const lib = libbpf();
-    const frags: Pointer[] = [];
+    const xdp: Pointer[] = [];
     for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
-      if (((lib.bpf_program__flags(p) as number) & BPF_F_XDP_HAS_FRAGS) !== 0) frags.push(p);
+      if (lib.bpf_program__type(p) === BPF_PROG_TYPE_XDP) xdp.push(p);
     }
-    if (frags.length === 0 || kernelHasXdpFrags()) return;
-    for (const p of frags) lib.bpf_program__set_flags(p, (lib.bpf_program__flags(p) as number) & ~BPF_F_XDP_HAS_FRAGS);
-    if (this.btf.findVar('.rodata', 'np_xdp_frags')) this.setKnob('np_xdp_frags', 0);
+    if (xdp.length === 0) return;
+    if (!kernelHasXdpFrags()) {
+      this.setKnob('np_xdp_frags', 0);
+      return;
+    }
+    for (const p of xdp) lib.bpf_program__set_flags(p, (lib.bpf_program__flags(p) as number) | BPF_F_XDP_HAS_FRAGS);
   }
 
   programFd(name: string): number {
@@ -198,7 +206,7 @@ let xdpFrags: boolean | undefined;
 
 /** Whether the kernel has multi-buffer XDP (5.18+): probed once, by loading a tiny program. */
 function kernelHasXdpFrags(): boolean {
-  // 1: supported, 0: not; an error (e.g. no permission) keeps the flag, and load() reports it.
+  // 1: supported, 0: not; an error (e.g. no permission) counts as supported, and load() reports it.
   xdpFrags ??= (libbpf().libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_get_buff_len, null) as number) !== 0;
   return xdpFrags;
 }

@@ -485,7 +485,7 @@ static __always_inline void handle(void *data, void *data_end, __u32 ifindex, __
 	account_flow(&p, packets, bytes);
 }
 
-SEC("xdp.frags")
+SEC("xdp") /* loaded multi-buffer aware where the kernel can (see np_xdp_frags) */
 int flow_stats_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;

@@ -27,7 +27,7 @@ static __always_inline __u32 size_bucket(__u64 len)
 	return XDP_COUNTER_MAX_BOUNDS;
 }
 
-SEC("xdp.frags") /* frame length includes fragments, so jumbo and multi-buffer frames are fine */
+SEC("xdp") /* loaded multi-buffer aware where the kernel can (see np_xdp_frags): jumbo frames are fine */
 int xdp_counter(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex;
