@@ -94,6 +94,19 @@ export class BpfObject {
     }
   }
 
+  /** Leaves a program out of load() (e.g. one the kernel cannot verify). Only before load(). */
+  skipProgram(name: string): void {
+    this.assertState(false, `leaving out ${name}`);
+    const lib = libbpf();
+    for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
+      if (lib.bpf_program__name(p) === name) {
+        lib.bpf_program__set_autoload(p, false);
+        return;
+      }
+    }
+    throw new NetprobeError('NETPROBE_ERR_BPF_OPEN', `${this.path}: no program named ${name}`);
+  }
+
   /** Length of a `const volatile` array knob, from BTF. */
   knobCapacity(name: string): number {
     const v = this.btf.findVar('.rodata', name);
@@ -119,7 +132,8 @@ export class BpfObject {
         throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `loading ${this.path}: the kernel has no BTF (/sys/kernel/btf/vmlinux), `
           + 'which this program needs to read kernel structures (CO-RE): use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
       }
-      throw new BpfLoadError(`loading ${this.path}: ${describeErrno(err)}`, extractVerifierLog(output));
+      const program = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(output)?.[1];
+      throw new BpfLoadError(`loading ${this.path}${program ? ` (program ${program})` : ''}: ${describeErrno(err)}`, extractVerifierLog(output), program);
     }
     this.loaded = true;
   }
