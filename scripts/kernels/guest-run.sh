@@ -7,13 +7,8 @@ out=/run/netprobe-out
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=true TMPDIR=/tmp
 for arg in $(cat /proc/cmdline); do
-  case "$arg" in
-    np.node=*) node_dir="${arg#np.node=}" ;;
-    np.slowdown=*) export NETPROBE_TEST_SLOWDOWN="${arg#np.slowdown=}" ;;
-  esac
+  case "$arg" in np.slowdown=*) export NETPROBE_TEST_SLOWDOWN="${arg#np.slowdown=}" ;; esac
 done
-# Debian's Node 18 (unpacked by the host runner) ahead of the host's, when the plan asks for it.
-[ -n "$node_dir" ] && export PATH="$node_dir:$PATH"
 result() { echo "NETPROBE-RESULT $*" | tee -a "$out/results"; }
 
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
