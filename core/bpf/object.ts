@@ -20,7 +20,8 @@ let printCallback: unknown;
 function installPrintHandler(): void {
   if (printCallback) return;
   const lib = libbpf();
-  const scratch = Buffer.alloc(8192);
+  // Large enough for a whole verifier log, whose end (the actual error) is what matters.
+  const scratch = Buffer.alloc(1 << 20);
   printCallback = koffi.register((level: number, fmt: string, args: Pointer) => {
     const n = lib.vsnprintf(scratch, scratch.length, fmt, args) as number;
     const text = scratch.toString('utf8', 0, Math.max(0, Math.min(n, scratch.length - 1)));
