@@ -29,6 +29,23 @@ typedef __u8 np_flags_t;     /* bit set; per-CPU copies are OR-ed */
 #define NP_KNOB const volatile
 
 /*
+ * Multi-buffer XDP (BPF_F_XDP_HAS_FRAGS, bpf_xdp_get_buff_len) came in Linux 5.18. XDP
+ * programs here use SEC("xdp") (libbpf would force the flag for "xdp.frags", which older
+ * kernels reject), and the loader (core/bpf/object.ts) gives them the flag where the
+ * kernel has it, else clears this knob: every frame is then one buffer, and the verifier
+ * drops the helper call as dead code. So measure frames with np_xdp_frame_len().
+ */
+NP_KNOB __u8 np_xdp_frags = 1;
+
+/* The whole frame's length, fragments included where the kernel has them. */
+static __always_inline __u64 np_xdp_frame_len(struct xdp_md *ctx)
+{
+	if (np_xdp_frags)
+		return bpf_xdp_get_buff_len(ctx);
+	return ctx->data_end - ctx->data;
+}
+
+/*
  * Keeps a struct's BTF in the object when the program only writes it through a
  * pointer (ring-buffer records), so userspace can read its layout. Costs one
  * pointer in .rodata.

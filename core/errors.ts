@@ -25,10 +25,13 @@ export class NetprobeError extends Error {
 /** The verifier rejected a program: the message is short, `verifierLog` has the whole story. */
 export class BpfLoadError extends NetprobeError {
   readonly verifierLog: string;
+  /** The program the kernel refused, when libbpf named it. */
+  readonly program: string | undefined;
 
-  constructor(message: string, verifierLog: string) {
+  constructor(message: string, verifierLog: string, program?: string) {
     super('NETPROBE_ERR_BPF_LOAD', verifierLog ? `${message}\n--- verifier log ---\n${verifierLog}` : message);
     this.verifierLog = verifierLog;
+    this.program = program;
   }
 }
 

@@ -9,13 +9,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const dist = path.resolve(__dirname, '..', 'dist');
-const filter = process.argv[2];
+// Each argument is a substring of a path; a file runs when it matches any (all run without one).
+const filters = process.argv.slice(2);
 const files = [];
 const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name);
     if (e.isDirectory()) walk(full);
-    else if (e.name.endsWith('.test.js') && (!filter || full.includes(filter))) files.push(full);
+    else if (e.name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => full.includes(f)))) files.push(full);
   }
 };
 walk(dist);

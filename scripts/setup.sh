@@ -3,6 +3,7 @@
 #
 #   sudo scripts/setup.sh run [netprobe run options]   install, build, run with ./collector.yaml
 #   sudo scripts/setup.sh test                         install (test tools too), build, run every test
+#   sudo scripts/setup.sh kernels [matrix options]     install (test tools, qemu too), build, run the kernel matrix
 #
 # Idempotent: packages already present are not reinstalled.
 set -euo pipefail
@@ -12,8 +13,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 case "$mode" in
-  run|test) ;;
-  *) echo "usage: sudo $0 run|test" >&2; exit 2 ;;
+  run|test|kernels) ;;
+  *) echo "usage: sudo $0 run|test|kernels" >&2; exit 2 ;;
 esac
 if [[ "$(id -u)" != 0 ]]; then
   echo "netprobe setup: run as root (loading BPF programs and installing packages need it): sudo $0 $mode" >&2
@@ -22,8 +23,12 @@ fi
 
 # Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools, tmux (drives `netprobe top`).
 packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
-if [[ "$mode" == test ]]; then
+if [[ "$mode" == test || "$mode" == kernels ]]; then
   packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt tmux)
+fi
+if [[ "$mode" == kernels ]]; then
+  # Guests boot Debian's kernels under qemu on this root, shared over 9p, from a busybox initramfs.
+  packages+=(qemu-system-x86 busybox-static xz-utils)
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
@@ -45,5 +50,9 @@ npm run --silent build
 if [[ "$mode" == test ]]; then
   bash scripts/fetch-test-backends.sh
   exec npm test --silent
+fi
+if [[ "$mode" == kernels ]]; then
+  bash scripts/fetch-test-backends.sh
+  exec node scripts/kernels/run-matrix.js "$@"
 fi
 exec node dist/cli/netprobe.js run --config collector.yaml "$@"

@@ -16,7 +16,8 @@ test('a program the verifier rejects fails to load with the verifier log', (t) =
     assert.ok(err instanceof BpfLoadError);
     assert.equal(err.code, 'NETPROBE_ERR_BPF_LOAD');
     assert.match(err.verifierLog, /invalid access to packet/);
-    assert.match(err.message, /loading .*verifier_reject\.bpf\.o/);
+    assert.match(err.message, /loading .*verifier_reject\.bpf\.o \(program verifier_reject\)/);
+    assert.equal(err.program, 'verifier_reject');
     return true;
   });
 });

@@ -54,6 +54,9 @@ function bind() {
     bpf_program__fd: lib.func('int bpf_program__fd(bpf_program *prog)'),
     bpf_program__set_autoload: lib.func('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
     bpf_program__set_flags: lib.func('int bpf_program__set_flags(bpf_program *prog, uint32_t flags)'),
+    bpf_program__flags: lib.func('uint32_t bpf_program__flags(bpf_program *prog)'),
+    bpf_program__type: lib.func('int bpf_program__type(bpf_program *prog)'),
+    libbpf_probe_bpf_helper: lib.func('int libbpf_probe_bpf_helper(int prog_type, int helper_id, void *opts)'),
 
     bpf_map__name: lib.func('const char *bpf_map__name(bpf_map *map)'),
     bpf_map__fd: lib.func('int bpf_map__fd(bpf_map *map)'),

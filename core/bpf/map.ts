@@ -13,6 +13,8 @@ export const MapType = {
 const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH]);
 const ENOENT = 2;
 const ENOSPC = 28;
+/** The kernel's ENOTSUPP: no batch operations for this map type (per-CPU arrays before 5.13). */
+const ENOTSUPP = 524;
 /** Entries asked for per batch syscall. */
 const BATCH = 4096;
 
@@ -84,6 +86,7 @@ export class BpfMap {
   }
 
   private batched(deleting: boolean): MapEntries {
+    if (this.noBatch) return this.arrayOneByOne();
     const lib = libbpf();
     const chunk = Math.max(1, Math.min(BATCH, this.maxEntries));
     const capacity = this.maxEntries;
@@ -103,11 +106,36 @@ export class BpfMap {
       total += count[0]!;
       if (err === -ENOENT) break; // reached the end
       if (err === -ENOSPC && count[0] === 0) break; // no room left for a whole bucket
+      if (err === -ENOTSUPP && first && !deleting && this.isArray) {
+        this.noBatch = true;
+        return this.arrayOneByOne();
+      }
       if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading map ${this.name}: ${describeErrno(err)}`);
       tokenOut.copy(tokenIn);
       first = false;
     }
     return { count: total, keys: keys.subarray(0, total * this.keySize), values: values.subarray(0, total * this.entryValueBytes) };
+  }
+
+  private noBatch = false;
+
+  private get isArray(): boolean {
+    return this.type === MapType.ARRAY || this.type === MapType.PERCPU_ARRAY;
+  }
+
+  /** Arrays on kernels without batch reads for them: every index, one syscall each (they are small). */
+  private arrayOneByOne(): MapEntries {
+    const n = this.maxEntries;
+    this.scratch ??= { keys: Buffer.allocUnsafe(n * this.keySize), values: Buffer.allocUnsafe(n * this.entryValueBytes) };
+    const { keys, values } = this.scratch;
+    const lib = libbpf();
+    for (let i = 0; i < n; i++) {
+      const key = keys.subarray(i * this.keySize, (i + 1) * this.keySize);
+      key.writeUInt32LE(i);
+      const err = lib.bpf_map_lookup_elem(this.fd, key, values.subarray(i * this.entryValueBytes)) as number;
+      if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading map ${this.name}: ${describeErrno(err)}`);
+    }
+    return { count: n, keys: keys.subarray(0, n * this.keySize), values: values.subarray(0, n * this.entryValueBytes) };
   }
 
   /** Reads every entry and decodes its value (per-CPU copies combined). */

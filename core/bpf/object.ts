@@ -20,7 +20,8 @@ let printCallback: unknown;
 function installPrintHandler(): void {
   if (printCallback) return;
   const lib = libbpf();
-  const scratch = Buffer.alloc(8192);
+  // Large enough for a whole verifier log, whose end (the actual error) is what matters.
+  const scratch = Buffer.alloc(1 << 20);
   printCallback = koffi.register((level: number, fmt: string, args: Pointer) => {
     const n = lib.vsnprintf(scratch, scratch.length, fmt, args) as number;
     const text = scratch.toString('utf8', 0, Math.max(0, Math.min(n, scratch.length - 1)));
@@ -94,6 +95,19 @@ export class BpfObject {
     }
   }
 
+  /** Leaves a program out of load() (e.g. one the kernel cannot verify). Only before load(). */
+  skipProgram(name: string): void {
+    this.assertState(false, `leaving out ${name}`);
+    const lib = libbpf();
+    for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
+      if (lib.bpf_program__name(p) === name) {
+        lib.bpf_program__set_autoload(p, false);
+        return;
+      }
+    }
+    throw new NetprobeError('NETPROBE_ERR_BPF_OPEN', `${this.path}: no program named ${name}`);
+  }
+
   /** Length of a `const volatile` array knob, from BTF. */
   knobCapacity(name: string): number {
     const v = this.btf.findVar('.rodata', name);
@@ -112,11 +126,37 @@ export class BpfObject {
   /** Loads every program into the kernel; a verifier rejection carries the verifier's log. */
   load(): void {
     this.assertState(false, 'loading');
+    this.adaptXdpFrags();
     const { result: err, output } = captured(() => libbpf().bpf_object__load(this.handle) as number);
     if (err < 0) {
-      throw new BpfLoadError(`loading ${this.path}: ${describeErrno(err)}`, extractVerifierLog(output));
+      if (KERNEL_BTF_MISSING.test(output)) {
+        throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `loading ${this.path}: the kernel has no BTF (/sys/kernel/btf/vmlinux), `
+          + 'which this program needs to read kernel structures (CO-RE): use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+      }
+      const program = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(output)?.[1];
+      throw new BpfLoadError(`loading ${this.path}${program ? ` (program ${program})` : ''}: ${describeErrno(err)}`, extractVerifierLog(output), program);
     }
     this.loaded = true;
+  }
+
+  /**
+   * XDP programs of objects built with bpf/netprobe.h (they have the np_xdp_frags knob) are
+   * multi-buffer aware: loaded with BPF_F_XDP_HAS_FRAGS where the kernel has it (5.18+),
+   * else without, and told so through the knob.
+   */
+  private adaptXdpFrags(): void {
+    if (!this.btf.findVar('.rodata', 'np_xdp_frags')) return;
+    const lib = libbpf();
+    const xdp: Pointer[] = [];
+    for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
+      if (lib.bpf_program__type(p) === BPF_PROG_TYPE_XDP) xdp.push(p);
+    }
+    if (xdp.length === 0) return;
+    if (!kernelHasXdpFrags()) {
+      this.setKnob('np_xdp_frags', 0);
+      return;
+    }
+    for (const p of xdp) lib.bpf_program__set_flags(p, (lib.bpf_program__flags(p) as number) | BPF_F_XDP_HAS_FRAGS);
   }
 
   programFd(name: string): number {
@@ -173,6 +213,21 @@ export class BpfObject {
     }
   }
 }
+
+const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+const BPF_PROG_TYPE_XDP = 6;
+const BPF_FUNC_xdp_get_buff_len = 188;
+let xdpFrags: boolean | undefined;
+
+/** Whether the kernel has multi-buffer XDP (5.18+): probed once, by loading a tiny program. */
+function kernelHasXdpFrags(): boolean {
+  // 1: supported, 0: not; an error (e.g. no permission) counts as supported, and load() reports it.
+  xdpFrags ??= (libbpf().libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_get_buff_len, null) as number) !== 0;
+  return xdpFrags;
+}
+
+/** What libbpf says when a program has CO-RE relocations and the kernel offers no BTF to resolve them. */
+const KERNEL_BTF_MISSING = /failed to find valid kernel BTF|Error loading vmlinux BTF/;
 
 /** libbpf wraps the verifier's output in BEGIN/END markers; keep just that when present. */
 function extractVerifierLog(output: string): string {

@@ -5,6 +5,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { BpfObject } from './object';
 import { RingBufferReader } from './ringbuf';
 import { testRun } from './test-run';
+import { patience } from '../../test/helpers/slowdown';
 
 const OBJECT = path.join(__dirname, 'testdata', 'ringbuf_test.bpf.o');
 const PACKET = Buffer.alloc(64, 0);
@@ -65,7 +66,7 @@ test('polling delivers records on a timer while the event loop stays free', asyn
   reader.poll(10, (err) => assert.fail(String(err)));
   testRun(object.programFd('ringbuf_test'), PACKET, 50);
   let ticks = 0;
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + patience(5000);
   while (received < 50 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
     ticks++;

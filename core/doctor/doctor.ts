@@ -47,7 +47,7 @@ function kernelCheck(): Check {
 function btfCheck(): Check {
   return fs.existsSync('/sys/kernel/btf/vmlinux')
     ? { status: 'OK', what: 'BTF', detail: '/sys/kernel/btf/vmlinux present' }
-    : { status: 'WARN', what: 'BTF', detail: '/sys/kernel/btf/vmlinux missing', fix: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (needed by later probes)' };
+    : { status: 'WARN', what: 'BTF', detail: '/sys/kernel/btf/vmlinux missing', fix: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the conntrack probe needs it; the others run without)' };
 }
 
 function bpffsCheck(): Check {

@@ -28,6 +28,8 @@ const RING_POLL_MS = 50;
 export class TrackingHost implements ProbeHost {
   private readonly cleanups: Array<{ what: string; fn: () => void }> = [];
   readonly attachments: Attachment[] = [];
+  /** The fall-back to classic TC is logged once per probe, not once per hook. */
+  private toldClassicTc = false;
 
   constructor(
     private readonly probeId: string,
@@ -72,6 +74,10 @@ export class TrackingHost implements ProbeHost {
   attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
     const attached = attachTc(object.programFd(program), ifname, direction, mode);
     this.track(attached, { kind: `tc/${direction}`, target: ifname, targetKind: 'interface', detail: attached.mode });
+    if (mode === 'auto' && attached.mode === 'classic' && !this.toldClassicTc) {
+      this.toldClassicTc = true;
+      this.log.warn('tcx is not available (needs Linux 6.6+): TC programs use classic clsact filters, which stay attached if the collector is killed with SIGKILL', { interface: ifname });
+    }
     return attached.mode;
   }
 

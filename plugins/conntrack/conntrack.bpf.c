@@ -94,10 +94,13 @@ struct {
 	__type(value, __u8);
 } conntrack_untracked SEC(".maps");
 
-/* Iterator results: [0] sockets given callback flags, [1] sockets the kernel refused. */
+/*
+ * Iterator results: [0] sockets given callback flags, [1] sockets the kernel refused,
+ * [2] sockets skipped because the kernel cannot tell their cgroup (before Linux 6.2).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } conntrack_adopted SEC(".maps");
@@ -406,7 +409,10 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
  * closed sockets are skipped; request and TIME_WAIT sockets are not full
  * sockets and cannot take flags.
  */
-/* Whether the socket belongs to the watched cgroup or one below it (the iterator sees all). */
+/*
+ * Whether the socket belongs to the watched cgroup or one below it (the iterator sees all):
+ * 1 yes, 0 no, -1 the kernel cannot tell.
+ */
 static __always_inline int in_watched_cgroup(struct sock___np *sk)
 {
 	struct cgroup___np *cgroup, *ancestor = NULL;
@@ -415,7 +421,7 @@ static __always_inline int in_watched_cgroup(struct sock___np *sk)
 	if (level == 0)
 		return 1;
 	if (!bpf_core_field_exists(struct cgroup___np, ancestors))
-		return 0; /* before Linux 6.2: cannot tell, so leave the socket alone */
+		return -1; /* before Linux 6.2: cannot tell, so leave the socket alone */
 	cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
 	if (!cgroup || BPF_CORE_READ(cgroup, level) < (int)level || level > 1024)
 		return 0;
@@ -432,6 +438,7 @@ int conntrack_adopt(struct bpf_iter__tcp *ctx)
 	__u32 key, flags = 0;
 	__u64 *n;
 	__u8 state;
+	int watched;
 
 	if (!skc)
 		return 0;
@@ -439,10 +446,15 @@ int conntrack_adopt(struct bpf_iter__tcp *ctx)
 	if (!sk)
 		return 0;
 	state = sk->__sk_common.skc_state;
-	if (state == CONNTRACK_TCP_LISTEN || state == CONNTRACK_TCP_CLOSE || !in_watched_cgroup(sk))
+	if (state == CONNTRACK_TCP_LISTEN || state == CONNTRACK_TCP_CLOSE)
 		return 0;
+	watched = in_watched_cgroup(sk);
 	key = 0;
-	if (bpf_getsockopt(sk, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags)) ||
+	if (watched == 0)
+		return 0;
+	if (watched < 0)
+		key = 2;
+	else if (bpf_getsockopt(sk, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags)) ||
 	    (flags |= callback_flags(),
 	     bpf_setsockopt(sk, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags))))
 		key = 1;

@@ -11,6 +11,7 @@ import type { Attributes, ConfigIssue, MetricSink, ProbePlugin } from '../../cor
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { cgroupV2Root } from '../../core/net/cgroup';
+import { BpfLoadError } from '../../core/errors';
 import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
@@ -118,14 +119,30 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
       start() {
         const dir = cgroupDirectory(config.cgroup);
         if (!fs.existsSync(dir)) throw new Error(`cgroup ${config.cgroup} not found (${dir})`);
-        const object = host.openObject();
-        object.setMaxEntries('conntrack_table', config.max_connections);
-        object.setMaxEntries('conntrack_events', config.ring_buffer_size);
-        object.setKnob('want_rtt_callbacks', config.rtt_callbacks ? 1 : 0);
-        // The iterator keeps to this cgroup: the kernel names a cgroup by its directory's inode number.
-        object.setKnob('cgroup_id', Number(fs.statSync(dir, { bigint: true }).ino));
-        object.setKnob('cgroup_level', cgroupLevel(config.cgroup));
-        object.load();
+        const configured = () => {
+          const o = host.openObject();
+          o.setMaxEntries('conntrack_table', config.max_connections);
+          o.setMaxEntries('conntrack_events', config.ring_buffer_size);
+          o.setKnob('want_rtt_callbacks', config.rtt_callbacks ? 1 : 0);
+          // The iterator keeps to this cgroup: the kernel names a cgroup by its directory's inode number.
+          o.setKnob('cgroup_id', Number(fs.statSync(dir, { bigint: true }).ino));
+          o.setKnob('cgroup_level', cgroupLevel(config.cgroup));
+          return o;
+        };
+        let object = configured();
+        let adopting = config.preexisting;
+        try {
+          object.load();
+        } catch (err) {
+          // Kernels before 5.15 refuse socket options from an iterator: run without the start-up pass.
+          if (!(err instanceof BpfLoadError) || err.program !== 'conntrack_adopt') throw err;
+          object.close();
+          object = configured();
+          object.skipProgram('conntrack_adopt');
+          object.load();
+          if (adopting) log.warn('the kernel cannot give pre-existing connections callbacks (needs Linux 6.11+); they are not tracked');
+          adopting = false;
+        }
         decoder = new CloseEventDecoder(object);
         ({ roles, reasons } = decoder);
         statsLayout = object.layout('conntrack_stats');
@@ -135,13 +152,15 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         host.consumeRingBuffer(object, 'conntrack_events', onRecord);
         host.attachCgroup(object, 'conntrack_sock_ops', dir, 'sock_ops');
         // After attaching, so that no connection falls between the two.
-        if (config.preexisting) {
+        if (adopting) {
           host.runIterator(object, 'conntrack_adopt');
           const adopted = object.map('conntrack_adopted').readAll();
           const given = adopted.values.readUInt32LE(0);
           const refused = adopted.values.readUInt32LE(8);
+          const unknownCgroup = adopted.values.readUInt32LE(16);
           log.info('pre-existing connections given callbacks', { connections: given });
           if (refused > 0) log.warn('the kernel refused callbacks for pre-existing connections (needs Linux 6.11+); they are not tracked', { connections: refused });
+          if (unknownCgroup > 0) log.warn('the kernel cannot tell which cgroup a pre-existing connection belongs to (needs Linux 6.2+); they are not tracked unless the root cgroup is watched', { connections: unknownCgroup });
         }
       },
 

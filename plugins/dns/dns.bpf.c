@@ -185,7 +185,15 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	s->event.payload_len = payload_len > 0xffff ? 0xffff : payload_len;
 	s->event.captured = copy;
 
-	/* Copied with a helper: the message may lie beyond the linear part of the skb. */
+	/*
+	 * Copied with a helper: the message may lie beyond the linear part of the skb. The
+	 * verifiers of 5.10 and 6.1 learn nothing from "copy != 0" and refuse a size that may
+	 * be 0, so the size is rebuilt in a form every verifier bounds to 1..DNS_CAPTURE_MAX:
+	 * the same value, since 1 <= copy <= DNS_CAPTURE_MAX (a power of two) here.
+	 */
+	_Static_assert((DNS_CAPTURE_MAX & (DNS_CAPTURE_MAX - 1)) == 0, "DNS_CAPTURE_MAX is a power of two");
+	asm volatile("" : "+r"(copy));
+	copy = ((copy - 1) & (DNS_CAPTURE_MAX - 1)) + 1;
 	if (bpf_skb_load_bytes(skb, payload_off, s->data, copy) < 0)
 		return TC_ACT_UNSPEC;
 	if (bpf_ringbuf_output(&dns_events, s, sizeof(s->event) + copy, 0) < 0)

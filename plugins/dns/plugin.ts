@@ -122,9 +122,9 @@ export const dns: ProbePlugin<DnsConfig> = {
           onResponse: config.publish_names ? publishNames : undefined,
         });
         for (const name of interfaces) {
-          host.attachTc(object, 'dns_ingress', name, 'ingress');
-          host.attachTc(object, 'dns_egress', name, 'egress');
-          log.info('attached', { interface: name, hooks: 'tcx ingress+egress' });
+          const ingress = host.attachTc(object, 'dns_ingress', name, 'ingress');
+          const egress = host.attachTc(object, 'dns_egress', name, 'egress');
+          log.info('attached', { interface: name, hooks: `${ingress} ingress, ${egress} egress` });
         }
         host.consumeRingBuffer(object, 'dns_events', (record) => consumer.handle(record));
         sweep = setInterval(() => consumer.expire(now()), Math.max(10, Math.min(1000, timeoutMs / 4)));

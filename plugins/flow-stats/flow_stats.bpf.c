@@ -491,7 +491,7 @@ static __always_inline void handle(void *data, void *data_end, __u32 ifindex, __
 	account_flow(&p, packets, bytes);
 }
 
-SEC("xdp.frags")
+SEC("xdp") /* loaded multi-buffer aware where the kernel can (see np_xdp_frags) */
 int flow_stats_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -500,7 +500,7 @@ int flow_stats_xdp(struct xdp_md *ctx)
 
 	/* Only frames too big for one buffer have fragments; skip the helper call otherwise. */
 	if (len >= 3072)
-		len = bpf_xdp_get_buff_len(ctx);
+		len = np_xdp_frame_len(ctx);
 	handle(data, data_end, ctx->ingress_ifindex, FLOW_DIR_INGRESS, len, 1);
 	return XDP_PASS;
 }

@@ -27,12 +27,12 @@ static __always_inline __u32 size_bucket(__u64 len)
 	return XDP_COUNTER_MAX_BOUNDS;
 }
 
-SEC("xdp.frags") /* frame length comes from bpf_xdp_get_buff_len, so jumbo and multi-buffer frames are fine */
+SEC("xdp") /* loaded multi-buffer aware where the kernel can (see np_xdp_frags): jumbo frames are fine */
 int xdp_counter(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex;
 	/* Whole frame, including fragments of multi-buffer frames. */
-	__u64 len = bpf_xdp_get_buff_len(ctx);
+	__u64 len = np_xdp_frame_len(ctx);
 	struct xdp_counter_value *value;
 	__u32 bucket;
 

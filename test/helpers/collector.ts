@@ -9,12 +9,13 @@ import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import type { TestNet } from './netns';
 import { cliPath } from './paths';
+import { patience } from './slowdown';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns a value (bounded by `timeoutMs`). */
 export async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined, pollMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   let last: unknown;
   while (Date.now() < deadline) {
     try {

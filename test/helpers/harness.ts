@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { TestNet } from './netns';
 import { distRoot } from './paths';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
+import { patience } from './slowdown';
 
 export interface EmittedEvent { probe: string; name: string; attributes: Attributes; body?: string }
 export type LogEvent = EmittedEvent;
@@ -15,6 +16,7 @@ export interface Point { probe: string; metric: string; attributes: Attributes; 
 export class ProbeHarness {
   private readonly lines: AsyncIterator<string>;
   private stderr = '';
+  private started = false;
 
   private constructor(private readonly child: ChildProcess) {
     this.lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -35,15 +37,19 @@ export class ProbeHarness {
     const child = options.keepMounts ? net.spawnKeepingMounts(ns, args) : net.spawn(ns, args);
     const harness = new ProbeHarness(child);
     const first = await harness.next();
+    harness.started = true;
     if (!('ready' in first)) throw new Error(`harness failed: ${JSON.stringify(first)}\n${harness.stderr}`);
     return { harness, ready: first.ready as unknown[] };
   }
 
   private async next(): Promise<Record<string, unknown>> {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`harness timed out; stderr:\n${this.stderr}`)), 20_000).unref());
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`harness timed out; stderr:\n${this.stderr}`)), patience(20_000)).unref());
     const r = await Promise.race([this.lines.next(), timeout]);
     if (r.done) throw new Error(`harness exited; stderr:\n${this.stderr}`);
-    return JSON.parse(r.value) as Record<string, unknown>;
+    const reply = JSON.parse(r.value) as Record<string, unknown>;
+    // A failed command (e.g. a collect the kernel refused) says why, instead of an undefined result.
+    if ('error' in reply && !('ready' in reply) && this.started) throw new Error(`harness: ${String(reply.error)}\n${this.stderr}`);
+    return reply;
   }
 
   async collect(): Promise<Point[]> {
@@ -55,6 +61,11 @@ export class ProbeHarness {
   async events(): Promise<EmittedEvent[]> {
     this.child.stdin!.write('events\n');
     return (await this.next()).events as EmittedEvent[];
+  }
+
+  /** What the probes logged (the collector's diagnostic log, on stderr) so far. */
+  get log(): string {
+    return this.stderr;
   }
 
   /** The harness process, e.g. to kill it the hard way. */

@@ -5,11 +5,12 @@
  * Every name is unique to the process, and cleanup() removes everything.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { patience } from './slowdown';
 
 let serial = 0;
 
 export function sh(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
+  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: patience(30_000) });
 }
 
 export class TestNet {
@@ -172,7 +173,7 @@ export class TestNet {
       c.on('error', (e) => { console.error(e); process.exit(1); });`;
     const srv = this.spawn(this.nsB, [process.execPath, '-e', server]);
     // Wait for the listener (bounded), then run the client to completion.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + patience(10_000);
     while (Date.now() < deadline) {
       try {
         this.exec(this.nsB, ['sh', '-c', `ss -Hltn | grep -q ':${port} '`]);

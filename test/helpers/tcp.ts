@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { TestNet } from './netns';
 import type { TestCgroup } from './cgroup';
+import { patience } from './slowdown';
 
 /** What one client connection does: send `request` bytes, read `response` bytes, hold, then close or reset. */
 export interface Exchange { request: number; response: number; holdMs: number; end: 'close' | 'reset' }
@@ -69,7 +70,7 @@ export async function startServer(net: TestNet, cgroup: TestCgroup, ns: string, 
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), patience(10_000));
     child.stdout!.once('data', () => {
       clearTimeout(timer);
       resolve();

@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// The kernel matrix: boots Debian's own kernels under qemu (software emulation works; KVM is
+// used when /dev/kvm exists) on the host's root shared read-only over 9p, runs the
+// portability suites in each guest with CI=true, and prints a result per kernel and suite.
+//
+//   node scripts/kernels/run-matrix.js [--kernels bullseye,bookworm,trixie] [--suites a,b]
+//                                      [--parallel N] [--list]
+//
+// Needs root, qemu-system-x86_64, busybox-static, and a built dist/ (npm run test:kernels
+// builds first). Kernels are downloaded once into $NETPROBE_CACHE/kernels (fetch-kernels.sh);
+// each run's console and per-suite logs go to $NETPROBE_CACHE/kernel-runs/<kernel>/.
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const repo = path.resolve(__dirname, '..', '..');
+const cache = process.env.NETPROBE_CACHE || path.join(repo, '.cache');
+const KERNELS = ['bullseye', 'bookworm', 'trixie'];
+
+/** name, time limit in the guest (s; measured under TCG on a busy 2-core host, with room), command run from the repo. */
+const SUITES = [
+  { name: 'bpf-core', limit: 1500, cmd: 'node scripts/run-tests.js core/bpf/' },
+  { name: 'conformance', limit: 1200, cmd: 'node scripts/run-tests.js test/conformance' },
+  { name: 'xdp-counter', limit: 900, cmd: 'node scripts/run-tests.js xdp-counter/xdp-counter.test' },
+  { name: 'flow-stats', limit: 1500, cmd: 'node scripts/run-tests.js flow-stats/flow-stats.test flow-stats/filter-sampling.test' },
+  { name: 'dns', limit: 1500, cmd: 'node scripts/run-tests.js dns/dns-bpf.test dns/dns.test' },
+  { name: 'conntrack', limit: 2400, cmd: 'node scripts/run-tests.js conntrack/conntrack.test conntrack/conntrack.e2e.test' },
+  { name: 'doctor', limit: 300, cmd: 'node scripts/run-tests.js core/doctor/' },
+  { name: 'no-btf', limit: 300, cmd: 'node scripts/run-tests.js core/bpf/no-btf' },
+];
+
+function parseArgs(argv) {
+  const opts = { kernels: KERNELS, suites: SUITES.map((s) => s.name), parallel: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${arg} needs a value`);
+      return argv[++i];
+    };
+    if (arg === '--kernels') opts.kernels = value().split(',').filter(Boolean);
+    else if (arg === '--suites') opts.suites = value().split(',').filter(Boolean);
+    else if (arg === '--parallel') opts.parallel = Number(value());
+    else if (arg === '--list') opts.list = true;
+    else usage(`unknown option ${arg}`);
+  }
+  for (const k of opts.kernels) if (!KERNELS.includes(k)) usage(`unknown kernel ${k} (known: ${KERNELS.join(', ')})`);
+  for (const s of opts.suites) if (!SUITES.some((x) => x.name === s)) usage(`unknown suite ${s} (known: ${SUITES.map((x) => x.name).join(', ')})`);
+  if (!Number.isInteger(opts.parallel) || opts.parallel < 1 || opts.parallel > 4) usage('--parallel takes 1..4');
+  return opts;
+}
+
+function usage(message) {
+  console.error(`test:kernels: ${message}\nusage: run-matrix.js [--kernels ${KERNELS.join(',')}] [--suites name,...] [--parallel 1..4] [--list]`);
+  process.exit(2);
+}
+
+function need(condition, message) {
+  if (!condition) {
+    console.error(`test:kernels: ${message}`);
+    process.exit(1);
+  }
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, NETPROBE_CACHE: cache } });
+  need(r.status === 0, `${cmd} ${args.join(' ')} failed`);
+}
+
+/**
+ * A snapshot of the repo (built dist/ included) for the guests, so that editing or rebuilding
+ * the working tree during a run changes nothing under the tests; node_modules is linked.
+ */
+function snapshotRepo() {
+  const stage = path.join(cache, 'kernel-runs', `repo-${process.pid}`);
+  fs.rmSync(stage, { recursive: true, force: true });
+  process.on('exit', () => fs.rmSync(stage, { recursive: true, force: true }));
+  const skip = new Set(['node_modules', '.git', '.cache'].map((d) => path.join(repo, d)));
+  fs.cpSync(repo, stage, { recursive: true, filter: (src) => !skip.has(src) });
+  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(stage, 'node_modules'));
+  return stage;
+}
+
+/** Boots one kernel, runs the suites, and resolves with its parsed result lines. */
+function runKernel(kernel, suites, opts) {
+  const kdir = path.join(cache, 'kernels', kernel);
+  const out = path.join(cache, 'kernel-runs', kernel);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'plan'), suites.map((s) => `${s.name} ${s.limit} ${s.cmd}\n`).join(''));
+  const kvm = fs.existsSync('/dev/kvm');
+  // Under software emulation everything runs 10-30x slower (more on a busy host): tests stretch their waits.
+  const slowdown = Number(process.env.NETPROBE_KERNELS_SLOWDOWN) || (kvm ? 1 : 10);
+  // no_timer_check: on a loaded host a TCG guest once hung for 20 min in the IO-APIC timer check.
+  const append = [`console=ttyS0`, `panic=-1`, `quiet`, `no_timer_check`, `np.repo=${opts.stage}`, `np.slowdown=${slowdown}`];
+  const args = [
+    '-n', '10', 'qemu-system-x86_64', '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+    ...(kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+    '-m', '2048', '-smp', '2',
+    '-kernel', path.join(kdir, 'vmlinuz'), '-initrd', path.join(kdir, 'initramfs.cpio.gz'), '-append', append.join(' '),
+    '-virtfs', 'local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${out},mount_tag=out,security_model=none`,
+  ];
+  // Boot and shutdown take about a minute under TCG; each suite has its own limit in the guest.
+  const limitMs = (240 + suites.reduce((sum, s) => sum + s.limit + 15, 0)) * 1000;
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const qemu = spawn('nice', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const consoleLog = fs.createWriteStream(path.join(out, 'console.log'));
+    const results = [];
+    let buffered = '';
+    const onData = (chunk) => {
+      consoleLog.write(chunk);
+      buffered += chunk.toString('utf8');
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).replace(/\r$/, '');
+        buffered = buffered.slice(nl + 1);
+        const m = /NETPROBE-(RESULT|GUEST-FATAL) (.*)$/.exec(line);
+        if (!m) continue;
+        if (m[1] === 'GUEST-FATAL') results.push({ suite: 'boot', status: 'fail', reason: m[2] });
+        else results.push(Object.fromEntries(m[2].split(' ').map((kv) => kv.split('='))));
+        console.log(`[${kernel}] ${m[2]}`);
+      }
+    };
+    qemu.stdout.on('data', onData);
+    qemu.stderr.on('data', onData);
+    const timer = setTimeout(() => {
+      console.log(`[${kernel}] timed out after ${limitMs / 1000} s: stopping qemu`);
+      results.push({ suite: 'qemu', status: 'timeout' });
+      qemu.kill('SIGKILL');
+    }, limitMs);
+    qemu.on('close', (code) => {
+      clearTimeout(timer);
+      consoleLog.end();
+      const seconds = Math.round((Date.now() - started) / 1000);
+      resolve({ kernel, seconds, code, results, out });
+    });
+  });
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const suites = SUITES.filter((s) => opts.suites.includes(s.name));
+  if (opts.list) {
+    for (const s of SUITES) console.log(`${s.name.padEnd(12)} ${s.cmd}`);
+    return;
+  }
+  need(process.getuid?.() === 0, 'run as root (the guests load BPF programs as root on a root-owned share)');
+  need(spawnSync('qemu-system-x86_64', ['--version']).status === 0, 'qemu-system-x86_64 is missing (apt-get install qemu-system-x86)');
+  need(fs.existsSync(path.join(repo, 'dist', 'cli', 'netprobe.js')), 'dist/ is not built: npm run build');
+  run('bash', [path.join(__dirname, 'fetch-kernels.sh'), ...opts.kernels]);
+  for (const k of opts.kernels) run('bash', [path.join(__dirname, 'make-initramfs.sh'), k]);
+  opts.stage = snapshotRepo();
+
+  const pending = [...opts.kernels];
+  const done = [];
+  const worker = async () => {
+    while (pending.length) done.push(await runKernel(pending.shift(), suites, opts));
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.parallel, pending.length) }, worker));
+
+  let failed = false;
+  const date = new Date().toISOString().slice(0, 10);
+  console.log(`\nkernel matrix, ${date}:`);
+  console.log(`| Kernel | ${suites.map((s) => s.name).join(' | ')} | Time |`);
+  console.log(`|---|${suites.map(() => '---').join('|')}|---|`);
+  for (const k of opts.kernels) {
+    const r = done.find((d) => d.kernel === k);
+    const boot = r.results.find((x) => x.suite === 'boot');
+    const cells = suites.map((s) => {
+      const x = r.results.find((y) => y.suite === s.name);
+      if (!x || x.status !== 'pass') failed = true;
+      return x ? `${x.status} (${x.seconds} s)` : 'not run';
+    });
+    if (!boot || boot.status !== 'pass') failed = true;
+    const name = boot?.kernel ? `${boot.kernel} (${k}, BTF ${boot.btf}, Node ${boot.node})` : `${k}: ${boot?.reason ?? 'did not boot'}`;
+    console.log(`| ${name} | ${cells.join(' | ')} | ${r.seconds} s |`);
+  }
+  console.log(`\nlogs: ${path.join(cache, 'kernel-runs')}/<kernel>/{console.log,<suite>.log}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
