@@ -22,7 +22,7 @@ const walk = (dir) => {
 walk(dist);
 files.sort();
 if (files.length === 0) {
-  console.error(filter ? `no test file in dist/ matches '${filter}'` : 'no test files found in dist/: run npm run build first');
+  console.error(filters.length ? `no test file in dist/ matches ${filters.map((f) => `'${f}'`).join(' or ')}` : 'no test files found in dist/: run npm run build first');
   process.exit(1);
 }
 
