@@ -92,6 +92,10 @@ new_root() {
   roots+=("$root")
   mkdir -p "$root"
   tar -C "$root" -xf "$BASE"
+  # The root must be a mount point of its own: `ip netns exec` makes / a slave mount, and
+  # that fails with EINVAL on a plain directory.
+  mount --bind "$root" "$root"
+  mount --make-private "$root"
   mkdir -p "$root/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
   cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -185,8 +189,9 @@ check_run() {
   in_root "$root12" bash -c 'cd /src/netprobe && npm pack --silent --pack-destination /src >/dev/null'
   tgz="$(cd "$root12/src" && ls netprobe-*.tgz | head -1)"
   [[ -n "$tgz" ]] || die "npm pack wrote no tarball"
-  tar -tzf "$root12/src/$tgz" | grep -q 'package/dist/plugins/flow-stats/flow_stats.bpf.o' || die "$tgz lacks the compiled BPF objects"
-  if tar -tzf "$root12/src/$tgz" | grep -qE '\.test\.js$|/testdata/'; then die "$tgz ships test code"; fi
+  local listing; listing="$(tar -tzf "$root12/src/$tgz")"   # not piped into grep -q: SIGPIPE under pipefail
+  grep -q 'package/dist/plugins/flow-stats/flow_stats.bpf.o' <<< "$listing" || die "$tgz lacks the compiled BPF objects"
+  if grep -qE '\.test\.js$|/testdata/' <<< "$listing"; then die "$tgz ships test code"; fi
   log "$tgz: $(du -k "$root12/src/$tgz" | cut -f1) KiB"
 
   new_root trixie run-trixie; root13="$ROOT"
