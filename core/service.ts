@@ -5,7 +5,7 @@
  */
 import { Telemetry } from './telemetry/telemetry';
 import { buildResource } from './telemetry/resource';
-import { ProbeRunner } from './plugin/runner';
+import { ProbeRunner, type ProbeFinished } from './plugin/runner';
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
@@ -22,6 +22,8 @@ export class Service {
   private ticking: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
+  /** Called when a probe has done what it was asked (ProbeHost.finished): a command face stops here; by default it is logged. */
+  onProbeFinished: ProbeFinished = (probe, reason) => this.log.info('probe finished', { probe, reason });
 
   constructor(
     private readonly config: CollectorConfig,
@@ -56,7 +58,7 @@ export class Service {
     try {
       for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims);
+        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, (probe, reason) => this.onProbeFinished(probe, reason));
         this.runners.push(runner);
         await runner.start();
         for (const a of runner.attachments) {

@@ -11,7 +11,7 @@ import { runIterator } from '../bpf/iter';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
-import type { Attributes, ProbeHost } from './types';
+import type { Attributes, ProbeHost, RingBufferHandle } from './types';
 
 export interface Attachment {
   probe: string;
@@ -36,6 +36,7 @@ export class TrackingHost implements ProbeHost {
     private readonly emit: (probeId: string, eventName: string, attributes: Attributes, body?: string) => void,
     /** Interfaces already claimed for XDP by other probe instances: ifname -> probe id. */
     private readonly xdpClaims: Map<string, string>,
+    private readonly onFinished: (probeId: string, reason: string) => void = () => undefined,
   ) {}
 
   openObject(): BpfObject {
@@ -88,7 +89,7 @@ export class TrackingHost implements ProbeHost {
     runIterator(object.programFd(program), program);
   }
 
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void {
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): RingBufferHandle {
     const reader = new RingBufferReader(map, object.map(map).fd, onRecord);
     reader.poll(RING_POLL_MS, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
     // Drain what is left before the ring goes away, so shutdown loses no event.
@@ -102,6 +103,11 @@ export class TrackingHost implements ProbeHost {
         }
       },
     });
+    return { drain: () => reader.drain() };
+  }
+
+  finished(reason: string): void {
+    this.onFinished(this.probeId, reason);
   }
 
   emitEvent(eventName: string, attributes: Attributes, body?: string): void {

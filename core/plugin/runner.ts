@@ -9,6 +9,7 @@ import type { Logger } from '../log';
 import type { Attributes, MetricSink, ProbeInstance, ProbePlugin } from './types';
 
 export type EmitEvent = (probeId: string, eventName: string, attributes: Attributes, body?: string) => void;
+export type ProbeFinished = (probeId: string, reason: string) => void;
 
 export class ProbeRunner {
   private instance: ProbeInstance | undefined;
@@ -22,8 +23,9 @@ export class ProbeRunner {
     private readonly log: Logger,
     emit: EmitEvent,
     xdpClaims: Map<string, string>,
+    onFinished?: ProbeFinished,
   ) {
-    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims);
+    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims, onFinished);
   }
 
   get running(): boolean {

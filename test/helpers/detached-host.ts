@@ -19,7 +19,8 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[]): Pro
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
     runIterator: () => undefined,
-    consumeRingBuffer: () => undefined,
+    consumeRingBuffer: () => ({ drain: () => 0 }),
+    finished: () => undefined,
     emitEvent: () => undefined,
   };
 }
