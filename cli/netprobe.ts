@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * netprobe run | validate | plugins | doctor
+ * netprobe run | validate | plugins | doctor | capture
  * Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.
  */
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { createLogger, setLogLevel } from '../core/log';
 import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
+import { capture } from './capture';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
@@ -18,6 +19,7 @@ usage:
   netprobe validate [--config FILE]   check a config; touches nothing in the kernel
   netprobe plugins                    list the probes with what they attach and emit
   netprobe doctor                     check this machine: kernel, BTF, capabilities, interfaces
+  netprobe capture -i IFACE -w FILE   capture packets to pcap-ng, like tcpdump (netprobe capture -h)
 `;
 
 function loadConfig(file: string): CollectorConfig | undefined {
@@ -104,6 +106,7 @@ async function run(file: string): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'capture') return capture(rest);
   let values: { config?: string; help?: boolean };
   try {
     ({ values } = parseArgs({

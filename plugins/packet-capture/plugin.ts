@@ -314,14 +314,14 @@ export class CaptureRun {
     }
     this.stopped = true;
     await this.writer?.close();
+    // Like tcpdump's last words: what was captured and written, then every non-zero reason a packet was not.
     const outcomes = this.outcomeCounts();
-    const kernel = Object.fromEntries([...outcomes].filter(([o, c]) => o !== 'captured' && c.packets > 0).map(([o, c]) => [o, c.packets]));
-    const after = Object.fromEntries(Object.entries(this.droppedAfterKernel()).filter(([, n]) => n > 0));
+    const notCaptured = [...outcomes].filter(([o, c]) => o !== 'captured' && c.packets > 0).map(([o, c]) => [o, c.packets]);
+    const lost = Object.entries(this.droppedAfterKernel()).filter(([, n]) => n > 0);
     this.log.info('capture finished', {
       captured: outcomes.get('captured')?.packets ?? 0,
       written: this.writer?.written ?? 0,
-      not_captured: Object.keys(kernel).length ? kernel : 'none',
-      dropped_after_kernel: Object.keys(after).length ? after : 'none',
+      ...Object.fromEntries([...notCaptured, ...lost]),
       files: this.writer && this.config.pcapng?.path !== '-' ? this.writer.files.slice(-this.config.pcapng!.max_files).join(',') : undefined,
     });
   }
