@@ -36,7 +36,7 @@ export class PcapngWriter {
   /** Packets the stream reported written (a write error counts its chunk's packets as write_failed). */
   written = 0;
   readonly dropped: Record<DropReason, number> = { queue_full: 0, write_failed: 0 };
-  /** Every file this writer created, oldest first (only the last maxFiles still exist). */
+  /** The files this writer created that still exist (at most maxFiles), oldest first. */
   readonly files: string[] = [];
   private stream: Writable | undefined;
   private failed: Error | undefined;
@@ -92,14 +92,13 @@ export class PcapngWriter {
     }
   }
 
-  /** Hands what is encoded to the stream and rotates when a limit is reached. */
+  /** Hands what is encoded to the stream, in a new file when the current one is old or full enough. */
   flush(): void {
     if (this.closed) return;
+    const rotating = this.rotating && !this.failed;
+    if (rotating && this.options.rotateMs > 0 && Date.now() - this.fileOpenedAt >= this.options.rotateMs) this.rotate();
     this.flushChunk();
-    if (!this.rotating || this.failed) return;
-    const tooBig = this.options.rotateBytes > 0 && this.fileBytes >= this.options.rotateBytes;
-    const tooOld = this.options.rotateMs > 0 && Date.now() - this.fileOpenedAt >= this.options.rotateMs;
-    if (tooBig || tooOld) this.rotate();
+    if (rotating && this.options.rotateBytes > 0 && this.fileBytes >= this.options.rotateBytes) this.rotate();
   }
 
   /** Flushes, ends the stream and waits (at most `timeoutMs`) for the last bytes to be written. */
