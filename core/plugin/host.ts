@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BpfObject } from '../bpf/object';
 import { attachCgroup, attachTc, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
+import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
@@ -89,8 +90,9 @@ export class TrackingHost implements ProbeHost {
     runIterator(object.programFd(program), program);
   }
 
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): RingBufferHandle {
-    const reader = new RingBufferReader(map, object.map(map).fd, onRecord);
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options: { borrowed?: boolean } = {}): RingBufferHandle {
+    const ring = object.map(map);
+    const reader = options.borrowed ? new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord) : new RingBufferReader(map, ring.fd, onRecord);
     reader.poll(RING_POLL_MS, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
     // Drain what is left before the ring goes away, so shutdown loses no event.
     this.cleanups.push({

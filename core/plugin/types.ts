@@ -74,8 +74,10 @@ export interface ProbeHost {
   /**
    * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
    * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
+   * `borrowed`: each record is a view into the ring, valid only during the call, read
+   * without a foreign call per record (for high rates; the handler copies what it keeps).
    */
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): RingBufferHandle;
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
   /**
    * The probe has done what it was asked (e.g. a capture reached its packet count, or
    * its output failed). A command face (`netprobe capture`) stops the service then;

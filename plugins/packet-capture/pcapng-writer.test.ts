@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PcapngWriter, rotatedName, type PcapngWriterOptions } from './pcapng-writer';
-import { LINKTYPE_ETHERNET } from './pcapng';
+import { LINKTYPE_ETHERNET, splitNs } from './pcapng';
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-pcapng-'));
@@ -45,7 +45,7 @@ function packet(n: number, length = 150) {
   data.writeUInt32BE(n, 42);
   return {
     interfaceId: n % 2,
-    timestampNs: 1_700_000_000_123_456_789n + BigInt(n) * 1_000n,
+    ...splitNs(1_700_000_000_123_456_789n + BigInt(n) * 1_000n),
     originalLength: length,
     direction: n % 3 === 0 ? 'outbound' as const : 'inbound' as const,
     data,

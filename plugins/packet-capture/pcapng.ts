@@ -75,8 +75,9 @@ export function interfaceDescription(i: InterfaceDescription): Buffer {
 export interface PacketRecord {
   /** Index of the interface's IDB in the section. */
   interfaceId: number;
-  /** Wall clock, nanoseconds since the epoch. */
-  timestampNs: bigint;
+  /** Wall clock, nanoseconds since the epoch: the upper and lower 32 bits (no BigInt on the hot path). */
+  timestampHigh: number;
+  timestampLow: number;
   /** Frame length on the wire. */
   originalLength: number;
   direction: 'inbound' | 'outbound';
@@ -93,8 +94,8 @@ export function writeEnhancedPacket(out: Buffer, at: number, p: PacketRecord): n
   out.writeUInt32LE(EPB, at);
   out.writeUInt32LE(total, at + 4);
   out.writeUInt32LE(p.interfaceId, at + 8);
-  out.writeUInt32LE(Number(p.timestampNs >> 32n), at + 12);
-  out.writeUInt32LE(Number(p.timestampNs & 0xffffffffn), at + 16);
+  out.writeUInt32LE(p.timestampHigh, at + 12);
+  out.writeUInt32LE(p.timestampLow, at + 16);
   out.writeUInt32LE(p.data.length, at + 20);
   out.writeUInt32LE(p.originalLength, at + 24);
   p.data.copy(out, at + 28);
@@ -107,6 +108,11 @@ export function writeEnhancedPacket(out: Buffer, at: number, p: PacketRecord): n
   out.writeUInt32LE(OPT_END, o + 8);
   out.writeUInt32LE(total, o + 12);
   return at + total;
+}
+
+/** Nanoseconds as the two 32-bit halves a PacketRecord carries. */
+export function splitNs(ns: bigint): { timestampHigh: number; timestampLow: number } {
+  return { timestampHigh: Number(ns >> 32n), timestampLow: Number(ns & 0xffffffffn) };
 }
 
 export function enhancedPacket(p: PacketRecord): Buffer {

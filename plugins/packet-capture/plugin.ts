@@ -18,7 +18,7 @@ import { listInterfaces } from '../../core/net/interfaces';
 import { VERSION } from '../../core/version';
 import { RecordDecoder, type CapturedFrame } from './record';
 import { PcapngWriter } from './pcapng-writer';
-import { LINKTYPE_ETHERNET } from './pcapng';
+import { LINKTYPE_ETHERNET, splitNs } from './pcapng';
 import { wallClockOffsetNs } from './wall-clock';
 import { frameAttributes } from './summary';
 
@@ -120,7 +120,8 @@ export class CaptureRun {
   private readonly interfaceIds = new Map<number, { id: number; name: string }>();
   private readonly writer: PcapngWriter | undefined;
   private ring: RingBufferHandle | undefined;
-  private clockOffsetNs = wallClockOffsetNs();
+  /** Wall clock minus monotonic clock, in 32-bit halves. */
+  private clockOffset = splitNs(wallClockOffsetNs());
   private clockTimer: NodeJS.Timeout;
   private stopped = false;
   /** Records read from the ring. */
@@ -187,12 +188,12 @@ export class CaptureRun {
       });
     }
     this.clockTimer = setInterval(() => {
-      this.clockOffsetNs = wallClockOffsetNs();
+      this.clockOffset = splitNs(wallClockOffsetNs());
     }, CLOCK_RESYNC_MS);
     this.clockTimer.unref();
 
     // The ring is consumed before the programs are attached: nothing they capture waits unread.
-    this.ring = host.consumeRingBuffer(object, 'capture_events', (record) => this.handle(record));
+    this.ring = host.consumeRingBuffer(object, 'capture_events', (record) => this.handle(record), { borrowed: true });
     for (const name of interfaces) {
       if (config.directions.includes('ingress')) host.attachTc(object, 'capture_ingress', name, 'ingress');
       if (config.directions.includes('egress')) host.attachTc(object, 'capture_egress', name, 'egress');
@@ -250,9 +251,16 @@ export class CaptureRun {
     this.received++;
     if (frame.data.length > this.config.snaplen) frame.data = frame.data.subarray(0, this.config.snaplen); // a re-inserted VLAN tag
     const iface = this.interfaceIds.get(frame.ifindex);
+    let low = frame.monotonicLow + this.clockOffset.timestampLow;
+    let high = frame.monotonicHigh + this.clockOffset.timestampHigh;
+    if (low >= 0x1_0000_0000) {
+      low -= 0x1_0000_0000;
+      high++;
+    }
     this.writer?.write({
       interfaceId: iface?.id ?? 0,
-      timestampNs: frame.monotonicNs + this.clockOffsetNs,
+      timestampHigh: high,
+      timestampLow: low,
       originalLength: frame.originalLength,
       direction: frame.direction,
       data: frame.data,

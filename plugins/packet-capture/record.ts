@@ -7,8 +7,9 @@
 import type { StructLayout } from '../../core/bpf/layout';
 
 export interface CapturedFrame {
-  /** CLOCK_MONOTONIC ns, as bpf_ktime_get_ns() read it. */
-  monotonicNs: bigint;
+  /** CLOCK_MONOTONIC ns, as bpf_ktime_get_ns() read it: upper and lower 32 bits. */
+  monotonicHigh: number;
+  monotonicLow: number;
   ifindex: number;
   direction: 'inbound' | 'outbound';
   /** Length on the wire (with a re-inserted VLAN tag). */
@@ -49,7 +50,8 @@ export class RecordDecoder {
       originalLength += 4;
     }
     return {
-      monotonicNs: record.readBigUInt64LE(at.timestamp),
+      monotonicLow: record.readUInt32LE(at.timestamp),
+      monotonicHigh: record.readUInt32LE(at.timestamp + 4),
       ifindex: record.readUInt32LE(at.ifindex),
       direction: record[at.direction] === DIR_EGRESS ? 'outbound' : 'inbound',
       originalLength,
