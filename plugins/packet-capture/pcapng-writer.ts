@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { enhancedPacketSize, interfaceDescription, sectionHeader, writeEnhancedPacket, type InterfaceDescription, type PacketRecord } from './pcapng';
+import { BlockBuffer, enhancedPacketSize, interfaceDescription, sectionHeader, type InterfaceDescription, type PacketRecord } from './pcapng';
 
 export interface PcapngWriterOptions {
   /** A file path, or `-` for stdout. */
@@ -31,6 +31,8 @@ export interface PcapngWriterOptions {
 export type DropReason = 'queue_full' | 'write_failed';
 
 const CHUNK_BYTES = 256 * 1024;
+/** Full chunks kept for reuse once their writes completed: fresh memory costs page faults at high rates. */
+const SPARE_CHUNKS = 8;
 
 export class PcapngWriter {
   /** Packets the stream reported written (a write error counts its chunk's packets as write_failed). */
@@ -40,10 +42,13 @@ export class PcapngWriter {
   readonly files: string[] = [];
   private stream: Writable | undefined;
   private failed: Error | undefined;
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private chunk = new BlockBuffer(CHUNK_BYTES);
+  private readonly spareChunks: BlockBuffer[] = [];
   private chunkStart = 0;
   private chunkEnd = 0;
   private chunkPackets = 0;
+  /** Bytes handed to the stream whose write has not completed. */
+  private streamQueued = 0;
   private fileBytes = 0;
   private fileOpenedAt = 0;
   private sequence = 0;
@@ -62,7 +67,7 @@ export class PcapngWriter {
 
   /** Bytes handed to the stream and not yet written. */
   get queuedBytes(): number {
-    return (this.stream?.writableLength ?? 0) + (this.chunkEnd - this.chunkStart);
+    return this.streamQueued + (this.chunkEnd - this.chunkStart);
   }
 
   write(packet: PacketRecord): void {
@@ -75,12 +80,14 @@ export class PcapngWriter {
       this.dropped.queue_full++;
       return;
     }
-    if (this.chunkEnd + size > this.chunk.length) {
+    if (this.chunkEnd + size > this.chunk.bytes.length) {
       this.flushChunk();
-      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, size));
+      this.retire(this.chunk);
+      this.chunk = (size <= CHUNK_BYTES && this.spareChunks.pop()) || new BlockBuffer(Math.max(CHUNK_BYTES, size));
+      this.chunk.retired = false;
       this.chunkStart = this.chunkEnd = 0;
     }
-    this.chunkEnd = writeEnhancedPacket(this.chunk, this.chunkEnd, packet);
+    this.chunkEnd = this.chunk.writeEnhancedPacket(this.chunkEnd, packet);
     this.chunkPackets++;
     if (!this.flushScheduled) {
       // Everything one ring-buffer drain delivers goes out in one write.
@@ -114,15 +121,29 @@ export class PcapngWriter {
 
   private flushChunk(): void {
     if (this.chunkEnd === this.chunkStart || !this.stream) return;
-    const bytes = this.chunk.subarray(this.chunkStart, this.chunkEnd);
+    const bytes = this.chunk.bytes.subarray(this.chunkStart, this.chunkEnd);
     const packets = this.chunkPackets;
+    const chunk = this.chunk;
+    chunk.pendingWrites++;
     this.chunkStart = this.chunkEnd;
     this.chunkPackets = 0;
     this.fileBytes += bytes.length;
+    this.streamQueued += bytes.length;
     this.stream.write(bytes, (err) => {
+      this.streamQueued -= bytes.length;
+      if (--chunk.pendingWrites === 0 && chunk.retired) this.recycle(chunk);
       if (err) this.dropped.write_failed += packets;
       else this.written += packets;
     });
+  }
+
+  private retire(chunk: BlockBuffer): void {
+    chunk.retired = true;
+    if (chunk.pendingWrites === 0) this.recycle(chunk);
+  }
+
+  private recycle(chunk: BlockBuffer): void {
+    if (chunk.bytes.length === CHUNK_BYTES && this.spareChunks.length < SPARE_CHUNKS && !this.spareChunks.includes(chunk)) this.spareChunks.push(chunk);
   }
 
   private rotate(): void {
