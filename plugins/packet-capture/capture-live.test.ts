@@ -61,13 +61,15 @@ test('netprobe capture writes exactly what tcpdump captures: bytes, lengths, dir
   });
   const ours = path.join(dir, 'netprobe.pcapng');
   const theirs = path.join(dir, 'tcpdump.pcap');
-  const tcpdump = net.spawn(net.nsA, ['tcpdump', '-i', net.vA, '-s', String(SNAPLEN), '--time-stamp-precision=nano', '-U', '-w', theirs]);
+  const tcpdump = net.spawn(net.nsA, ['tcpdump', '-i', net.vA, '-s', String(SNAPLEN), '--time-stamp-precision=nano', '--immediate-mode', '-U', '-w', theirs]);
   await started(tcpdump, /listening on/, 'tcpdump');
   const capture = net.spawn(net.nsA, [process.execPath, cliPath, 'capture', '-i', net.vA, '-s', String(SNAPLEN), '-w', ours]);
   const captureLog = await started(capture, /listening on/, 'netprobe capture');
 
   traffic(net);
-  await sleep(300); // the last packets reach both captures
+  // The last packets reach both captures (without --immediate-mode, tcpdump would hold up to a
+  // second of packets in a ring block and lose them on SIGINT).
+  await sleep(500);
   capture.kill('SIGINT');
   tcpdump.kill('SIGINT');
   assert.equal(await exited(capture), 0, captureLog());
