@@ -277,13 +277,18 @@ export class CaptureRun {
       return;
     }
     this.logWindow.emitted++;
+    const a = frameAttributes(frame.data);
+    const end = (address: unknown, port: unknown) => (port === undefined ? String(address ?? '?') : `${String(address)}:${String(port)}`);
+    const body = a['network.type']
+      ? `${ifname} ${frame.direction === 'inbound' ? 'in' : 'out'} ${a['network.transport']} ${end(a['source.address'], a['source.port'])} -> ${end(a['destination.address'], a['destination.port'])}, ${frame.originalLength} B`
+      : `${ifname} ${frame.direction === 'inbound' ? 'in' : 'out'} ethertype 0x${Number(a['netprobe.capture.ether_type']).toString(16).padStart(4, '0')}, ${frame.originalLength} B`;
     this.host.emitEvent(PACKET_EVENT, {
       'network.interface.name': ifname,
       'network.io.direction': frame.direction === 'inbound' ? 'receive' : 'transmit',
-      ...frameAttributes(frame.data),
+      ...a,
       'netprobe.capture.length': frame.originalLength,
       'netprobe.capture.captured_length': frame.data.length,
-    });
+    }, body);
   }
 
   /** Kernel counts by outcome, summed over CPUs. */
