@@ -70,14 +70,25 @@ export const variants: Variant[] = [
   },
 ];
 
+/** A 64-byte UDP frame from A to B (to `port`), addressed to B's MAC, in hex for the sender. */
+export function udpFrameHex(net: TestNet, port: number): string {
+  const f = frame({ ip: { version: 4, src: net.ipA, dst: net.ipB }, l4: { kind: 'udp', src: 40000, dst: port }, payload: 22 });
+  Buffer.from(net.mac(net.nsB, net.vB).replace(/:/g, ''), 'hex').copy(f, 0);
+  Buffer.from(net.mac(net.nsA, net.vA).replace(/:/g, ''), 'hex').copy(f, 6);
+  return f.toString('hex');
+}
+
 function rxPackets(net: TestNet): number {
   return Number(net.exec(net.nsB, ['cat', `/sys/class/net/${net.vB}/statistics/rx_packets`]));
 }
 
-/** Sends `count` frames; returns delivered packets per second (until the receiver went quiet). */
-async function measure(net: TestNet, hexFrame: string, count: number): Promise<{ pps: number; delivered: number }> {
+/**
+ * Sends `count` frames (with `mix`, one in `mix.every` is `mix.hex`); returns delivered packets
+ * per second (until the receiver went quiet).
+ */
+export async function measure(net: TestNet, hexFrame: string, count: number, mix?: { hex: string; every: number }): Promise<{ pps: number; delivered: number }> {
   const before = rxPackets(net);
-  const out = net.exec(net.nsA, [process.execPath, path.join(__dirname, 'sender.js'), net.vA, String(count), hexFrame]);
+  const out = net.exec(net.nsA, [process.execPath, path.join(__dirname, 'sender.js'), net.vA, String(count), hexFrame, ...(mix ? ['0', mix.hex, String(mix.every)] : [])]);
   const { startMs } = JSON.parse(out) as { startMs: number };
   let last = rxPackets(net);
   let lastChange = Date.now();
@@ -101,10 +112,7 @@ export const liveOverhead: BenchSuite = {
     try {
       // NAPI on the receiving end, so frames are received with or without XDP there.
       net.exec(net.nsB, ['ethtool', '-K', net.vB, 'gro', 'on']);
-      const f = frame({ ip: { version: 4, src: net.ipA, dst: net.ipB }, l4: { kind: 'udp', src: 40000, dst: 9 }, payload: 22 });
-      Buffer.from(net.mac(net.nsB, net.vB).replace(/:/g, ''), 'hex').copy(f, 0);
-      Buffer.from(net.mac(net.nsA, net.vA).replace(/:/g, ''), 'hex').copy(f, 6);
-      const hex = f.toString('hex');
+      const hex = udpFrameHex(net, 9);
       const count = ctx.quick ? 20_000 : 2_000_000;
       const runs = ctx.quick ? 1 : 7;
       const results = new Map<string, { pps: number[]; delivered: number[] }>(variants.map((v) => [v.name, { pps: [], delivered: [] }]));

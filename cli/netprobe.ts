@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * netprobe run | validate | plugins | doctor
+ * netprobe run | validate | plugins | doctor | capture
  * Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.
  */
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { createLogger, setLogLevel } from '../core/log';
 import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
+import { capture } from './capture';
 import { top, TOP_USAGE } from './top/top';
 import { runBanner } from './banner';
 
@@ -21,6 +22,7 @@ usage:
   netprobe validate [--config FILE]   check a config; touches nothing in the kernel
   netprobe plugins                    list the probes with what they attach and emit
   netprobe doctor                     check this machine: kernel, BTF, capabilities, interfaces
+  netprobe capture -i IFACE -w FILE   capture packets to pcap-ng, like tcpdump (netprobe capture -h)
 `;
 
 function loadConfig(file: string): CollectorConfig | undefined {
@@ -106,6 +108,7 @@ async function run(file: string): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'capture') return capture(rest);
   if (command === 'top') {
     if (rest.includes('-h') || rest.includes('--help')) {
       process.stdout.write(TOP_USAGE);

@@ -8,7 +8,7 @@
 import { Telemetry } from './telemetry/telemetry';
 import { settledBy } from './telemetry/deadline';
 import { buildResource } from './telemetry/resource';
-import { ProbeRunner } from './plugin/runner';
+import { ProbeRunner, type ProbeFinished } from './plugin/runner';
 import { createSharedFacts } from './facts/shared-facts';
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
@@ -46,6 +46,8 @@ export class Service {
   private collecting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
+  /** Called when a probe has done what it was asked (ProbeHost.finished): a command face stops here; by default it is logged. */
+  onProbeFinished: ProbeFinished = (probe, reason) => this.log.info('probe finished', { probe, reason });
   private readonly observers: ServiceObserver[] = [];
 
   constructor(
@@ -99,7 +101,7 @@ export class Service {
     try {
       for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts);
+        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts, (probe, reason) => this.onProbeFinished(probe, reason));
         this.runners.push(runner);
         await runner.start();
         for (const a of runner.attachments) {

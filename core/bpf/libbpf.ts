@@ -96,6 +96,9 @@ function bind() {
     ring_buffer__free: lib.func('void ring_buffer__free(ring_buffer *rb)'),
 
     close: libc.func('int close(int fd)'),
+    mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, intptr_t offset)'),
+    munmap: libc.func('int munmap(void *addr, size_t length)'),
+    getpagesize: libc.func('int getpagesize()'),
     memcpy: libc.func('void *memcpy(void *dst, void *src, size_t n)'),
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *args)'),
     if_nametoindex: libc.func('uint32_t if_nametoindex(const char *name)'),

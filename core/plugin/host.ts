@@ -7,11 +7,12 @@ import path from 'node:path';
 import { BpfObject } from '../bpf/object';
 import { attachCgroup, attachTc, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
+import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
-import type { Attributes, ProbeHost, SharedFacts } from './types';
+import type { Attributes, ProbeHost, RingBufferHandle, SharedFacts } from './types';
 
 export interface Attachment {
   probe: string;
@@ -39,6 +40,7 @@ export class TrackingHost implements ProbeHost {
     /** Interfaces already claimed for XDP by other probe instances: ifname -> probe id. */
     private readonly xdpClaims: Map<string, string>,
     readonly facts: SharedFacts,
+    private readonly onFinished: (probeId: string, reason: string) => void = () => undefined,
   ) {}
 
   openObject(): BpfObject {
@@ -95,8 +97,9 @@ export class TrackingHost implements ProbeHost {
     runIterator(object.programFd(program), program);
   }
 
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void {
-    const reader = new RingBufferReader(map, object.map(map).fd, onRecord);
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options: { borrowed?: boolean } = {}): RingBufferHandle {
+    const ring = object.map(map);
+    const reader = options.borrowed ? new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord) : new RingBufferReader(map, ring.fd, onRecord);
     reader.poll(RING_POLL_MS, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
     // Drain what is left before the ring goes away, so shutdown loses no event.
     this.cleanups.push({
@@ -109,6 +112,11 @@ export class TrackingHost implements ProbeHost {
         }
       },
     });
+    return { drain: () => reader.drain() };
+  }
+
+  finished(reason: string): void {
+    this.onFinished(this.probeId, reason);
   }
 
   emitEvent(eventName: string, attributes: Attributes, body?: string): void {

@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import type { Attributes, MetricSink, ProbeInstance, ProbePlugin, SharedFacts } from './types';
 
 export type EmitEvent = (probeId: string, eventName: string, attributes: Attributes, body?: string) => void;
+export type ProbeFinished = (probeId: string, reason: string) => void;
 
 export class ProbeRunner {
   private instance: ProbeInstance | undefined;
@@ -25,8 +26,9 @@ export class ProbeRunner {
     xdpClaims: Map<string, string>,
     /** One set for all the probes of a collector (a runner alone gets its own). */
     facts: SharedFacts = createSharedFacts(),
+    onFinished?: ProbeFinished,
   ) {
-    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims, facts);
+    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims, facts, onFinished);
   }
 
   get running(): boolean {

@@ -96,12 +96,28 @@ export interface ProbeHost {
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void;
   /** Runs a BPF iterator program (`SEC("iter/...")`) once, to the end, in the collector's network namespace. */
   runIterator(object: BpfObject, program: string): void;
-  /** Drains a ring buffer on a timer without blocking the event loop. */
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void;
+  /**
+   * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
+   * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
+   * `borrowed`: each record is a view into the ring, valid only during the call, read
+   * without a foreign call per record (for high rates; the handler copies what it keeps).
+   */
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
+  /**
+   * The probe has done what it was asked (e.g. a capture reached its packet count, or
+   * its output failed). A command face (`netprobe capture`) stops the service then;
+   * the collector (`netprobe run`) only logs it.
+   */
+  finished(reason: string): void;
   /** Emits a log record (an event) if this probe is in a logs pipeline. */
   emitEvent(eventName: string, attributes: Attributes, body?: string): void;
   /** Facts shared with the other probes of this collector. */
   readonly facts: SharedFacts;
+}
+
+export interface RingBufferHandle {
+  /** Consumes every record available now; returns how many. Never waits. */
+  drain(): number;
 }
 
 export interface ProbeContext<C> {

@@ -20,7 +20,8 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
     runIterator: () => undefined,
-    consumeRingBuffer: () => undefined,
+    consumeRingBuffer: () => ({ drain: () => 0 }),
+    finished: () => undefined,
     emitEvent: () => undefined,
     facts,
   };

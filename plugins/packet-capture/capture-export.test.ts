@@ -1,0 +1,101 @@
+/**
+ * packet_capture through `netprobe run`: per-packet log records leave over OTLP/HTTP
+ * (JSON, read without protoc) at most log_records.max_per_second, the rest counted in
+ * netprobe.capture.log_records.dropped; the kernel's outcome counts and the pcap-ng
+ * file agree; SIGTERM detaches both tcx links.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { kernelTestsPossible } from '../../test/helpers/kernel';
+import { TestNet } from '../../test/helpers/netns';
+import { capturedJson, capturedLogRecords, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { linksOfProgram } from '../../test/helpers/bpftool';
+
+type AnyValue = { stringValue?: string; intValue?: string | number };
+interface KeyValue { key: string; value: AnyValue }
+interface Metric { name: string; sum?: { dataPoints: Array<{ attributes: KeyValue[]; asInt?: string | number }> } }
+
+const attr = (list: KeyValue[], key: string): AnyValue | undefined => list.find((kv) => kv.key === key)?.value;
+
+function latestMetrics(dir: string): Metric[] {
+  const all = capturedJson(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Metric[] }> }> }>;
+  return (all.at(-1)?.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+}
+
+function value(metrics: Metric[], name: string, match: Record<string, string> = {}): number {
+  return (metrics.find((m) => m.name === name)?.sum?.dataPoints ?? [])
+    .filter((p) => Object.entries(match).every(([k, v]) => attr(p.attributes, k)?.stringValue === v))
+    .reduce((a, p) => a + Number(p.asInt), 0);
+}
+
+test('netprobe run: rate-limited packet log records over OTLP, outcome counts, pcap-ng file, detach on SIGTERM', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-capture-export-'));
+  t.after(() => {
+    net.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const file = path.join(dir, 'run.pcapng');
+  const captureDir = startOtlpCapture(net, net.nsA, 4320);
+  const { child, output } = await startCollector(net, net.nsA, `
+probes:
+  packet_capture:
+    interfaces: [${net.vA}]
+    filter: { protocols: [icmp] }
+    pcapng: { path: ${file} }
+    log_records: { enabled: true, max_per_second: 3 }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:4320, protocol: http/json }
+service:
+  interval: 500ms
+  pipelines:
+    metrics: { probes: [packet_capture], exporters: [otlp_http] }
+    logs: { probes: [packet_capture], exporters: [otlp_http] }
+`);
+  assert.equal(linksOfProgram('capture_ingress').length, 1, 'one tcx link on ingress');
+  assert.equal(linksOfProgram('capture_egress').length, 1, 'one tcx link on egress');
+
+  net.ping(net.ipB, 5); // 10 ICMP packets in about 0.25 s: one second's budget of 3 records
+  net.sendUdp([10, 20]); // filtered out (the ICMP errors they cause are not)
+  const metrics = await until('metrics with the pings and the datagrams', 15_000, () => {
+    const m = latestMetrics(captureDir);
+    const done = value(m, 'netprobe.capture.written') >= 10 && value(m, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'filtered_out' }) >= 2;
+    return done ? m : undefined;
+  });
+  const captured = value(metrics, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'captured' });
+  assert.ok(captured >= 10, `captured ${captured}`);
+  assert.equal(value(metrics, 'netprobe.capture.written'), captured, 'every captured packet was written');
+  assert.equal(value(metrics, 'netprobe.capture.dropped'), 0);
+
+  // Every captured packet becomes a record or a counted drop (records and metrics arrive on their own schedules).
+  const records = await until('a record or a counted drop for every packet', 15_000, () => {
+    const r = capturedLogRecords(captureDir).filter((x) => x.eventName === 'netprobe.capture.packet');
+    const m = latestMetrics(captureDir);
+    const all = value(m, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'captured' });
+    return r.length >= 3 && r.length + value(m, 'netprobe.capture.log_records.dropped') === all ? r : undefined;
+  });
+  const echoes = records.filter((r) => [0, 8].includes(Number(attr(r.attributes, 'netprobe.icmp.type')?.intValue)));
+  assert.equal(echoes.length, 3, 'the pings took 0.25 s: 3 records, the other 7 dropped');
+  const request = records.find((r) => attr(r.attributes, 'source.address')?.stringValue === net.ipA)!;
+  assert.ok(request, 'an echo request record');
+  assert.equal(attr(request.attributes, 'destination.address')?.stringValue, net.ipB);
+  assert.equal(attr(request.attributes, 'network.transport')?.stringValue, 'icmp');
+  assert.equal(attr(request.attributes, 'network.io.direction')?.stringValue, 'transmit');
+  assert.equal(Number(attr(request.attributes, 'netprobe.icmp.type')?.intValue), 8);
+  assert.equal(Number(attr(request.attributes, 'netprobe.capture.length')?.intValue), 98);
+
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+  assert.equal(code, 0, `collector did not exit cleanly:\n${output()}`);
+  assert.equal(linksOfProgram('capture_ingress').length + linksOfProgram('capture_egress').length, 0, 'tcx links gone after SIGTERM');
+  const read = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'icmp.type'], { encoding: 'utf8' });
+  assert.equal(read.status, 0, read.stderr);
+  const final = latestMetrics(captureDir); // the last export, at shutdown
+  assert.equal(read.stdout.trim().split('\n').length, value(final, 'netprobe.capture.written'), 'the file holds every packet written');
+  assert.equal(value(final, 'netprobe.capture.written'), value(final, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'captured' }));
+});

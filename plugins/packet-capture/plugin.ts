@@ -1,0 +1,354 @@
+/**
+ * packet_capture: copies the first `snaplen` bytes of each matching frame on the
+ * chosen interfaces (TC ingress and egress through tcx, beside the other probes)
+ * into a ring buffer, filtered, sampled and budgeted in the kernel; userspace
+ * writes them as pcap-ng and, optionally, as rate-limited log records. Every
+ * packet not captured is counted by reason, in the kernel and after it.
+ */
+import fs from 'node:fs';
+import schema from './config.schema.json';
+import type { ConfigIssue, MetricSink, ProbeHost, ProbePlugin, RingBufferHandle } from '../../core/plugin/types';
+import type { BpfMap } from '../../core/bpf/map';
+import type { BpfObject } from '../../core/bpf/object';
+import type { StructLayout } from '../../core/bpf/layout';
+import { numPossibleCpus } from '../../core/bpf/map';
+import { parseDuration } from '../../core/config/duration';
+import { parseCidr } from '../../core/net/address';
+import { listInterfaces } from '../../core/net/interfaces';
+import { VERSION } from '../../core/version';
+import { RecordDecoder, type CapturedFrame } from './record';
+import { PcapngWriter } from './pcapng-writer';
+import { LINKTYPE_ETHERNET, splitNs } from './pcapng';
+import { wallClockOffsetNs } from './wall-clock';
+import { frameAttributes } from './summary';
+
+export interface PacketCaptureConfig {
+  interfaces: 'auto' | string[];
+  directions: Array<'ingress' | 'egress'>;
+  snaplen: number;
+  filter: {
+    include_cidrs: string[];
+    exclude_cidrs: string[];
+    include_ports: number[];
+    exclude_ports: number[];
+    protocols: Array<string | number>;
+    vlans: number[];
+  };
+  sample_rate: number;
+  max_packets_per_second: number;
+  max_bytes_per_second: number;
+  max_packets: number;
+  ring_buffer_bytes: number;
+  pcapng?: { path: string; rotate_bytes: number; rotate_interval: string; max_files: number; max_queue_bytes: number };
+  log_records: { enabled: boolean; max_per_second: number };
+}
+
+export const PACKET_EVENT = 'netprobe.capture.packet';
+const PROTOCOL_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmpv6: 58, sctp: 132 };
+/** ARPHRD_* types whose frames start with an Ethernet header at the TC hook. */
+const ETHERNET_FRAMED = new Set([1 /* ETHER */, 772 /* LOOPBACK */]);
+/** How often the wall-clock offset is measured again. */
+const CLOCK_RESYNC_MS = 60_000;
+
+const IFACE = ['network.interface.name', 'network.io.direction'] as const;
+
+export const packetCapture: ProbePlugin<PacketCaptureConfig> = {
+  type: 'packet_capture',
+  description: 'Packet capture like tcpdump: filtered, sampled and budgeted in the kernel, written as pcap-ng '
+    + '(rotated files or stdout) and optionally as log records; TC through tcx both ways, so it shares interfaces.',
+  directory: __dirname,
+  attaches: 'TC ingress and egress (tcx) on each selected interface',
+  object: 'packet_capture.bpf.o',
+  reads: { maps: ['capture_counts'], ringBuffers: ['capture_events'] },
+  configSchema: schema,
+  metrics: [
+    { name: 'netprobe.capture.packet.count', description: 'Packets the capture programs saw, by outcome: captured, filtered_out, sampled_out, over_packet_budget, over_byte_budget, ring_full, copy_failed.', unit: '{packet}', kind: 'counter', attributes: ['netprobe.capture.outcome'] },
+    { name: 'netprobe.capture.io', description: 'Bytes on the wire of the packets the capture programs saw, by outcome.', unit: 'By', kind: 'counter', attributes: ['netprobe.capture.outcome'] },
+    { name: 'netprobe.capture.written', description: 'Packets written to pcap-ng.', unit: '{packet}', kind: 'counter', attributes: [] },
+    { name: 'netprobe.capture.dropped', description: 'Captured packets lost after the kernel, by reason: queue_full, write_failed (disk full, unwritable, closed pipe), after_count (beyond max_packets), after_stop.', unit: '{packet}', kind: 'counter', attributes: ['error.type'] },
+    { name: 'netprobe.capture.log_records.dropped', description: 'Packet log records not emitted because of log_records.max_per_second.', unit: '{record}', kind: 'counter', attributes: [] },
+  ],
+  logRecords: [
+    {
+      eventName: PACKET_EVENT,
+      description: 'One captured packet (when log_records.enabled), at most log_records.max_per_second.',
+      attributes: [...IFACE, 'network.type', 'network.transport', 'source.address', 'source.port', 'destination.address', 'destination.port',
+        'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.tcp.flags', 'netprobe.capture.vlan.id', 'netprobe.capture.ether_type',
+        'netprobe.capture.length', 'netprobe.capture.captured_length'],
+    },
+  ],
+
+  exampleConfig: ({ interfaces }) => ({ interfaces, snaplen: 128, log_records: { enabled: true } }),
+
+  validate(config): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const size = config.ring_buffer_bytes;
+    if ((size & (size - 1)) !== 0) issues.push({ path: ['ring_buffer_bytes'], message: 'must be a power of two' });
+    for (const list of ['include_cidrs', 'exclude_cidrs'] as const) {
+      config.filter[list].forEach((c, i) => {
+        if (!parseCidr(c)) issues.push({ path: ['filter', list, `[${i}]`], message: 'expected an IPv4 or IPv6 CIDR' });
+      });
+    }
+    return issues;
+  },
+
+  create({ config, host, log }) {
+    let run: CaptureRun | undefined;
+    return {
+      start() {
+        run = new CaptureRun(config, host, log);
+      },
+      collect(sink) {
+        run!.collect(sink);
+      },
+      async stop() {
+        await run?.stop();
+      },
+    };
+  },
+};
+
+type Log = { info(msg: string, f?: Record<string, unknown>): void; error(msg: string, f?: Record<string, unknown>): void };
+
+/** One started instance (exported for tests, which drive it through BPF_PROG_TEST_RUN). */
+export class CaptureRun {
+  readonly object: BpfObject;
+  private readonly counts: BpfMap;
+  private readonly countLayout: StructLayout;
+  private readonly outcomes: Map<number, string>;
+  private readonly decoder: RecordDecoder;
+  private readonly interfaceIds = new Map<number, { id: number; name: string }>();
+  private readonly writer: PcapngWriter | undefined;
+  private ring: RingBufferHandle | undefined;
+  /** Wall clock minus monotonic clock, in 32-bit halves. */
+  private clockOffset = splitNs(wallClockOffsetNs());
+  private clockTimer: NodeJS.Timeout;
+  private stopped = false;
+  /** Records read from the ring. */
+  received = 0;
+  readonly dropped = { after_count: 0, after_stop: 0 };
+  private logWindow = { start: 0, emitted: 0 };
+  logRecordsDropped = 0;
+  badRecords = 0;
+
+  constructor(private readonly config: PacketCaptureConfig, private readonly host: ProbeHost, private readonly log: Log) {
+    const interfaces = host.resolveInterfaces(config.interfaces);
+    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
+    interfaces.forEach((name, id) => {
+      const type = arphrdType(name);
+      if (type !== undefined && !ETHERNET_FRAMED.has(type)) {
+        throw new Error(`interface ${name} is not Ethernet-framed (ARPHRD type ${type}); packet_capture captures Ethernet and loopback interfaces`);
+      }
+      this.interfaceIds.set(indexes.get(name) ?? 0, { id, name });
+    });
+
+    const object = (this.object = host.openObject());
+    const filterBits = enumValues(object, 'capture_filter', 'CAPTURE_FILTER_');
+    const f = config.filter;
+    object.setKnob('snaplen', config.snaplen);
+    object.setKnob('filter_flags', (f.include_cidrs.length ? filterBits.include_cidrs! : 0) | (f.exclude_cidrs.length ? filterBits.exclude_cidrs! : 0)
+      | (f.include_ports.length ? filterBits.include_ports! : 0) | (f.exclude_ports.length ? filterBits.exclude_ports! : 0)
+      | (f.protocols.length ? filterBits.protocols! : 0) | (f.vlans.length ? filterBits.vlans! : 0));
+    if (f.protocols.length) {
+      const set = new Array<number>(object.knobCapacity('protocols')).fill(0);
+      for (const p of f.protocols) set[typeof p === 'number' ? p : PROTOCOL_NUMBERS[p]!] = 1;
+      object.setKnob('protocols', set);
+    }
+    object.setKnob('vlan_ids', f.vlans);
+    object.setKnob('vlan_ids_len', f.vlans.length);
+    object.setKnob('sample_rate', config.sample_rate);
+    object.setKnob('max_packets_per_second', config.max_packets_per_second);
+    object.setKnob('max_bytes_per_second', config.max_bytes_per_second);
+    object.setMaxEntries('capture_events', config.ring_buffer_bytes);
+    object.setMaxEntries('capture_scratch', numPossibleCpus());
+    object.load();
+
+    this.counts = object.map('capture_counts');
+    this.countLayout = object.layout('capture_count');
+    this.counts.expectLayout(this.countLayout, 4);
+    this.outcomes = new Map([...object.btf.enumNames('capture_outcome')]
+      .filter(([, n]) => n !== 'CAPTURE_OUTCOME_MAX').map(([v, n]) => [v, n.replace('CAPTURE_', '').toLowerCase()]));
+    this.decoder = new RecordDecoder(object.layout('capture_event'));
+    this.loadFilterMaps(object, enumValues(object, 'capture_port_bits', 'CAPTURE_PORT_'));
+
+    if (config.pcapng) {
+      const p = config.pcapng;
+      this.writer = new PcapngWriter({
+        path: p.path,
+        interfaces: interfaces.map((name) => ({ name, linkType: LINKTYPE_ETHERNET, snaplen: config.snaplen })),
+        application: `netprobe ${VERSION}`,
+        rotateBytes: p.rotate_bytes,
+        rotateMs: parseDuration(p.rotate_interval),
+        maxFiles: p.max_files,
+        maxQueueBytes: p.max_queue_bytes,
+        onError: (err) => {
+          log.error(err.message);
+          host.finished(`pcap-ng output failed: ${err.message}`);
+        },
+      });
+    }
+    this.clockTimer = setInterval(() => {
+      this.clockOffset = splitNs(wallClockOffsetNs());
+    }, CLOCK_RESYNC_MS);
+    this.clockTimer.unref();
+
+    // The ring is consumed before the programs are attached: nothing they capture waits unread.
+    this.ring = host.consumeRingBuffer(object, 'capture_events', (record) => this.handle(record), { borrowed: true });
+    for (const name of interfaces) {
+      if (config.directions.includes('ingress')) host.attachTc(object, 'capture_ingress', name, 'ingress');
+      if (config.directions.includes('egress')) host.attachTc(object, 'capture_egress', name, 'egress');
+    }
+    log.info('capturing', {
+      interfaces: interfaces.join(','), directions: config.directions.join(','), snaplen: config.snaplen,
+      output: this.writer ? this.writer.target : 'none',
+    });
+  }
+
+  private loadFilterMaps(object: BpfObject, portBits: Record<string, number>): void {
+    const cidrKey = object.layout('capture_cidr');
+    const cidrs = (list: string[], mapName: string) => {
+      if (list.length === 0) return;
+      const map = object.map(mapName);
+      for (const text of list) {
+        const { bytes, prefixLength } = parseCidr(text)!;
+        const key = Buffer.alloc(cidrKey.size);
+        key.writeUInt32LE(prefixLength, cidrKey.field('prefixlen').offset);
+        bytes.copy(key, cidrKey.field('addr').offset);
+        map.update(key, Buffer.from([1]));
+      }
+    };
+    cidrs(this.config.filter.include_cidrs, 'capture_include_cidrs');
+    cidrs(this.config.filter.exclude_cidrs, 'capture_exclude_cidrs');
+    const ports = new Map<number, number>();
+    for (const p of this.config.filter.include_ports) ports.set(p, (ports.get(p) ?? 0) | portBits.include!);
+    for (const p of this.config.filter.exclude_ports) ports.set(p, (ports.get(p) ?? 0) | portBits.exclude!);
+    if (ports.size === 0) return;
+    const map = object.map('capture_ports');
+    const keys = Buffer.alloc(ports.size * 4);
+    const values = Buffer.alloc(ports.size * map.valueSize);
+    [...ports].forEach(([port, bits], i) => {
+      keys.writeUInt32LE(port, i * 4);
+      values[i * map.valueSize] = bits;
+    });
+    map.updateBatch(keys, values);
+  }
+
+  /** One ring-buffer record. */
+  handle(record: Buffer): void {
+    if (this.stopped) {
+      this.dropped.after_stop++;
+      return;
+    }
+    const frame = this.decoder.decode(record);
+    if (!frame) {
+      this.badRecords++;
+      return;
+    }
+    if (this.config.max_packets > 0 && this.received >= this.config.max_packets) {
+      this.dropped.after_count++;
+      return;
+    }
+    this.received++;
+    if (frame.data.length > this.config.snaplen) frame.data = frame.data.subarray(0, this.config.snaplen); // a re-inserted VLAN tag
+    const iface = this.interfaceIds.get(frame.ifindex);
+    let low = frame.monotonicLow + this.clockOffset.timestampLow;
+    let high = frame.monotonicHigh + this.clockOffset.timestampHigh;
+    if (low >= 0x1_0000_0000) {
+      low -= 0x1_0000_0000;
+      high++;
+    }
+    this.writer?.write({
+      interfaceId: iface?.id ?? 0,
+      timestampHigh: high,
+      timestampLow: low,
+      originalLength: frame.originalLength,
+      direction: frame.direction,
+      data: frame.data,
+    });
+    if (this.config.log_records.enabled) this.emitRecord(frame, iface?.name ?? String(frame.ifindex));
+    if (this.config.max_packets > 0 && this.received === this.config.max_packets) this.host.finished(`captured ${this.received} packets`);
+  }
+
+  private emitRecord(frame: CapturedFrame, ifname: string): void {
+    const now = Date.now();
+    if (now - this.logWindow.start >= 1000) this.logWindow = { start: now, emitted: 0 };
+    if (this.logWindow.emitted >= this.config.log_records.max_per_second) {
+      this.logRecordsDropped++;
+      return;
+    }
+    this.logWindow.emitted++;
+    const a = frameAttributes(frame.data);
+    const end = (address: unknown, port: unknown) => (port === undefined ? String(address ?? '?') : `${String(address)}:${String(port)}`);
+    const body = a['network.type']
+      ? `${ifname} ${frame.direction === 'inbound' ? 'in' : 'out'} ${a['network.transport']} ${end(a['source.address'], a['source.port'])} -> ${end(a['destination.address'], a['destination.port'])}, ${frame.originalLength} B`
+      : `${ifname} ${frame.direction === 'inbound' ? 'in' : 'out'} ethertype 0x${Number(a['netprobe.capture.ether_type']).toString(16).padStart(4, '0')}, ${frame.originalLength} B`;
+    this.host.emitEvent(PACKET_EVENT, {
+      'network.interface.name': ifname,
+      'network.io.direction': frame.direction === 'inbound' ? 'receive' : 'transmit',
+      ...a,
+      'netprobe.capture.length': frame.originalLength,
+      'netprobe.capture.captured_length': frame.data.length,
+    }, body);
+  }
+
+  /** Kernel counts by outcome, summed over CPUs. */
+  outcomeCounts(): Map<string, { packets: number; bytes: number }> {
+    const out = new Map<string, { packets: number; bytes: number }>();
+    for (const name of this.outcomes.values()) out.set(name, { packets: 0, bytes: 0 });
+    for (const { key, value } of this.counts.readDecoded(this.countLayout)) {
+      const name = this.outcomes.get(key.readUInt32LE(0));
+      if (name) out.set(name, { packets: value.packets as number, bytes: value.bytes as number });
+    }
+    return out;
+  }
+
+  collect(sink: MetricSink): void {
+    for (const [outcome, c] of this.outcomeCounts()) {
+      sink.record('netprobe.capture.packet.count', { 'netprobe.capture.outcome': outcome }, c.packets);
+      sink.record('netprobe.capture.io', { 'netprobe.capture.outcome': outcome }, c.bytes);
+    }
+    sink.record('netprobe.capture.written', {}, this.writer?.written ?? 0);
+    for (const [reason, n] of Object.entries(this.droppedAfterKernel())) sink.record('netprobe.capture.dropped', { 'error.type': reason }, n);
+    sink.record('netprobe.capture.log_records.dropped', {}, this.logRecordsDropped);
+  }
+
+  droppedAfterKernel(): Record<string, number> {
+    return { ...(this.writer?.dropped ?? { queue_full: 0, write_failed: 0 }), ...this.dropped };
+  }
+
+  /** Reads what the ring still holds, writes it out and closes the output; logs a summary like tcpdump's. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    clearInterval(this.clockTimer);
+    try {
+      this.ring?.drain();
+    } catch (err) {
+      this.log.error('reading the last captured packets failed', { error: err });
+    }
+    this.stopped = true;
+    await this.writer?.close();
+    // Like tcpdump's last words: what was captured and written, then every non-zero reason a packet was not.
+    const outcomes = this.outcomeCounts();
+    const notCaptured = [...outcomes].filter(([o, c]) => o !== 'captured' && c.packets > 0).map(([o, c]) => [o, c.packets]);
+    const lost = Object.entries(this.droppedAfterKernel()).filter(([, n]) => n > 0);
+    this.log.info('capture finished', {
+      captured: outcomes.get('captured')?.packets ?? 0,
+      written: this.writer?.written ?? 0,
+      ...Object.fromEntries([...notCaptured, ...lost]),
+      files: this.writer && this.config.pcapng?.path !== '-' ? this.writer.files.slice(-this.config.pcapng!.max_files).join(',') : undefined,
+    });
+  }
+}
+
+/** Lower-case names (without the prefix) -> values of a C enum, from BTF. */
+function enumValues(object: BpfObject, name: string, prefix: string): Record<string, number> {
+  return Object.fromEntries([...object.btf.enumNames(name)].map(([v, n]) => [n.replace(prefix, '').toLowerCase(), v]));
+}
+
+function arphrdType(ifname: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(`/sys/class/net/${ifname}/type`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Ring-buffer records (struct capture_event from capture.h, then the frame's first
+ * bytes), decoded with offsets read once from the object's BTF. An offloaded VLAN
+ * tag (kept by the kernel beside the frame, not in it) is put back in the bytes as
+ * libpcap does, so the capture shows the frame as it was on the wire.
+ */
+import type { StructLayout } from '../../core/bpf/layout';
+
+export interface CapturedFrame {
+  /** CLOCK_MONOTONIC ns, as bpf_ktime_get_ns() read it: upper and lower 32 bits. */
+  monotonicHigh: number;
+  monotonicLow: number;
+  ifindex: number;
+  direction: 'inbound' | 'outbound';
+  /** Length on the wire (with a re-inserted VLAN tag). */
+  originalLength: number;
+  /** The captured bytes (at most snaplen, plus a re-inserted VLAN tag). */
+  data: Buffer;
+}
+
+const FIELDS = ['timestamp', 'ifindex', 'len', 'captured', 'vlan_tci', 'vlan_proto', 'direction'] as const;
+const DIR_EGRESS = 1;
+const MAC_ADDRESSES = 12;
+
+export class RecordDecoder {
+  private readonly at: Record<(typeof FIELDS)[number], number>;
+  readonly headerSize: number;
+
+  constructor(layout: StructLayout) {
+    this.at = Object.fromEntries(FIELDS.map((n) => [n, layout.field(n).offset])) as RecordDecoder['at'];
+    this.headerSize = layout.size;
+  }
+
+  /** Undefined when the record is not one the kernel program writes (never expected). */
+  decode(record: Buffer): CapturedFrame | undefined {
+    const at = this.at;
+    if (record.length < this.headerSize) return undefined;
+    const captured = record.readUInt32LE(at.captured);
+    if (this.headerSize + captured > record.length) return undefined;
+    let data = record.subarray(this.headerSize, this.headerSize + captured);
+    let originalLength = record.readUInt32LE(at.len);
+    const vlanProto = record.readUInt16LE(at.vlan_proto); // network order in the record
+    if (vlanProto !== 0 && data.length >= MAC_ADDRESSES) {
+      const tagged = Buffer.allocUnsafe(data.length + 4);
+      data.copy(tagged, 0, 0, MAC_ADDRESSES);
+      tagged.writeUInt16LE(vlanProto, MAC_ADDRESSES); // bytes as stored: already big-endian on the wire
+      tagged.writeUInt16BE(record.readUInt16LE(at.vlan_tci), MAC_ADDRESSES + 2);
+      data.copy(tagged, MAC_ADDRESSES + 4, MAC_ADDRESSES);
+      data = tagged;
+      originalLength += 4;
+    }
+    return {
+      monotonicLow: record.readUInt32LE(at.timestamp),
+      monotonicHigh: record.readUInt32LE(at.timestamp + 4),
+      ifindex: record.readUInt32LE(at.ifindex),
+      direction: record[at.direction] === DIR_EGRESS ? 'outbound' : 'inbound',
+      originalLength,
+      data,
+    };
+  }
+}
