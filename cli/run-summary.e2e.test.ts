@@ -33,7 +33,7 @@ probes:
   dns: { interfaces: [${net.vA}] }
   conntrack: {}
 exporters:
-  otlp_http: { endpoint: "http://127.0.0.1:9" }
+  otlp_http: { endpoint: "http://127.0.0.1:9", timeout: 1s }   # a refused export is retried until its deadline, then logged
   debug: { verbosity: basic }
 service:
   interval: 3s
