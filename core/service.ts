@@ -11,7 +11,7 @@ import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { ProbePlugin } from './plugin/types';
-import type { Attachment } from './plugin/host';
+import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
 
 /** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
 const FINAL_FLUSH_MS = 3000;
@@ -64,7 +64,7 @@ export class Service {
         for (const a of runner.attachments) {
           emit(id, 'netprobe.probe.attached', {
             'netprobe.attach.kind': a.kind,
-            [a.targetKind === 'cgroup' ? 'netprobe.attach.cgroup' : 'network.interface.name']: a.target,
+            [ATTACH_TARGET_ATTRIBUTE[a.targetKind]]: a.target,
             'netprobe.attach.detail': a.detail,
           });
         }

@@ -4,10 +4,12 @@ import { xdpCounter } from './xdp-counter/plugin';
 import { flowStats } from './flow-stats/plugin';
 import { dns } from './dns/plugin';
 import { conntrack } from './conntrack/plugin';
+import { drops } from './drops/plugin';
 
 export const plugins: readonly ProbePlugin<any>[] = [
   xdpCounter,
   flowStats,
   dns,
   conntrack,
+  drops,
 ];

@@ -23,7 +23,7 @@ fi
 # Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools.
 packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
 if [[ "$mode" == test ]]; then
-  packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt)
+  packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool iptables dpkg apt)
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)

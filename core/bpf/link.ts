@@ -146,6 +146,16 @@ function attachClassicTc(progFd: number, ifindex: number, ifname: string, direct
   throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: no free priority`);
 }
 
+/**
+ * Attaches a BTF-typed tracepoint program (`SEC("tp_btf/<name>")`: the target was fixed
+ * at load) through a raw-tracepoint fd, which detaches when closed, like a link.
+ */
+export function attachTracing(progFd: number, tracepoint: string): BpfLink {
+  const fd = libbpf().bpf_raw_tracepoint_open(null, progFd) as number;
+  if (fd < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching to tracepoint ${tracepoint}: ${describeErrno(fd)}`);
+  return new BpfLink(fd, `tracepoint ${tracepoint}`);
+}
+
 export type CgroupAttachType = 'sock_ops';
 
 /**
