@@ -11,6 +11,7 @@ import { runIterator } from '../bpf/iter';
 import { KernelBtf, type KernelTypes } from '../bpf/kernel-btf';
 import { kernelSymbols } from '../bpf/kallsyms';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
+import { CgroupPaths } from '../net/cgroup';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
 import type { Attributes, ProbeHost, SharedFacts } from './types';
@@ -37,6 +38,7 @@ const RING_POLL_MS = 50;
 export class TrackingHost implements ProbeHost {
   private readonly cleanups: Array<{ what: string; fn: () => void }> = [];
   private kernelBtf: KernelBtf | undefined;
+  private cgroups: CgroupPaths | undefined;
   readonly attachments: Attachment[] = [];
 
   constructor(
@@ -102,6 +104,11 @@ export class TrackingHost implements ProbeHost {
       this.kernelBtf = btf;
     }
     return this.kernelBtf;
+  }
+
+  cgroupPath(id: number): string | undefined {
+    this.cgroups ??= new CgroupPaths();
+    return this.cgroups.path(id);
   }
 
   kernelSymbol(address: bigint): string | undefined {

@@ -103,6 +103,8 @@ export interface ProbeHost {
   kernelTypes(): KernelTypes;
   /** The kernel function an address lies in, as `name+0xoffset` (/proc/kallsyms, loaded on first use); undefined when unknown or hidden. */
   kernelSymbol(address: bigint): string | undefined;
+  /** A cgroup v2's path in the hierarchy (e.g. `/system.slice/nginx.service`) from its id (the kernel's cgroup id); undefined when not found. */
+  cgroupPath(id: number): string | undefined;
   /** Runs a BPF iterator program (`SEC("iter/...")`) once, to the end, in the collector's network namespace. */
   runIterator(object: BpfObject, program: string): void;
   /** Drains a ring buffer on a timer without blocking the event loop. */

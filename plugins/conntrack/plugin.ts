@@ -11,7 +11,7 @@ import type { Attributes, ConfigIssue, MetricSink, ProbePlugin } from '../../cor
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { cgroupV2Root } from '../../core/net/cgroup';
-import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, failedAttributes, withPeerName } from './close-event';
+import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, failedAttributes, withPeerName, withProcess } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
 import type { EnumNames } from './names';
@@ -22,6 +22,7 @@ export interface ConntrackConfig {
   ring_buffer_size: number;
   rtt_callbacks: boolean;
   preexisting: boolean;
+  process_identity: boolean;
   duration_buckets: number[];
   rtt_buckets: number[];
 }
@@ -104,11 +105,12 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         return;
       }
       const peerName = host.facts.addressNames.lookup(c.peer.text);
+      const cgroupPath = (id: number) => host.cgroupPath(id);
       if (!c.established) {
-        host.emitEvent(FAILED_EVENT, withPeerName(failedAttributes(c), peerName));
+        host.emitEvent(FAILED_EVENT, withProcess(withPeerName(failedAttributes(c), peerName), c.process, cgroupPath));
         return;
       }
-      host.emitEvent(CLOSED_EVENT, withPeerName(closedAttributes(c), peerName));
+      host.emitEvent(CLOSED_EVENT, withProcess(withPeerName(closedAttributes(c), peerName), c.process, cgroupPath));
       const attrs = { [TRANSPORT]: 'tcp', [ROLE]: c.role };
       if (!c.preexisting) durations.record({ ...attrs, [REASON]: c.reason }, c.durationS);
       if (c.rttS > 0) rtts.record(attrs, c.rttS);
@@ -133,6 +135,12 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         stats.expectLayout(statsLayout, 4);
         table = new ConnectionTable(object.map('conntrack_table'), object.layout('conntrack_conn'), decoder.states);
         host.consumeRingBuffer(object, 'conntrack_events', onRecord);
+        if (config.process_identity) {
+          // Before sock_ops: a connection that starts in between would miss its process.
+          host.attachCgroup(object, 'conntrack_sock_create', dir, 'sock_create');
+          host.attachCgroup(object, 'conntrack_connect4', dir, 'connect4');
+          host.attachCgroup(object, 'conntrack_connect6', dir, 'connect6');
+        }
         host.attachCgroup(object, 'conntrack_sock_ops', dir, 'sock_ops');
         // After attaching, so that no connection falls between the two.
         if (config.preexisting) {

@@ -23,6 +23,7 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
     attachTracepoint: () => undefined,
     kernelTypes: () => KernelBtf.load(),
     kernelSymbol: () => undefined,
+    cgroupPath: () => undefined,
     runIterator: () => undefined,
     consumeRingBuffer: () => undefined,
     emitEvent: () => undefined,
