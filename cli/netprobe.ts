@@ -10,6 +10,8 @@ import { createLogger, setLogLevel } from '../core/log';
 import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
+import { BpfObject } from '../core/bpf/object';
+import path from 'node:path';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
@@ -40,6 +42,21 @@ function validate(file: string): number {
     `${file}: valid (${Object.keys(config.probes).length} probes, ${Object.keys(config.exporters).length} exporters, ${pipelines} pipeline${pipelines === 1 ? '' : 's'}, interval ${config.service.interval})\n`,
   );
   return 0;
+}
+
+/** Every plugin program's name -> its probe type (the objects are opened, not loaded: no kernel needed). */
+function programNames(): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const plugin of plugins) {
+    try {
+      const object = BpfObject.open(path.join(plugin.directory, plugin.object));
+      for (const name of object.programNames()) names.set(name, plugin.type);
+      object.close();
+    } catch {
+      // libbpf missing: doctor says so
+    }
+  }
+  return names;
 }
 
 function listPlugins(): number {
@@ -124,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
     case 'plugins':
       return listPlugins();
     case 'doctor': {
-      const checks = runDoctor();
+      const checks = runDoctor(programNames());
       process.stdout.write(formatChecks(checks) + '\n');
       return checks.some((c) => c.status === 'FAIL') ? 1 : 0;
     }

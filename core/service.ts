@@ -7,6 +7,7 @@ import { Telemetry } from './telemetry/telemetry';
 import { buildResource } from './telemetry/resource';
 import { ProbeRunner } from './plugin/runner';
 import { createSharedFacts } from './facts/shared-facts';
+import { enableRunStats, programCost, statsSysctlEnabled } from './bpf/prog-stats';
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
@@ -23,6 +24,7 @@ export class Service {
   private ticking: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
+  private runStats: { close(): void } | undefined;
 
   constructor(
     private readonly config: CollectorConfig,
@@ -73,6 +75,7 @@ export class Service {
       await this.shutdown({ finalCollect: false });
       throw err;
     }
+    this.watchKernelCost();
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
   }
 
@@ -105,6 +108,24 @@ export class Service {
     await telemetry.exportMetrics();
   }
 
+  /** Each probe program's run count and time as self-metrics; statistics on while running, if configured. */
+  private watchKernelCost(): void {
+    if (this.config.service.telemetry.kernel_stats && !statsSysctlEnabled()) {
+      try {
+        this.runStats = enableRunStats();
+      } catch (err) {
+        this.log.warn('BPF run-time statistics could not be turned on: netprobe.probe.kernel.* stay at 0', { error: err });
+      }
+    }
+    this.telemetry?.self.watchKernelCost(() => this.runners.flatMap((r) => r.programs().flatMap(({ name, fd }) => {
+      try {
+        return [{ probe: r.id, program: name, ...programCost(fd) }];
+      } catch {
+        return []; // unloaded meanwhile
+      }
+    })));
+  }
+
   /** Safe before start and safe twice. */
   shutdown(options: { finalCollect?: boolean } = {}): Promise<void> {
     this.stopping ??= this.doShutdown(options.finalCollect ?? true);
@@ -117,6 +138,7 @@ export class Service {
     if (this.ticking) await this.withDeadline(this.ticking, 'the export in progress', deadline);
     if (finalCollect) await this.withDeadline(this.tick(), 'the last export', deadline);
     for (const runner of [...this.runners].reverse()) await runner.stop();
+    this.runStats?.close();
     if (this.telemetry) await this.withDeadline(this.telemetry.shutdown(), 'flushing the exporters', deadline);
   }
 

@@ -54,6 +54,23 @@ export class KernelBtf implements KernelTypes {
     return proto.kind === BtfKind.FUNC_PROTO ? proto.vlen - 1 : undefined;
   }
 
+  /** Byte offsets of a struct's members (those not in bit fields), e.g. of UAPI's `struct bpf_prog_info`. */
+  memberOffsets(structName: string): Map<string, number> | undefined {
+    const id = this.find(structName, BtfKind.STRUCT);
+    if (id === undefined) return undefined;
+    const { vlen, raw } = this.type(id, (_, n) => 12 * n);
+    const kindFlag = (raw.readUInt32LE(4) >>> 31) === 1;
+    const out = new Map<string, number>();
+    for (let i = 0; i < vlen; i++) {
+      const at = TYPE_BYTES + i * 12;
+      const offset = raw.readUInt32LE(at + 8);
+      const bits = kindFlag ? offset & 0xffffff : offset;
+      if (kindFlag && offset >>> 24) continue; // a bit field
+      out.set(libbpf().btf__name_by_offset(this.handle, raw.readUInt32LE(at)) as string, bits / 8);
+    }
+    return out;
+  }
+
   close(): void {
     if (!this.handle) return;
     libbpf().btf__free(this.handle);

@@ -39,6 +39,7 @@ export class TrackingHost implements ProbeHost {
   private readonly cleanups: Array<{ what: string; fn: () => void }> = [];
   private kernelBtf: KernelBtf | undefined;
   private cgroups: CgroupPaths | undefined;
+  private readonly objects: BpfObject[] = [];
   readonly attachments: Attachment[] = [];
 
   constructor(
@@ -53,6 +54,7 @@ export class TrackingHost implements ProbeHost {
 
   openObject(): BpfObject {
     const object = BpfObject.open(this.objectPath);
+    this.objects.push(object);
     this.cleanups.push({ what: `object ${path.basename(this.objectPath)}`, fn: () => object.close() });
     return object;
   }
@@ -144,6 +146,11 @@ export class TrackingHost implements ProbeHost {
     this.emit(this.probeId, eventName, attributes, body);
   }
 
+  /** The programs this probe loaded into the kernel (for their kernel cost). */
+  programs(): Array<{ name: string; fd: number }> {
+    return this.objects.flatMap((o) => o.programs());
+  }
+
   /** Releases everything in reverse order of acquisition. Safe to call twice. */
   releaseAll(): void {
     while (this.cleanups.length) {
@@ -155,6 +162,7 @@ export class TrackingHost implements ProbeHost {
       }
     }
     this.attachments.length = 0;
+    this.objects.length = 0;
     this.kernelBtf = undefined;
   }
 }
