@@ -6,6 +6,7 @@ import { liveOverhead } from './live-overhead';
 import { collectorProcess } from './collector-process';
 import { suites as dnsSuites } from '../plugins/dns/dns.bench';
 import { suites as conntrackSuites } from '../plugins/conntrack/conntrack.bench';
+import { suites as dropsSuites } from '../plugins/drops/drops.bench';
 
 export const suites: readonly BenchSuite[] = [
   kernelCost,
@@ -14,4 +15,5 @@ export const suites: readonly BenchSuite[] = [
   collectorProcess,
   ...dnsSuites,
   ...conntrackSuites,
+  ...dropsSuites,
 ];

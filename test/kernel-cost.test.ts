@@ -34,6 +34,7 @@ exporters:
   otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
 service:
   interval: 1s
+  telemetry: { kernel_stats: true }
   pipelines:
     metrics: { probes: [xdp_counter], exporters: [otlp_http] }
 `);

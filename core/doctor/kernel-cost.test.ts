@@ -18,7 +18,7 @@ test('doctor: one line per netprobe program (names as the kernel cuts them), wit
   ];
   const checks = kernelCostChecks(ours, programs, () => false);
   assert.deepEqual(checks.map((c) => `${c.what}: ${c.detail}`), [
-    'BPF run-time statistics: off system-wide; a collector with service.telemetry.kernel_stats: true (the default) keeps them on while it runs',
+    'BPF run-time statistics: off system-wide; a collector with service.telemetry.kernel_stats: true keeps them on while it runs',
     'kernel cost flow_stats/flow_stats_tc_ingress: 2 loaded, 2000 runs, 90 ns per run, 0.000 s in all',
     'kernel cost drops/drops_kfree_skb: no runs counted (statistics off, or nothing to do yet), 2 runs missed',
   ]);

@@ -21,7 +21,7 @@ export function kernelCostChecks(
   const byKernelName = new Map([...ours].map(([name, probe]) => [name.slice(0, KERNEL_NAME_BYTES), { name, probe }]));
   const checks: Check[] = [sysctl()
     ? { status: 'OK', what: 'BPF run-time statistics', detail: 'on for every program (sysctl kernel.bpf_stats_enabled=1)' }
-    : { status: 'OK', what: 'BPF run-time statistics', detail: 'off system-wide; a collector with service.telemetry.kernel_stats: true (the default) keeps them on while it runs' }];
+    : { status: 'OK', what: 'BPF run-time statistics', detail: 'off system-wide; a collector with service.telemetry.kernel_stats: true keeps them on while it runs' }];
   let loaded: ProgramInfo[];
   try {
     loaded = programs();
