@@ -11,7 +11,7 @@ import type { Attributes, ConfigIssue, MetricSink, ProbePlugin } from '../../cor
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { cgroupV2Root } from '../../core/net/cgroup';
-import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, failedAttributes, withPeerName, withProcess } from './close-event';
+import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName, withProcess } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
 import type { EnumNames } from './names';
@@ -107,10 +107,10 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
       const peerName = host.facts.addressNames.lookup(c.peer.text);
       const cgroupPath = (id: number) => host.cgroupPath(id);
       if (!c.established) {
-        host.emitEvent(FAILED_EVENT, withProcess(withPeerName(failedAttributes(c), peerName), c.process, cgroupPath));
+        host.emitEvent(FAILED_EVENT, withProcess(withPeerName(failedAttributes(c), peerName), c.process, cgroupPath), failedSummary(c));
         return;
       }
-      host.emitEvent(CLOSED_EVENT, withProcess(withPeerName(closedAttributes(c), peerName), c.process, cgroupPath));
+      host.emitEvent(CLOSED_EVENT, withProcess(withPeerName(closedAttributes(c), peerName), c.process, cgroupPath), closedSummary(c));
       const attrs = { [TRANSPORT]: 'tcp', [ROLE]: c.role };
       if (!c.preexisting) durations.record({ ...attrs, [REASON]: c.reason }, c.durationS);
       if (c.rttS > 0) rtts.record(attrs, c.rttS);

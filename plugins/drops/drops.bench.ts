@@ -73,7 +73,7 @@ function timePerCall(n: number, runs: number, fn: (i: number) => unknown): Retur
 const connection = (i: number): ClosedConnection => ({
   role: 'client', reason: 'normal', lastState: 'fin_wait_2', established: true, preexisting: false,
   local: { text: '10.0.0.1', type: 'ipv4' }, localPort: 40000 + (i % 20000), peer: { text: `10.1.${(i >> 8) & 255}.${i & 255}`, type: 'ipv4' }, peerPort: 443,
-  durationS: 1.5, bytesSent: 1000, bytesReceived: 5000, segmentsSent: 10, segmentsReceived: 12, retransmits: 0, rttS: 0.001, error: '',
+  durationS: 1.5, durationNs: 1.5e9, rttNs: 1e6, bytesSent: 1000, bytesReceived: 5000, segmentsSent: 10, segmentsReceived: 12, retransmits: 0, rttS: 0.001, error: '',
   process: { pid: 1234, name: 'curl', cgroupId: 42 },
 });
 
