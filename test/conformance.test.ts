@@ -35,6 +35,8 @@ const NOT_PRODUCED_HERE: Record<string, readonly string[]> = {
   'netprobe.tcp.connect.failed': [PEER_NAME],
   'netprobe.flow.end': [PEER_NAME],
   'netprobe.flow.update': [PEER_NAME],
+  // No ICMP packet is dropped by this traffic (pings are answered), and no dns probe names peers.
+  'netprobe.drop': ['netprobe.icmp.type', 'netprobe.icmp.code', PEER_NAME],
 };
 
 /** How OTLP encodes a value: the SDK sends an integral number as an int, any other as a double. */
