@@ -12,11 +12,14 @@ import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
 import { BpfObject } from '../core/bpf/object';
 import path from 'node:path';
+import { top, TOP_USAGE } from './top/top';
+import { runBanner } from './banner';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
 usage:
-  netprobe run      [--config FILE]   run the collector (default ./collector.yaml)
+  netprobe run      [--config FILE]   run the collector (default ./collector.yaml; FILE alone works too)
+  netprobe top      [-i IFACE]...     a live view of the network: interfaces, flows, ports, DNS, TCP
   netprobe validate [--config FILE]   check a config; touches nothing in the kernel
   netprobe plugins                    list the probes with what they attach and emit
   netprobe doctor                     check this machine: kernel, BTF, capabilities, interfaces
@@ -98,6 +101,8 @@ async function run(file: string): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
+  // Until hot reload gives SIGHUP a meaning, a hangup (a closed terminal, nohup) must not kill the collector unflushed.
+  process.on('SIGHUP', () => log.warn('SIGHUP ignored: the config is not reloaded; stop with SIGTERM or SIGINT'));
   process.on('uncaughtException', (err) => {
     log.error('unexpected error', { error: err, stack: err.stack });
     stop('uncaught exception', 1);
@@ -112,27 +117,36 @@ async function run(file: string): Promise<number> {
     log.error((err as Error).message);
     return 1;
   }
-  const out = [`netprobe ${VERSION} running with ${file} (interval ${config.service.interval})`];
-  for (const line of service.exporterDescriptions) out.push(`  exporter ${line}`);
-  for (const a of service.attachments) out.push(`  probe ${a.probe}: ${a.kind} on ${a.target} (${a.detail})`);
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(runBanner(file, config, service.attachments, service.exporterDescriptions).join('\n') + '\n');
   return -1; // keep running until a signal
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'top') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      process.stdout.write(TOP_USAGE);
+      return 0;
+    }
+    // Exit as soon as top has restored the terminal and detached: nothing else should linger.
+    return top(rest, plugins).then((code) => process.exit(code));
+  }
   let values: { config?: string; help?: boolean };
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: rest,
       options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
+      allowPositionals: true,
     }));
+    // `netprobe validate FILE` reads like `--config FILE`; anything more is a mistake.
+    if (positionals.length > 1 || (positionals.length && values.config)) throw new Error(`unexpected argument ${JSON.stringify(positionals.at(-1))}`);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const file = values.config ?? 'collector.yaml';
+  const file = values.config ?? positionals[0] ?? 'collector.yaml';
   switch (command) {
     case 'run':
       return run(file);
@@ -166,7 +180,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`netprobe: ${(err as Error).stack ?? String(err)}\n`);
+    // A short line for users; the stack only when asked for (NETPROBE_LOG_LEVEL=debug).
+    const detail = process.env.NETPROBE_LOG_LEVEL === 'debug' ? (err as Error).stack : (err as Error).message;
+    process.stderr.write(`netprobe: ${detail ?? String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,9 +1,12 @@
 /**
- * The collector service: starts exporters first, then probes; reads every probe
- * and exports at each interval; on shutdown does a last collection and flush,
- * detaches everything (probes in reverse order) and stops the exporters.
+ * The collector service: starts exporters first, then probes. Collection runs on the
+ * service's own clock and hands each exporter a snapshot for its own bounded queue;
+ * no exporter's backend can hold up collection or another exporter. On shutdown: a
+ * last collection, probes detached in reverse order (their final log records
+ * emitted), then every exporter sends what it can within SHUTDOWN_FLUSH_MS.
  */
 import { Telemetry } from './telemetry/telemetry';
+import { settledBy } from './telemetry/deadline';
 import { buildResource } from './telemetry/resource';
 import { ProbeRunner } from './plugin/runner';
 import { createSharedFacts } from './facts/shared-facts';
@@ -11,20 +14,41 @@ import { enableRunStats, programCost, statsSysctlEnabled } from './bpf/prog-stat
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
-import type { ProbePlugin } from './plugin/types';
+import type { Attributes, HistogramValue, MetricSink, ProbePlugin } from './plugin/types';
 import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
 
-/** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
-const FINAL_FLUSH_MS = 3000;
+/** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
+export interface CollectedPoint {
+  metric: string;
+  attributes: Attributes;
+  value: number | HistogramValue;
+}
+
+/**
+ * Another face of the service (`netprobe top`, ...): it sees, in-process, every probe's
+ * collection and every log record, from the same probes that feed the exporters.
+ * Called on the service's own clock; it must be quick and never throw.
+ */
+export interface ServiceObserver {
+  /** One probe's points of one collection. */
+  collected?(probeId: string, points: readonly CollectedPoint[]): void;
+  /** Every probe was read once; `at` is the epoch ms of the end of the collection. */
+  collectionDone?(at: number): void;
+  event?(probeId: string, eventName: string, attributes: Attributes, body?: string): void;
+}
+
+/** How long shutdown waits for the last collection, and then for the exporters to send what they hold (a dead backend would retry for longer). */
+export const SHUTDOWN_FLUSH_MS = 3000;
 
 export class Service {
   private telemetry: Telemetry | undefined;
   private readonly runners: ProbeRunner[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private collecting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
   private runStats: { close(): void } | undefined;
+  private readonly observers: ServiceObserver[] = [];
 
   constructor(
     private readonly config: CollectorConfig,
@@ -39,6 +63,21 @@ export class Service {
     return Object.keys(this.config.probes).filter((id) => used.has(id));
   }
 
+  /** Adds a face that sees each collection and every log record (before start, to see everything). */
+  observe(observer: ServiceObserver): void {
+    this.observers.push(observer);
+  }
+
+  private notify(call: (o: ServiceObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        call(o);
+      } catch (err) {
+        this.log.error('a service observer failed', { error: err });
+      }
+    }
+  }
+
   get exporterDescriptions(): readonly string[] {
     return this.telemetry?.description ?? [];
   }
@@ -51,8 +90,10 @@ export class Service {
     this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
     const xdpClaims = new Map<string, string>();
     const facts = createSharedFacts();
-    const emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string) =>
+    const emit = (probe: string, name: string, attrs: Attributes, body?: string) => {
       this.telemetry?.emitEvent(probe, name, attrs, body);
+      if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
+    };
     const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
       if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
@@ -79,24 +120,37 @@ export class Service {
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
   }
 
-  /** Reads every probe and exports once; overlapping calls share one run. */
+  /**
+   * One interval: reads every probe into the metric store, then hands every push
+   * exporter a snapshot for its own queue. Never waits for a backend: a slow or dead
+   * one delays neither collection nor the other exporters. A collection still running
+   * when the next interval comes (a probe's collect may be async) makes that interval skip.
+   */
   tick(): Promise<void> {
-    this.ticking ??= this.collectAndExport().finally(() => {
-      this.ticking = undefined;
-    });
-    return this.ticking;
+    if (this.collecting) {
+      this.telemetry?.self.recordCollectSkipped();
+      return this.collecting;
+    }
+    this.collecting = this.collectProbes()
+      .then(() => this.telemetry?.offerMetrics())
+      .finally(() => {
+        this.collecting = undefined;
+      });
+    return this.collecting;
   }
 
-  private async collectAndExport(): Promise<void> {
+  private async collectProbes(): Promise<void> {
     const telemetry = this.telemetry;
     if (!telemetry) return;
     for (const runner of this.runners) {
       if (!runner.running) continue;
       const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
+      const points: CollectedPoint[] = [];
       try {
         const started = process.hrtime.bigint();
-        runner.collect(sink);
+        await runner.collect(this.observers.length ? teeSink(sink, points) : sink);
         sink.commit();
+        if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
         telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
         this.collectErrorsLogged.delete(runner.id);
       } catch (err) {
@@ -105,7 +159,10 @@ export class Service {
         this.collectErrorsLogged.add(runner.id);
       }
     }
-    await telemetry.exportMetrics();
+    if (this.observers.length) {
+      const at = Date.now();
+      this.notify((o) => o.collectionDone?.(at));
+    }
   }
 
   /** Each probe program's run count and time as self-metrics; statistics on while running, if configured. */
@@ -134,23 +191,23 @@ export class Service {
 
   private async doShutdown(finalCollect: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    const deadline = Date.now() + FINAL_FLUSH_MS;
-    if (this.ticking) await this.withDeadline(this.ticking, 'the export in progress', deadline);
-    if (finalCollect) await this.withDeadline(this.tick(), 'the last export', deadline);
+    const collectBy = Date.now() + SHUTDOWN_FLUSH_MS;
+    if (this.collecting && !(await settledBy(this.collecting, collectBy))) this.log.warn('stopped waiting for the collection in progress');
+    // The last values go into the store; the exporters' last snapshot (after the probes' final log records) sends them.
+    if (finalCollect && !(await settledBy(this.collectProbes(), collectBy))) this.log.warn('stopped waiting for the last collection');
     for (const runner of [...this.runners].reverse()) await runner.stop();
     this.runStats?.close();
-    if (this.telemetry) await this.withDeadline(this.telemetry.shutdown(), 'flushing the exporters', deadline);
+    // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
+    await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }
+}
 
-  /** Waits for `work` until `deadline`: a backend that does not answer must not hold up the exit. */
-  private async withDeadline(work: Promise<unknown>, what: string, deadline: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
-      timer.unref();
-    });
-    const late = await Promise.race([work.then(() => false, () => false), gaveUp]);
-    clearTimeout(timer);
-    if (late) this.log.warn(`stopped waiting for ${what} (${FINAL_FLUSH_MS / 1000}s for the whole shutdown); what it had not sent is lost`);
-  }
+/** A sink that also keeps what the probe reported, for the observers. */
+function teeSink(sink: MetricSink, points: CollectedPoint[]): MetricSink {
+  return {
+    record(metric, attributes, value) {
+      sink.record(metric, attributes, value);
+      points.push({ metric, attributes, value });
+    },
+  };
 }

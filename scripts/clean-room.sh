@@ -146,7 +146,7 @@ run_until_first_export() {
   ( exec setsid chroot "$root" /usr/bin/env -i "${root_env[@]}" "$@" ) > "$out" 2>&1 &
   pid=$!
   deadline=$(( SECONDS + run_timeout ))
-  until grep -q 'attached' "$out" && grep -qE '^debug: metrics' "$out"; do
+  until grep -q 'attached' "$out" && grep -qE '^debug: (metrics|network over)' "$out"; do
     if ! kill -0 "$pid" 2>/dev/null; then tail -40 "$out" >&2; die "$label: exited before its first export"; fi
     if (( SECONDS > deadline )); then kill_in_root "$root"; tail -40 "$out" >&2; die "$label: no export within ${run_timeout}s"; fi
     sleep 1

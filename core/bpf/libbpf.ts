@@ -79,6 +79,7 @@ function bind() {
     bpf_raw_tracepoint_open: lib.func('int bpf_raw_tracepoint_open(const char *name, int prog_fd)'),
 
     bpf_tc_hook_create: lib.func('int bpf_tc_hook_create(void *hook)'),
+    bpf_tc_hook_destroy: lib.func('int bpf_tc_hook_destroy(void *hook)'),
     bpf_tc_attach: lib.func('int bpf_tc_attach(void *hook, void *opts)'),
     bpf_tc_detach: lib.func('int bpf_tc_detach(void *hook, void *opts)'),
     bpf_link_create: lib.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),

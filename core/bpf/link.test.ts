@@ -91,6 +91,24 @@ service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } }
     assert.ok(seen.tc >= 6, `tc saw ${seen.tc} packets, expected at least 3 in and 3 out`);
     assert.equal(linksOfProgram('attach_test_tc').length, 0, 'no link left');
     assert.doesNotMatch(classicFilters(), /attach_test_tc/, 'no filter left');
+    assert.doesNotMatch(net.exec(net.nsB, ['tc', 'qdisc', 'show', 'dev', net.vB]), /clsact/, 'the clsact qdisc netprobe created is gone');
     await harness.stop();
   });
 }
+
+test('classic TC leaves a clsact qdisc that was there before netprobe', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  net.exec(net.nsB, ['tc', 'qdisc', 'add', 'dev', net.vB, 'clsact']);
+  const script = `
+    const { BpfObject } = require(${JSON.stringify(path.join(__dirname, 'object'))});
+    const { attachTc } = require(${JSON.stringify(path.join(__dirname, 'link'))});
+    const o = BpfObject.open(${JSON.stringify(OBJECT)}); o.load();
+    const links = ['ingress', 'egress'].map((d) => attachTc(o.programFd('attach_test_tc'), ${JSON.stringify(net.vB)}, d, 'classic'));
+    for (const l of links) l.close();
+    o.close();`;
+  net.exec(net.nsB, [process.execPath, '-e', script]);
+  assert.doesNotMatch(['ingress', 'egress'].map((d) => net.exec(net.nsB, ['tc', 'filter', 'show', 'dev', net.vB, d])).join(''), /attach_test_tc/);
+  assert.match(net.exec(net.nsB, ['tc', 'qdisc', 'show', 'dev', net.vB]), /clsact/, 'the qdisc someone else created stays');
+});

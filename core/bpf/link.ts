@@ -103,12 +103,36 @@ export function attachTc(progFd: number, ifname: string, direction: TcDirection,
   return Object.assign(attachClassicTc(progFd, ifindex, ifname, direction), { mode: 'classic' as const });
 }
 
-function tcHook(ifindex: number, direction: TcDirection): Buffer {
+function tcHook(ifindex: number, direction: TcDirection | 'both'): Buffer {
   const hook = Buffer.alloc(24); // struct bpf_tc_hook { sz, ifindex, attach_point, parent }
   hook.writeBigUInt64LE(24n, 0);
   hook.writeInt32LE(ifindex, 8);
-  hook.writeUInt32LE(direction === 'ingress' ? 1 : 2, 12); // BPF_TC_INGRESS / BPF_TC_EGRESS
+  // BPF_TC_INGRESS | BPF_TC_EGRESS: both together name the clsact qdisc itself (for destroy)
+  hook.writeUInt32LE(direction === 'ingress' ? 1 : direction === 'egress' ? 2 : 3, 12);
   return hook;
+}
+
+/**
+ * clsact qdiscs this process created, by ifindex, with how many of our classic
+ * filters use each: the last filter to go removes the qdisc, so stopping leaves an
+ * interface as it was. A qdisc that was there before is never touched.
+ */
+const ownedClsact = new Map<number, number>();
+
+function holdClsact(ifindex: number): void {
+  const users = ownedClsact.get(ifindex);
+  if (users !== undefined) ownedClsact.set(ifindex, users + 1);
+}
+
+function releaseClsact(ifindex: number): void {
+  const users = ownedClsact.get(ifindex);
+  if (users === undefined) return;
+  if (users > 1) {
+    ownedClsact.set(ifindex, users - 1);
+    return;
+  }
+  ownedClsact.delete(ifindex);
+  libbpf().bpf_tc_hook_destroy(tcHook(ifindex, 'both')); // fails harmlessly if the interface is gone
 }
 
 function tcOpts(progFd: number, priority: number): Buffer {
@@ -127,11 +151,16 @@ function attachClassicTc(progFd: number, ifindex: number, ifname: string, direct
   if (created < 0 && created !== -EEXIST) {
     throw new NetprobeError('NETPROBE_ERR_ATTACH', `creating the clsact qdisc on ${ifname}: ${describeErrno(created)}`);
   }
+  if (created === 0) ownedClsact.set(ifindex, 0);
   // Another netprobe program may hold a priority already: take the next free one.
   for (let priority = CLASSIC_PRIORITIES.first; priority <= CLASSIC_PRIORITIES.last; priority++) {
     const err = lib.bpf_tc_attach(hook, tcOpts(progFd, priority)) as number;
     if (err === -EEXIST) continue;
-    if (err < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: ${describeErrno(err)}`);
+    if (err < 0) {
+      if (ownedClsact.get(ifindex) === 0) releaseClsact(ifindex);
+      throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: ${describeErrno(err)}`);
+    }
+    holdClsact(ifindex);
     let attached = true;
     return {
       description: `tc/${direction} (classic, priority ${priority}) on ${ifname}`,
@@ -139,9 +168,11 @@ function attachClassicTc(progFd: number, ifindex: number, ifname: string, direct
         if (!attached) return;
         attached = false;
         lib.bpf_tc_detach(hook, tcOpts(0, priority)); // an interface that went away took the filter with it
+        releaseClsact(ifindex);
       },
     };
   }
+  if (ownedClsact.get(ifindex) === 0) releaseClsact(ifindex);
   throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: no free priority`);
 }
 

@@ -57,28 +57,92 @@ export function componentType(id: string): string {
   return COMPONENT_ID.exec(id)?.[1] ?? id;
 }
 
-export function loadConfigFile(file: string, plugins: readonly ProbePlugin[], env: Env = process.env): CollectorConfig {
-  let text: string;
+/** A collector.yaml is a few kilobytes; anything near this is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Deeper than any real config; bounds the recursion of everything that walks the document. */
+export const MAX_CONFIG_DEPTH = 64;
+/** Problems listed before "... and N more": enough to fix a file, short enough for a terminal. */
+const MAX_PROBLEMS = 20;
+const MAX_PROBLEM_CHARS = 200;
+
+/** Reads at most MAX_CONFIG_BYTES + 1 bytes: /dev/zero or a huge file cannot exhaust memory. */
+function readConfigText(file: string): string {
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, 'r');
   } catch (err) {
     throw new ConfigError(file, [`cannot read file: ${(err as Error).message}`]);
   }
-  return parseConfig(text, file, plugins, env);
+  try {
+    if (fs.fstatSync(fd).isDirectory()) throw new ConfigError(file, ['cannot read file: it is a directory']);
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length;) {
+      n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      length += n;
+    }
+    if (length > MAX_CONFIG_BYTES) throw new ConfigError(file, [`file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; a collector config is a few kilobytes`]);
+    if (buffer.subarray(0, length).includes(0)) throw new ConfigError(file, ['not a text file (it contains NUL bytes)']);
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, [`cannot read file: ${(err as Error).message}`]);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function loadConfigFile(file: string, plugins: readonly ProbePlugin[], env: Env = process.env): CollectorConfig {
+  return parseConfig(readConfigText(file), file, plugins, env);
+}
+
+/** The first MAX_PROBLEMS problems, each on one short line. */
+function shortList(problems: string[]): string[] {
+  const shown = problems.slice(0, MAX_PROBLEMS).map((p) => (p.length > MAX_PROBLEM_CHARS ? `${p.slice(0, MAX_PROBLEM_CHARS)}...` : p));
+  if (problems.length > MAX_PROBLEMS) shown.push(`... and ${problems.length - MAX_PROBLEMS} more`);
+  return shown;
+}
+
+/** Whether `value` nests deeper than `limit`, walking iteratively (no recursion to overflow). */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    if (v && typeof v === 'object') for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * YAML text -> plain data. Hostile input (an alias bomb, nesting deep enough to
+ * overflow the parser's stack) becomes a ConfigError like any other mistake.
+ */
+function parseYaml(text: string, source: string): unknown {
+  const lines = new LineCounter();
+  try {
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(source, shortList(doc.errors.map((e) => {
+        const at = lines.linePos(e.pos[0]);
+        return `line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}`;
+      })));
+    }
+    const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    if (depthExceeds(raw, MAX_CONFIG_DEPTH)) throw new ConfigError(source, [`nested deeper than ${MAX_CONFIG_DEPTH} levels`]);
+    return raw;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if (err instanceof RangeError) throw new ConfigError(source, [`nested too deeply to parse (limit ${MAX_CONFIG_DEPTH} levels)`]);
+    if (/alias count/i.test((err as Error).message)) throw new ConfigError(source, ['too many alias references (more than 100): refusing a YAML alias bomb']);
+    throw new ConfigError(source, [`cannot parse YAML: ${(err as Error).message.split('\n')[0]!.slice(0, MAX_PROBLEM_CHARS)}`]);
+  }
 }
 
 export function parseConfig(text: string, source: string, plugins: readonly ProbePlugin[], env: Env = process.env): CollectorConfig {
   // 1. YAML
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => {
-      const at = lines.linePos(e.pos[0]);
-      return `line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}`;
-    }));
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(source, ['the top level must be a mapping (probes, exporters, service)']);
+  const raw = parseYaml(text, source);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(source, ['the top level must be a mapping (probes, exporters, service)']);
 
   // 2. ${env:...}
   const substitutionErrors: SubstitutionError[] = [];
@@ -95,7 +159,7 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
 
   // 4. What a schema cannot say
   if (problems.length === 0) problems.push(...semanticProblems(data as unknown as CollectorConfig, plugins));
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (problems.length > 0) throw new ConfigError(source, shortList(problems));
 
   const config = data as unknown as CollectorConfig;
   config.service.intervalMs = parseDuration(config.service.interval);

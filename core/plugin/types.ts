@@ -127,8 +127,11 @@ export interface ProbeContext<C> {
 export interface ProbeInstance {
   /** Load and attach. May throw; core then releases whatever was opened. */
   start(): void | Promise<void>;
-  /** Reads the kernel's aggregates and reports every metric's current value. */
-  collect(sink: MetricSink): void;
+  /**
+   * Reads the kernel's aggregates and reports every metric's current value. May be
+   * async (e.g. reading on a worker thread); the next interval skips while it runs.
+   */
+  collect(sink: MetricSink): void | Promise<void>;
   /** Optional extra cleanup; core already detaches and closes what went through the host. */
   stop?(): void | Promise<void>;
 }

@@ -1,83 +1,137 @@
 /**
- * A log record processor with a bounded queue: records wait here while the
- * backend is slow or down, and when the queue is full new records are dropped
- * and counted (netprobe.exporter.enqueue_failed), so memory stays bounded.
+ * One exporter's log records, exported in batches as they come, like the SDK's
+ * BatchLogRecordProcessor: a full batch goes at once and the next follows as soon
+ * as the previous was answered; a partial batch waits at most `delayMs`. The queue
+ * is bounded: when the backend is slow or down and it is full, new records are
+ * dropped and counted by event name (netprobe.exporter.enqueue_failed). Every export
+ * has the exporter's deadline. At shutdown, what can be sent before the deadline is
+ * sent, and the rest is counted and logged by event name.
  * Only records from the probes routed to this exporter are taken.
  */
 import { ExportResultCode } from '@opentelemetry/core';
-import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, LogRecordProcessor, SdkLogRecord } from '@opentelemetry/sdk-logs';
+import type { Logger } from '../log';
 import type { SelfMetrics } from './self-metrics';
 import type { FailureLog } from './failure-log';
 import { PROBE_ID_ATTRIBUTE } from './probe-metrics';
+import { errorType, exportWithin, settledBy } from './deadline';
 
-const MAX_BATCH = 512;
+export const MAX_BATCH = 512;
 
-export class BoundedLogProcessor implements LogRecordProcessor {
-  private queue: ReadableLogRecord[] = [];
+export interface LogQueueOptions {
+  exporterId: string;
+  probeIds: ReadonlySet<string>;
+  maxQueueSize: number;
+  /** Longest a record waits for its batch to fill. */
+  delayMs: number;
+  /** Deadline for one export, connecting and retries included. */
+  timeoutMs: number;
+}
+
+/** `{ 'netprobe.flow.end': 3 }`: how many records of each event name. */
+export function countByEvent(records: readonly SdkLogRecord[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of records) {
+    const name = r.eventName ?? '';
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export class BatchLogProcessor implements LogRecordProcessor {
+  private queue: SdkLogRecord[] = [];
+  private inFlight: SdkLogRecord[] = [];
   private exporting: Promise<void> | undefined;
-  private readonly timer: NodeJS.Timeout;
-  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** A batch still in flight at the shutdown deadline: already counted as lost, so its late answer is not counted again. */
+  private abandoned: SdkLogRecord[] | undefined;
 
   constructor(
     private readonly exporter: LogRecordExporter,
-    private readonly exporterId: string,
-    private readonly probeIds: ReadonlySet<string>,
-    private readonly maxQueueSize: number,
-    flushIntervalMs: number,
+    private readonly options: LogQueueOptions,
     private readonly self: SelfMetrics,
     private readonly failures: FailureLog,
+    private readonly log: Logger,
   ) {
-    self.watchQueue(exporterId, () => this.queue.length);
-    this.timer = setInterval(() => void this.exportBatch(), flushIntervalMs);
-    this.timer.unref();
+    self.watchQueue(options.exporterId, 'logs', () => this.queue.length);
   }
 
   onEmit(record: SdkLogRecord): void {
-    if (this.stopped || !this.probeIds.has(String(record.attributes[PROBE_ID_ATTRIBUTE]))) return;
-    if (this.queue.length >= this.maxQueueSize) {
-      this.self.recordDropped(this.exporterId, 1);
+    if (this.closed || !this.options.probeIds.has(String(record.attributes[PROBE_ID_ATTRIBUTE]))) return;
+    if (this.queue.length >= this.options.maxQueueSize) {
+      this.self.recordDropped(this.options.exporterId, 'logs', 1, record.eventName);
       return;
     }
     this.queue.push(record);
-    if (this.queue.length >= MAX_BATCH) void this.exportBatch();
+    if (this.queue.length >= MAX_BATCH) this.exportNext();
+    else this.timer ??= setTimeout(() => this.exportNext(), this.options.delayMs).unref();
   }
 
-  /** Exports one batch; at most one export runs at a time. Never rejects. */
-  private exportBatch(): Promise<void> {
-    if (this.exporting || this.queue.length === 0) return this.exporting ?? Promise.resolve();
-    const batch = this.queue.splice(0, MAX_BATCH);
-    this.exporting = new Promise<void>((resolve) => {
-      const done = (ok: boolean, error?: unknown) => {
-        if (ok) this.self.recordSent(this.exporterId, 'logs', batch.length);
-        else {
-          this.self.recordFailed(this.exporterId, 'logs', batch.length);
-          this.failures.failed('logs', batch.length, error);
-        }
-        resolve();
-      };
-      try {
-        this.exporter.export(batch, (r) => done(r.code === ExportResultCode.SUCCESS, r.error));
-      } catch (err) {
-        done(false, err);
-      }
-    }).finally(() => {
+  /** Starts the next batch unless one is in flight; chains itself while records wait. */
+  private exportNext(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.exporting || this.queue.length === 0) return;
+    this.inFlight = this.queue.splice(0, MAX_BATCH);
+    this.exporting = this.send(this.inFlight).finally(() => {
       this.exporting = undefined;
+      this.inFlight = [];
+      if (this.queue.length >= MAX_BATCH || (this.closed && this.queue.length > 0)) this.exportNext();
+      else if (this.queue.length > 0) this.timer ??= setTimeout(() => this.exportNext(), this.options.delayMs).unref();
     });
-    return this.exporting;
   }
 
-  async forceFlush(): Promise<void> {
-    // Bounded: each pass either empties a batch or the backend failed it.
-    for (let guard = 0; guard < 1000 && (this.queue.length > 0 || this.exporting); guard++) {
-      await (this.exporting ?? this.exportBatch());
+  private async send(batch: SdkLogRecord[]): Promise<void> {
+    const { exporterId, timeoutMs } = this.options;
+    const started = process.hrtime.bigint();
+    const result = await exportWithin(timeoutMs, (done) => this.exporter.export(batch, done));
+    if (batch === this.abandoned) return;
+    this.self.recordExport(exporterId, 'logs', Number(process.hrtime.bigint() - started) / 1e9);
+    if (result.code === ExportResultCode.SUCCESS) {
+      this.self.recordSent(exporterId, 'logs', batch.length);
+    } else {
+      this.self.recordFailed(exporterId, 'logs', batch.length, errorType(result.error));
+      this.failures.failed('logs', batch.length, result.error);
     }
   }
 
+  /** Sends every waiting batch, one after another, until `deadlineAt`; true if nothing is left. */
+  async flushUntil(deadlineAt: number): Promise<boolean> {
+    for (;;) {
+      if (!this.exporting) this.exportNext();
+      if (!this.exporting) return true;
+      if (!(await settledBy(this.exporting, deadlineAt))) return false;
+    }
+  }
+
+  /**
+   * Shutdown: takes no new records, sends what it can until `deadlineAt`, then counts
+   * and logs what is left (waiting, or sent without an answer) by event name.
+   */
+  async close(deadlineAt: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flushUntil(deadlineAt);
+    if (this.exporting) this.abandoned = this.inFlight;
+    const lost = [...(this.abandoned ?? []), ...this.queue];
+    this.queue = [];
+    if (this.timer) clearTimeout(this.timer);
+    if (lost.length === 0) return;
+    const byEvent = countByEvent(lost);
+    for (const [name, n] of byEvent) this.self.recordDropped(this.options.exporterId, 'logs', n, name);
+    this.log.warn('log records not delivered before the shutdown deadline', {
+      exporter: this.options.exporterId, records: lost.length,
+      ...Object.fromEntries([...byEvent].map(([name, n]) => [name || '(no event name)', n])),
+    });
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.flushUntil(Date.now() + this.options.timeoutMs);
+  }
+
   async shutdown(): Promise<void> {
-    if (this.stopped) return;
-    await this.forceFlush();
-    this.stopped = true;
-    clearInterval(this.timer);
+    await this.close(Date.now() + this.options.timeoutMs);
     await this.exporter.shutdown();
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The collector's metrics about itself: what each exporter sent, failed to send,
- * and dropped because its queue was full (nothing is lost silently: every drop is
- * counted here and exported like any other metric), and how long collecting each
- * probe and exporting take.
+ * The collector's metrics about itself: what each exporter sent, failed to send
+ * (by error.type), and dropped because its queue was full or shutdown came first
+ * (nothing is lost silently: every drop is counted here and exported like any other
+ * metric), how long collecting each probe and exporting take, and how many
+ * collections were skipped because the previous one was still running.
  */
 import type { Meter, Counter, Histogram, ObservableCounter } from '@opentelemetry/api';
 
@@ -20,7 +21,8 @@ export class SelfMetrics {
   private dropped?: Counter;
   private collectDuration?: Histogram;
   private exportDuration?: Histogram;
-  private readonly queues = new Map<string, () => number>();
+  private collectSkipped?: Counter;
+  private readonly queues = new Map<string, { exporter: string; signal: Signal; size: () => number }>();
   private kernelCost: () => KernelCost[] = () => [];
 
   /** Instruments exist once the meter provider does; counts before that are not possible. */
@@ -29,24 +31,27 @@ export class SelfMetrics {
       description: 'Items (metric data points, log records) the backend accepted.', unit: '{item}',
     });
     this.failed = meter.createCounter('netprobe.exporter.send_failed', {
-      description: 'Items an export attempt failed to deliver after its retries.', unit: '{item}',
+      description: 'Items an export attempt failed to deliver after its retries, by error.type.', unit: '{item}',
     });
     this.dropped = meter.createCounter('netprobe.exporter.enqueue_failed', {
-      description: 'Log records dropped because the export queue was full.', unit: '{item}',
+      description: 'Items dropped before an export: the queue was full, or shutdown came first.', unit: '{item}',
     });
     this.collectDuration = meter.createHistogram('netprobe.probe.collect.duration', {
       description: 'Time to read one probe\'s kernel state and report its metrics, per interval.', unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
     this.exportDuration = meter.createHistogram('netprobe.exporter.export.duration', {
-      description: 'Time from the start of a metrics export to the backend\'s answer (retries included).', unit: 's',
+      description: 'Time from the start of an export to the backend\'s answer (retries included).', unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
     this.bindKernelCost(meter);
+    this.collectSkipped = meter.createCounter('netprobe.collection.skipped', {
+      description: 'Intervals skipped because the previous collection was still running.', unit: '{collection}',
+    });
     meter.createObservableGauge('netprobe.exporter.queue.size', {
-      description: 'Log records waiting to be exported.', unit: '{item}',
+      description: 'Items waiting to be exported (log records; data points of queued metric snapshots).', unit: '{item}',
     }).addCallback((result) => {
-      for (const [exporter, size] of this.queues) result.observe(size(), { exporter, signal: 'logs' });
+      for (const { exporter, signal, size } of this.queues.values()) result.observe(size(), { exporter, signal });
     });
   }
 
@@ -79,23 +84,28 @@ export class SelfMetrics {
     if (items > 0) this.sent?.add(items, { exporter, signal });
   }
 
-  recordFailed(exporter: string, signal: Signal, items: number): void {
-    if (items > 0) this.failed?.add(items, { exporter, signal });
+  recordFailed(exporter: string, signal: Signal, items: number, errorType: string): void {
+    if (items > 0) this.failed?.add(items, { exporter, signal, 'error.type': errorType });
   }
 
-  recordDropped(exporter: string, items: number): void {
-    if (items > 0) this.dropped?.add(items, { exporter, signal: 'logs' });
+  /** `eventName`: for log records, which kind was lost. */
+  recordDropped(exporter: string, signal: Signal, items: number, eventName?: string): void {
+    if (items > 0) this.dropped?.add(items, { exporter, signal, ...(eventName ? { 'netprobe.event.name': eventName } : {}) });
   }
 
   recordCollect(probe: string, seconds: number): void {
     this.collectDuration?.record(seconds, { 'netprobe.probe.id': probe });
   }
 
+  recordCollectSkipped(): void {
+    this.collectSkipped?.add(1);
+  }
+
   recordExport(exporter: string, signal: Signal, seconds: number): void {
     this.exportDuration?.record(seconds, { exporter, signal });
   }
 
-  watchQueue(exporter: string, size: () => number): void {
-    this.queues.set(exporter, size);
+  watchQueue(exporter: string, signal: Signal, size: () => number): void {
+    this.queues.set(`${exporter}\u0000${signal}`, { exporter, signal, size });
   }
 }

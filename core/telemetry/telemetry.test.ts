@@ -1,17 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ProbeMetricStore, PROBE_ID_ATTRIBUTE } from './probe-metrics';
-import { BoundedLogProcessor } from './log-processor';
+import { BatchLogProcessor, type LogQueueOptions } from './log-processor';
+import { MetricExportQueue, METRIC_QUEUE_SNAPSHOTS } from './metric-queue';
+import { errorType, exportWithin } from './deadline';
 import { SelfMetrics } from './self-metrics';
 import { FailureLog } from './failure-log';
 import { DebugMetricExporter } from './debug-exporter';
 import { otlpUrl } from './telemetry';
 import { parseResourceAttributes, buildResource } from './resource';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
 import type { MetricSpec } from '../plugin/types';
 
 const resource = resourceFromAttributes({ 'service.name': 'test' });
@@ -81,6 +83,19 @@ class StuckExporter implements LogRecordExporter {
   async forceFlush(): Promise<void> {}
 }
 
+/** Answers every export successfully on the next turn of the event loop, like a fast local backend. */
+class PromptExporter implements LogRecordExporter {
+  received = 0;
+  export(records: ReadableLogRecord[], done: (r: ExportResult) => void): void {
+    setImmediate(() => {
+      this.received += records.length;
+      done({ code: ExportResultCode.SUCCESS });
+    });
+  }
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}
+
 class ManualReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
   protected override async onForceFlush(): Promise<void> {}
@@ -94,56 +109,202 @@ function selfMetrics(): { self: SelfMetrics; reader: ManualReader } {
   return { self, reader };
 }
 
-async function sumOf(reader: ManualReader, name: string): Promise<number> {
+/** Sum of a metric's points, optionally only those whose attributes include `where`. */
+async function sumOf(reader: ManualReader, name: string, where: Record<string, string> = {}): Promise<number> {
   const { resourceMetrics } = await reader.collect();
   let total = 0;
-  for (const s of resourceMetrics.scopeMetrics) for (const m of s.metrics) if (m.descriptor.name === name) for (const p of m.dataPoints) total += p.value as number;
+  for (const s of resourceMetrics.scopeMetrics) {
+    for (const m of s.metrics) {
+      if (m.descriptor.name !== name) continue;
+      for (const p of m.dataPoints) if (Object.entries(where).every(([k, v]) => p.attributes[k] === v)) total += p.value as number;
+    }
+  }
   return total;
+}
+
+const quietLog = createLogger('test');
+
+function logQueue(exporter: LogRecordExporter, self: SelfMetrics, options: Partial<LogQueueOptions> = {}, log: Logger = quietLog) {
+  const o: LogQueueOptions = { exporterId: 'x', probeIds: new Set(['p/1']), maxQueueSize: 100, delayMs: 60_000, timeoutMs: 60_000, ...options };
+  return new BatchLogProcessor(exporter, o, self, new FailureLog(log, o.exporterId, 60_000), log);
 }
 
 test('a stuck backend bounds the log queue and counts every dropped record', async (t) => {
   const { self, reader } = selfMetrics();
   const exporter = new StuckExporter();
-  const processor = new BoundedLogProcessor(exporter, 'otlp_http', new Set(['p/1']), 100, 60_000, self, new FailureLog(createLogger('test'), 'otlp_http', 1000));
+  const processor = logQueue(exporter, self, { exporterId: 'otlp_http' });
   t.after(() => {
     for (const done of exporter.pending) done({ code: ExportResultCode.SUCCESS });
   });
-  const loggers = new LoggerProvider({ resource, processors: [processor] });
-  const logger = loggers.getLogger('t');
+  const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
   for (let i = 0; i < 1000; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1', i } });
   logger.emit({ eventName: 'other-probe', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/9' } });
-  // One batch is in flight (stuck), the queue holds at most 100, the rest was dropped and counted.
+  // The queue filled to 100 before a batch could start; the rest was dropped and counted by event name.
   const inFlight = exporter.exported.flat().length;
-  const dropped = await sumOf(reader, 'netprobe.exporter.enqueue_failed');
-  const queued = await sumOf(reader, 'netprobe.exporter.queue.size');
+  const dropped = await sumOf(reader, 'netprobe.exporter.enqueue_failed', { signal: 'logs', 'netprobe.event.name': 'e' });
+  const queued = await sumOf(reader, 'netprobe.exporter.queue.size', { signal: 'logs' });
   assert.ok(queued <= 100, `queue grew to ${queued}`);
   assert.equal(inFlight + queued + dropped, 1000, 'every record is exported, queued or counted as dropped');
+  assert.ok(dropped >= 900);
   assert.ok(exporter.exported.flat().every((r) => r.attributes[PROBE_ID_ATTRIBUTE] === 'p/1'));
 });
 
-test('failed log exports are counted as send_failed', async () => {
+test('log records are exported in batches as they come: a fast backend loses none of a steady flood', async () => {
   const { self, reader } = selfMetrics();
-  const exporter = new StuckExporter({ code: ExportResultCode.FAILED, error: new Error('down') });
-  const processor = new BoundedLogProcessor(exporter, 'x', new Set(['p/1']), 100, 60_000, self, new FailureLog(createLogger('test'), 'x', 60_000));
+  const exporter = new PromptExporter();
+  // The timer is a minute: only full batches, chained one after another, can keep up.
+  const processor = logQueue(exporter, self, { maxQueueSize: 2048 });
+  const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
+  const bursts = 30;
+  for (let b = 0; b < bursts; b++) {
+    for (let i = 0; i < 1000; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1', i } });
+    await new Promise((r) => setTimeout(r, 10)); // like a ring buffer drained on a timer: 100,000 records/s
+  }
+  assert.ok(await processor.flushUntil(Date.now() + 10_000));
+  assert.equal(await sumOf(reader, 'netprobe.exporter.enqueue_failed'), 0);
+  assert.equal(exporter.received, bursts * 1000);
+  assert.equal(await sumOf(reader, 'netprobe.exporter.sent', { signal: 'logs' }), bursts * 1000);
+});
+
+test('a partial batch waits at most delayMs', async () => {
+  const { self } = selfMetrics();
+  const exporter = new PromptExporter();
+  const processor = logQueue(exporter, self, { delayMs: 50 });
+  const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
+  for (let i = 0; i < 3; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1' } });
+  for (let i = 0; i < 100 && exporter.received < 3; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(exporter.received, 3);
+});
+
+test('failed log exports are counted as send_failed with their error.type', async () => {
+  const { self, reader } = selfMetrics();
+  const exporter = new StuckExporter({ code: ExportResultCode.FAILED, error: Object.assign(new Error('down'), { code: 'ECONNREFUSED' }) });
+  const processor = logQueue(exporter, self);
   const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
   for (let i = 0; i < 7; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1' } });
   await processor.forceFlush();
-  assert.equal(await sumOf(reader, 'netprobe.exporter.send_failed'), 7);
+  assert.equal(await sumOf(reader, 'netprobe.exporter.send_failed', { 'error.type': 'ECONNREFUSED' }), 7);
   await processor.shutdown();
   await processor.shutdown(); // safe twice
 });
 
-test('the debug exporter prints a summary, or each point with verbosity normal', async () => {
+test('an export that never answers fails at the deadline, counted as error.type=timeout', async () => {
+  const { self, reader } = selfMetrics();
+  const exporter = new StuckExporter();
+  const processor = logQueue(exporter, self, { timeoutMs: 100 });
+  const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
+  for (let i = 0; i < 5; i++) logger.emit({ eventName: 'e', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1' } });
+  const started = Date.now();
+  assert.ok(await processor.flushUntil(Date.now() + 5_000), 'the stuck export was given up');
+  assert.ok(Date.now() - started < 2_000);
+  assert.equal(await sumOf(reader, 'netprobe.exporter.send_failed', { 'error.type': 'timeout' }), 5);
+});
+
+test('at shutdown what cannot be sent by the deadline is counted and logged by event name', async () => {
+  const { self, reader } = selfMetrics();
+  const exporter = new StuckExporter();
+  const lines: string[] = [];
+  const log: Logger = { ...quietLog, warn: (msg, fields) => lines.push(`${msg} ${JSON.stringify(fields)}`), child: () => log };
+  const processor = logQueue(exporter, self, { maxQueueSize: 5000 }, log);
+  const logger = new LoggerProvider({ resource, processors: [processor] }).getLogger('t');
+  for (let i = 0; i < 700; i++) logger.emit({ eventName: 'netprobe.flow.end', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1' } });
+  for (let i = 0; i < 30; i++) logger.emit({ eventName: 'netprobe.dns.exchange', attributes: { [PROBE_ID_ATTRIBUTE]: 'p/1' } });
+  const started = Date.now();
+  await processor.close(Date.now() + 300);
+  assert.ok(Date.now() - started < 1_500, 'shutdown kept its deadline');
+  assert.equal(await sumOf(reader, 'netprobe.exporter.enqueue_failed', { 'netprobe.event.name': 'netprobe.flow.end' }), 700);
+  assert.equal(await sumOf(reader, 'netprobe.exporter.enqueue_failed', { 'netprobe.event.name': 'netprobe.dns.exchange' }), 30);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /"records":730/);
+  assert.match(lines[0]!, /"netprobe.flow.end":700/);
+  // The late answer to the abandoned batch is not counted a second time.
+  for (const done of exporter.pending) done({ code: ExportResultCode.SUCCESS });
+  assert.equal(await sumOf(reader, 'netprobe.exporter.sent'), 0);
+});
+
+/** A metric exporter that holds every export until released. */
+class HeldMetricExporter implements PushMetricExporter {
+  pending: Array<(r: ExportResult) => void> = [];
+  exported: ResourceMetrics[] = [];
+  export(metrics: ResourceMetrics, done: (r: ExportResult) => void): void {
+    this.exported.push(metrics);
+    this.pending.push(done);
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+test('metric snapshots queue per exporter, bounded: a held backend never makes enqueueing wait', async () => {
+  const { self, reader } = selfMetrics();
+  const store = new ProbeMetricStore(resource);
+  const exporter = new HeldMetricExporter();
+  const queue = new MetricExportQueue(exporter, 'held', 60_000, self, new FailureLog(quietLog, 'held', 60_000), [store.producer(new Set(['p/1']))]);
+  new MeterProvider({ readers: [queue] });
+  for (let i = 1; i <= 10; i++) {
+    const sink = store.beginCollect('p/1', specs);
+    sink.record('a.count', { x: 'eth0' }, i);
+    sink.commit();
+    await queue.enqueueSnapshot(); // resolves although the backend holds the first export
+  }
+  assert.equal(exporter.exported.length, 1, 'one export in flight');
+  assert.equal(await sumOf(reader, 'netprobe.exporter.queue.size', { signal: 'metrics' }), METRIC_QUEUE_SNAPSHOTS);
+  assert.equal(await sumOf(reader, 'netprobe.exporter.enqueue_failed', { signal: 'metrics' }), 10 - 1 - METRIC_QUEUE_SNAPSHOTS);
+  // Released, the queue sends its snapshots in order, ending with the latest totals.
+  while (exporter.pending.length) {
+    exporter.pending.shift()!({ code: ExportResultCode.SUCCESS });
+    await new Promise((r) => setImmediate(r));
+  }
+  const last = exporter.exported.at(-1)!.scopeMetrics[0]!.metrics[0]!.dataPoints[0]!.value;
+  assert.equal(last, 10);
+  assert.equal(exporter.exported.length, 1 + METRIC_QUEUE_SNAPSHOTS);
+});
+
+test('exportWithin gives up at its deadline and ignores the late answer', async () => {
+  let late: ((r: ExportResult) => void) | undefined;
+  const started = Date.now();
+  const result = await exportWithin(50, (done) => (late = done));
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(result.code, ExportResultCode.FAILED);
+  assert.equal(errorType(result.error), 'timeout');
+  late!({ code: ExportResultCode.SUCCESS }); // no effect, no throw
+  assert.equal((await exportWithin(50, () => { throw new Error('sync'); })).code, ExportResultCode.FAILED);
+});
+
+test('the debug exporter prints each point with verbosity normal', async () => {
   const store = new ProbeMetricStore(resource);
   const sink = store.beginCollect('p/1', specs);
   sink.record('a.count', { x: 'eth0' }, 5);
   sink.commit();
   const metrics = await collect(store, ['p/1']);
-  for (const [verbosity, expected] of [['basic', ['d: metrics: 1 metrics, 1 data points']], ['normal', ['d: metrics: 1 metrics, 1 data points', '  a.count{x=eth0, netprobe.probe.id=p/1} 5 {packet}']]] as const) {
-    const lines: string[] = [];
-    new DebugMetricExporter('d', { verbosity }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
-    assert.deepEqual(lines, expected);
-  }
+  const lines: string[] = [];
+  new DebugMetricExporter('d', { verbosity: 'normal' }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
+  assert.deepEqual(lines, ['d: metrics: 1 metrics, 1 data points', '  a.count{x=eth0, netprobe.probe.id=p/1} 5 {packet}']);
+});
+
+test('the debug exporter at basic prints a network summary: rates since the start, flows with the peer name', async () => {
+  const store = new ProbeMetricStore(resource);
+  const flowSpecs = [
+    { name: 'netprobe.traffic.io', description: '', unit: 'By', kind: 'counter', attributes: [] },
+    { name: 'netprobe.flow.io', description: '', unit: 'By', kind: 'gauge', attributes: [] },
+    { name: 'netprobe.flow.packet.count', description: '', unit: '{packet}', kind: 'gauge', attributes: [] },
+  ] as const;
+  const sink = store.beginCollect('flow_stats', flowSpecs);
+  sink.record('netprobe.traffic.io', { 'network.interface.name': 'eth0', 'network.io.direction': 'receive' }, 1_000_000);
+  const flowAttrs = {
+    'network.interface.name': 'eth0', 'network.io.direction': 'receive', 'network.transport': 'udp',
+    'source.address': '192.0.2.1', 'source.port': 53, 'destination.address': '10.0.0.2', 'destination.port': 4000, 'netprobe.peer.name': 'ns.example',
+  };
+  sink.record('netprobe.flow.io', flowAttrs, 1_000_000);
+  sink.record('netprobe.flow.packet.count', flowAttrs, 1000);
+  sink.commit();
+  const metrics = await collect(store, ['flow_stats']);
+  const lines: string[] = [];
+  new DebugMetricExporter('d', { verbosity: 'basic' }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
+  assert.match(lines[0]!, /^d: network over the last \d+\.\ds:$/);
+  assert.match(lines[1]!, /^d:   eth0: rx \S+b\/s \S+\/s pkt$/);
+  assert.equal(lines[2], 'd:   top flows (tx/rx):');
+  assert.match(lines[3]!, /^d:     udp 10\.0\.0\.2:4000 <-> ns\.example \(192\.0\.2\.1:53\)  0b\/s \/ \S+b\/s$/);
+  assert.equal(lines.length, 4);
 });
 
 test('OTLP URLs follow the config, then the OTEL_EXPORTER_OTLP_* variables', () => {
@@ -165,4 +326,24 @@ test('resource attributes: defaults, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_N
   assert.ok(r.attributes['service.version']);
   assert.equal(buildResource({ OTEL_SERVICE_NAME: 'edge', OTEL_RESOURCE_ATTRIBUTES: 'service.name=x' }).attributes['service.name'], 'edge');
   assert.equal(buildResource({}).attributes['service.name'], 'netprobe');
+});
+
+test('export failures are logged at once, then with a doubling gap, and the gap starts over after a quiet spell', () => {
+  const logged: Array<Record<string, unknown> | undefined> = [];
+  const log = { ...createLogger('test'), warn: (_m: string, f?: Record<string, unknown>) => void logged.push(f) };
+  let now = 1_000_000;
+  const failures = new FailureLog(log, 'otlp_http', 10_000, () => now);
+  // A dead backend: one failure per 10 s interval for 5 minutes.
+  const at: number[] = [];
+  for (let i = 0; i < 30; i++, now += 10_000) {
+    const before = logged.length;
+    failures.failed('metrics', 1, new Error('ECONNREFUSED'));
+    if (logged.length > before) at.push(i);
+  }
+  assert.deepEqual(at, [0, 1, 3, 7, 15], 'gaps of 1, 2, 4, 8 intervals');
+  assert.equal(logged[4]!.failures_since_last_report, 7);
+  now += 10 * 60_000; // the backend came back; later it fails again
+  failures.failed('metrics', 1, new Error('ECONNREFUSED'));
+  assert.equal(logged.length, 6);
+  assert.equal(logged[5]!.next_report_in_s, 10);
 });

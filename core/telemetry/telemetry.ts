@@ -1,31 +1,31 @@
 /**
  * The OpenTelemetry side of the collector: one MeterProvider and one LoggerProvider
- * for the whole process, and one reader or log processor per configured exporter,
- * each serving only the probes that the pipelines route to it.
+ * for the whole process, and per configured exporter its own path: a pull reader
+ * (Prometheus), or for a push exporter a bounded metric snapshot queue and a bounded
+ * log batch queue, each export under the exporter's own deadline. Exporters never
+ * wait for each other, and the service never waits for any of them.
  */
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { MeterProvider, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { LoggerProvider, type LogRecordExporter, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPLogExporter as OtlpProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPLogExporter as OtlpJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { Resource } from '@opentelemetry/resources';
-import { componentType, type CollectorConfig, type DebugConfig, type OtlpHttpConfig, type PrometheusConfig } from '../config/load';
-import { parseDuration } from '../config/duration';
+import { componentType, type CollectorConfig } from '../config/load';
 import type { Env } from '../config/env';
 import type { Logger } from '../log';
 import type { Attributes } from '../plugin/types';
-import { NetprobeError } from '../errors';
 import { VERSION } from '../version';
 import { ProbeMetricStore, PROBE_ID_ATTRIBUTE } from './probe-metrics';
 import { SelfMetrics } from './self-metrics';
 import { FailureLog } from './failure-log';
-import { PushReader } from './push-reader';
-import { BoundedLogProcessor } from './log-processor';
-import { DebugLogExporter, DebugMetricExporter } from './debug-exporter';
+import { MetricExportQueue } from './metric-queue';
+import { BatchLogProcessor } from './log-processor';
+import { settledBy } from './deadline';
+import { exporterKinds } from './exporters/registry';
+
+export { otlpUrl } from './exporters/otlp-http';
+
+/** Share of the shutdown time given to log records; the rest is for the last metrics, which count what logs lost. */
+const LOGS_SHARE_OF_SHUTDOWN = 2 / 3;
 
 /** Which probes each exporter serves, per signal, from service.pipelines. */
 export function routes(config: CollectorConfig): Map<string, { metrics: Set<string>; logs: Set<string> }> {
@@ -42,33 +42,26 @@ export function routes(config: CollectorConfig): Map<string, { metrics: Set<stri
   return out;
 }
 
-/** The OTLP URL for one signal: the configured endpoint, else the OTEL_EXPORTER_OTLP_* variables. */
-export function otlpUrl(config: OtlpHttpConfig, signal: 'metrics' | 'logs', env: Env): string {
-  const specific = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`];
-  if (!config.endpoint && specific) return specific;
-  const base = config.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
-  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
+interface Exporters {
+  readers: MetricReader[];
+  metricQueues: MetricExportQueue[];
+  logQueues: BatchLogProcessor[];
+  description: string[];
 }
 
 export class Telemetry {
-  readonly probeMetrics: ProbeMetricStore;
-  readonly self = new SelfMetrics();
   /** One line per exporter: what it sends where. */
-  readonly description: string[] = [];
-  private readonly pushReaders: PushReader[] = [];
+  readonly description: readonly string[];
   private readonly meterProvider: MeterProvider;
   private readonly loggerProvider: LoggerProvider | undefined;
   private readonly logger;
   private stopped = false;
 
-  private constructor(readers: MetricReader[], pushReaders: PushReader[], logProcessors: LogRecordProcessor[], store: ProbeMetricStore, self: SelfMetrics, resource: Resource, description: string[]) {
-    this.probeMetrics = store;
-    this.self = self;
-    this.pushReaders = pushReaders;
-    this.description = description;
-    this.meterProvider = new MeterProvider({ resource, readers });
+  private constructor(readonly probeMetrics: ProbeMetricStore, readonly self: SelfMetrics, private readonly exporters: Exporters, resource: Resource) {
+    this.description = exporters.description;
+    this.meterProvider = new MeterProvider({ resource, readers: exporters.readers });
     self.bind(this.meterProvider.getMeter('netprobe.self', VERSION));
-    this.loggerProvider = logProcessors.length ? new LoggerProvider({ resource, processors: logProcessors }) : undefined;
+    this.loggerProvider = exporters.logQueues.length ? new LoggerProvider({ resource, processors: exporters.logQueues }) : undefined;
     this.logger = this.loggerProvider?.getLogger('netprobe', VERSION);
   }
 
@@ -76,37 +69,36 @@ export class Telemetry {
   static async start(config: CollectorConfig, resource: Resource, log: Logger, env: Env = process.env): Promise<Telemetry> {
     const store = new ProbeMetricStore(resource);
     const self = new SelfMetrics();
-    const readers: MetricReader[] = [];
-    const pushReaders: PushReader[] = [];
-    const processors: LogRecordProcessor[] = [];
-    const description: string[] = [];
+    const exporters: Exporters = { readers: [], metricQueues: [], logQueues: [], description: [] };
     const interval = config.service.intervalMs;
     for (const [id, route] of routes(config)) {
-      const type = componentType(id);
-      const exporterConfig = config.exporters[id]!;
+      const kind = exporterKinds.get(componentType(id));
+      if (!kind) throw new Error(`exporter ${id}: no exporter kind ${componentType(id)}`);
+      const ctx = { id, config: config.exporters[id], env, shared: {} }; // one `shared` per exporter, for both signals
       const failures = new FailureLog(log.child('exporter'), id, interval);
       if (route.metrics.size > 0) {
         const producers = [store.producer(route.metrics)];
-        if (type === 'prometheus') {
-          const c = exporterConfig as PrometheusConfig;
-          readers.push(await startPrometheus(id, c, producers));
-          description.push(`${id}: metrics served at http://${c.host}:${c.port}/metrics`);
-        } else {
-          const { exporter, target } = metricExporter(id, type, exporterConfig, env);
-          const reader = new PushReader(exporter, id, self, failures, producers);
-          readers.push(reader);
-          pushReaders.push(reader);
-          description.push(`${id}: metrics to ${target}`);
+        if (kind.pullMetrics) {
+          const { reader, target } = await kind.pullMetrics(ctx, producers);
+          exporters.readers.push(reader);
+          exporters.description.push(`${id}: metrics ${target}`);
+        } else if (kind.pushMetrics) {
+          const { exporter, target, timeoutMs } = kind.pushMetrics(ctx);
+          const queue = new MetricExportQueue(exporter, id, timeoutMs, self, failures, producers);
+          exporters.readers.push(queue);
+          exporters.metricQueues.push(queue);
+          exporters.description.push(`${id}: metrics to ${target}`);
         }
       }
-      if (route.logs.size > 0) {
-        const { exporter, target } = logExporter(id, type, exporterConfig, env);
-        const maxQueue = type === 'otlp_http' ? (exporterConfig as OtlpHttpConfig).max_queue_size : 2048;
-        processors.push(new BoundedLogProcessor(exporter, id, route.logs, maxQueue, Math.min(interval, 1000), self, failures));
-        description.push(`${id}: logs to ${target}`);
+      if (route.logs.size > 0 && kind.logs) {
+        const { exporter, target, timeoutMs, maxQueueSize } = kind.logs(ctx);
+        exporters.logQueues.push(new BatchLogProcessor(exporter, {
+          exporterId: id, probeIds: route.logs, maxQueueSize, delayMs: Math.min(interval, 1000), timeoutMs,
+        }, self, failures, log.child('exporter')));
+        exporters.description.push(`${id}: logs to ${target}`);
       }
     }
-    return new Telemetry(readers, pushReaders, processors, store, self, resource, description);
+    return new Telemetry(store, self, exporters, resource);
   }
 
   emitEvent(probeId: string, eventName: string, attributes: Attributes, body?: string): void {
@@ -120,54 +112,24 @@ export class Telemetry {
     });
   }
 
-  /** Exports the current metrics through every push exporter; resolves when all answered. */
-  async exportMetrics(): Promise<void> {
-    await Promise.all(this.pushReaders.map((r) => r.exportNow()));
+  /** After a collection: every push exporter takes a snapshot into its own queue. Waits for no backend. */
+  async offerMetrics(): Promise<void> {
+    await Promise.all(this.exporters.metricQueues.map((q) => q.enqueueSnapshot()));
   }
 
-  /** Last export, then shuts every exporter down. Safe to call twice. */
-  async shutdown(): Promise<void> {
+  /**
+   * Shutdown by `deadlineAt`, each exporter on its own: first the log records (what
+   * cannot be sent is counted and logged by kind), then a last metrics snapshot, which
+   * carries those counts. A backend that does not answer costs at most the deadline.
+   * Safe to call twice.
+   */
+  async shutdown(deadlineAt: number): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.loggerProvider?.shutdown();
-    await this.meterProvider.shutdown();
+    const logsBy = Date.now() + Math.max(0, deadlineAt - Date.now()) * LOGS_SHARE_OF_SHUTDOWN;
+    await Promise.all(this.exporters.logQueues.map((q) => q.close(logsBy)));
+    await Promise.all(this.exporters.metricQueues.map((q) => q.drain(deadlineAt)));
+    // The SDK's own shutdown waits for requests in flight; a dead backend must not hold the exit.
+    await settledBy(Promise.all([this.loggerProvider?.shutdown(), this.meterProvider.shutdown()]), deadlineAt);
   }
-}
-
-function metricExporter(id: string, type: string, config: unknown, env: Env): { exporter: PushMetricExporter; target: string } {
-  if (type === 'debug') return { exporter: new DebugMetricExporter(id, config as DebugConfig), target: 'stdout' };
-  const c = config as OtlpHttpConfig;
-  const url = otlpUrl(c, 'metrics', env);
-  const options = otlpOptions(c, url);
-  const exporter = c.protocol === 'http/json' ? new OtlpJsonMetricExporter(options) : new OtlpProtoMetricExporter(options);
-  return { exporter, target: `${url} (${c.protocol})` };
-}
-
-function logExporter(id: string, type: string, config: unknown, env: Env): { exporter: LogRecordExporter; target: string } {
-  if (type === 'debug') return { exporter: new DebugLogExporter(id, config as DebugConfig), target: 'stdout' };
-  const c = config as OtlpHttpConfig;
-  const url = otlpUrl(c, 'logs', env);
-  const options = otlpOptions(c, url);
-  const exporter = c.protocol === 'http/json' ? new OtlpJsonLogExporter(options) : new OtlpProtoLogExporter(options);
-  return { exporter, target: `${url} (${c.protocol})` };
-}
-
-/** Options left unset in the config are left to the SDK, which reads OTEL_EXPORTER_OTLP_* for them. */
-function otlpOptions(c: OtlpHttpConfig, url: string) {
-  return {
-    url,
-    ...(Object.keys(c.headers).length ? { headers: { ...c.headers } } : {}),
-    ...(c.timeout ? { timeoutMillis: parseDuration(c.timeout) } : {}),
-    ...(c.compression ? { compression: c.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE } : {}),
-  };
-}
-
-function startPrometheus(id: string, c: PrometheusConfig, metricProducers: ReturnType<ProbeMetricStore['producer']>[]): Promise<MetricReader> {
-  return new Promise((resolve, reject) => {
-    const exporter: PrometheusExporter = new PrometheusExporter({ host: c.host, port: c.port, metricProducers }, (err) => {
-      if (err) {
-        reject(new NetprobeError('NETPROBE_ERR_CONFIG', `exporters::${id}: cannot listen on ${c.host}:${c.port}: ${err.message}`));
-      } else resolve(exporter);
-    });
-  });
 }

@@ -28,6 +28,12 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => T |
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** HTTP GET from inside nsB (the backends listen on that namespace's loopback). Node 18 has fetch. */
+export function httpGet(net: TestNet, url: string): string {
+  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
+  return net.exec(net.nsB, [process.execPath, '-e', script]);
+}
+
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
