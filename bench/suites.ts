@@ -7,6 +7,7 @@ import { collectorProcess } from './collector-process';
 import { suites as dnsSuites } from '../plugins/dns/dns.bench';
 import { suites as conntrackSuites } from '../plugins/conntrack/conntrack.bench';
 import { suites as captureSuites } from '../plugins/packet-capture/capture.bench';
+import { suites as dropsSuites } from '../plugins/drops/drops.bench';
 
 export const suites: readonly BenchSuite[] = [
   kernelCost,
@@ -16,4 +17,5 @@ export const suites: readonly BenchSuite[] = [
   ...dnsSuites,
   ...conntrackSuites,
   ...captureSuites,
+  ...dropsSuites,
 ];

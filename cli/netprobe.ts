@@ -11,6 +11,8 @@ import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
 import { capture } from './capture';
+import { BpfObject } from '../core/bpf/object';
+import path from 'node:path';
 import { top, TOP_USAGE } from './top/top';
 import { runBanner } from './banner';
 
@@ -45,6 +47,21 @@ function validate(file: string): number {
     `${file}: valid (${Object.keys(config.probes).length} probes, ${Object.keys(config.exporters).length} exporters, ${pipelines} pipeline${pipelines === 1 ? '' : 's'}, interval ${config.service.interval})\n`,
   );
   return 0;
+}
+
+/** Every plugin program's name -> its probe type (the objects are opened, not loaded: no kernel needed). */
+function programNames(): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const plugin of plugins) {
+    try {
+      const object = BpfObject.open(path.join(plugin.directory, plugin.object));
+      for (const name of object.programNames()) names.set(name, plugin.type);
+      object.close();
+    } catch {
+      // libbpf missing: doctor says so
+    }
+  }
+  return names;
 }
 
 function listPlugins(): number {
@@ -141,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
     case 'plugins':
       return listPlugins();
     case 'doctor': {
-      const checks = runDoctor();
+      const checks = runDoctor(programNames());
       process.stdout.write(formatChecks(checks) + '\n');
       return checks.some((c) => c.status === 'FAIL') ? 1 : 0;
     }

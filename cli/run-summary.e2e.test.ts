@@ -51,7 +51,7 @@ service:
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await until('the banner', 30_000, () => (stdout.includes('Ctrl-C stops') ? true : undefined));
   assert.match(stdout, new RegExp(`^    flow_stats\\s+tc/ingress \\(tcx\\), tc/egress \\(tcx\\) on ${net.vA}$`, 'm'), stdout);
-  assert.match(stdout, /^    conntrack\s+sock_ops /m);
+  assert.match(stdout, /^    conntrack\s+sock_create .*, sock_ops \(/m); // sock_create and connect4/6 note processes
   assert.match(stdout, /^    live view\s+sudo netprobe top/m);
 
   net.exec(net.nsA, ['dig', `@${net.ipB}`, 'db.summary.test', '+tries=1', '+time=1']);

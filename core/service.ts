@@ -10,11 +10,12 @@ import { settledBy } from './telemetry/deadline';
 import { buildResource } from './telemetry/resource';
 import { ProbeRunner, type ProbeFinished } from './plugin/runner';
 import { createSharedFacts } from './facts/shared-facts';
+import { enableRunStats, programCost, statsSysctlEnabled } from './bpf/prog-stats';
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { Attributes, HistogramValue, MetricSink, ProbePlugin } from './plugin/types';
-import type { Attachment } from './plugin/host';
+import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
 
 /** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
 export interface CollectedPoint {
@@ -48,6 +49,7 @@ export class Service {
   private readonly collectErrorsLogged = new Set<string>();
   /** Called when a probe has done what it was asked (ProbeHost.finished): a command face stops here; by default it is logged. */
   onProbeFinished: ProbeFinished = (probe, reason) => this.log.info('probe finished', { probe, reason });
+  private runStats: { close(): void } | undefined;
   private readonly observers: ServiceObserver[] = [];
 
   constructor(
@@ -107,7 +109,7 @@ export class Service {
         for (const a of runner.attachments) {
           emit(id, 'netprobe.probe.attached', {
             'netprobe.attach.kind': a.kind,
-            [a.targetKind === 'cgroup' ? 'netprobe.attach.cgroup' : 'network.interface.name']: a.target,
+            [ATTACH_TARGET_ATTRIBUTE[a.targetKind]]: a.target,
             'netprobe.attach.detail': a.detail,
           });
         }
@@ -116,6 +118,7 @@ export class Service {
       await this.shutdown({ finalCollect: false });
       throw err;
     }
+    this.watchKernelCost();
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
   }
 
@@ -164,6 +167,24 @@ export class Service {
     }
   }
 
+  /** Each probe program's run count and time as self-metrics; statistics on while running, if configured. */
+  private watchKernelCost(): void {
+    if (this.config.service.telemetry.kernel_stats && !statsSysctlEnabled()) {
+      try {
+        this.runStats = enableRunStats();
+      } catch (err) {
+        this.log.warn('BPF run-time statistics could not be turned on: netprobe.probe.kernel.* stay at 0', { error: err });
+      }
+    }
+    this.telemetry?.self.watchKernelCost(() => this.runners.flatMap((r) => r.programs().flatMap(({ name, fd }) => {
+      try {
+        return [{ probe: r.id, program: name, ...programCost(fd) }];
+      } catch {
+        return []; // unloaded meanwhile
+      }
+    })));
+  }
+
   /** Safe before start and safe twice. */
   shutdown(options: { finalCollect?: boolean } = {}): Promise<void> {
     this.stopping ??= this.doShutdown(options.finalCollect ?? true);
@@ -177,6 +198,7 @@ export class Service {
     // The last values go into the store; the exporters' last snapshot (after the probes' final log records) sends them.
     if (finalCollect && !(await settledBy(this.collectProbes(), collectBy))) this.log.warn('stopped waiting for the last collection');
     for (const runner of [...this.runners].reverse()) await runner.stop();
+    this.runStats?.close();
     // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
     await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }

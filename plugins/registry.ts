@@ -5,6 +5,7 @@ import { flowStats } from './flow-stats/plugin';
 import { dns } from './dns/plugin';
 import { conntrack } from './conntrack/plugin';
 import { packetCapture } from './packet-capture/plugin';
+import { drops } from './drops/plugin';
 
 export const plugins: readonly ProbePlugin<any>[] = [
   xdpCounter,
@@ -12,4 +13,5 @@ export const plugins: readonly ProbePlugin<any>[] = [
   dns,
   conntrack,
   packetCapture,
+  drops,
 ];

@@ -24,7 +24,7 @@ fi
 # Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools, tmux (drives `netprobe top`).
 packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
 if [[ "$mode" == test || "$mode" == kernels ]]; then
-  packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt tmux)
+  packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool iptables dpkg apt tmux)
 fi
 if [[ "$mode" == kernels ]]; then
   # Guests boot Debian's kernels under qemu on this root, shared over 9p, from a busybox initramfs.

@@ -70,6 +70,16 @@ function bind() {
     bpf_map__btf_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(bpf_map *map)'),
 
     btf__raw_data: lib.func('void *btf__raw_data(btf *btf, _Out_ uint32_t *size)'),
+    btf__load_vmlinux_btf: lib.func('btf *btf__load_vmlinux_btf()'),
+    btf__free: lib.func('void btf__free(btf *btf)'),
+    btf__find_by_name_kind: lib.func('int btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)'),
+    btf__type_by_id: lib.func('void *btf__type_by_id(btf *btf, uint32_t id)'),
+    btf__name_by_offset: lib.func('const char *btf__name_by_offset(btf *btf, uint32_t offset)'),
+    bpf_enable_stats: lib.func('int bpf_enable_stats(int type)'),
+    bpf_obj_get_info_by_fd: lib.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *info_len)'),
+    bpf_prog_get_next_id: lib.func('int bpf_prog_get_next_id(uint32_t start_id, _Out_ uint32_t *next_id)'),
+    bpf_prog_get_fd_by_id: lib.func('int bpf_prog_get_fd_by_id(uint32_t id)'),
+    bpf_raw_tracepoint_open: lib.func('int bpf_raw_tracepoint_open(const char *name, int prog_fd)'),
 
     bpf_tc_hook_create: lib.func('int bpf_tc_hook_create(void *hook)'),
     bpf_tc_hook_destroy: lib.func('int bpf_tc_hook_destroy(void *hook)'),

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import { libbpf, describeErrno } from './libbpf';
 import { NetprobeError } from '../errors';
 
-const BPF_CGROUP_SOCK_OPS = 3;
 const BPF_XDP = 37;
 const BPF_TCX_INGRESS = 46;
 const BPF_TCX_EGRESS = 47;
@@ -177,7 +176,25 @@ function attachClassicTc(progFd: number, ifindex: number, ifname: string, direct
   throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching a classic TC ${direction} filter to ${ifname}: no free priority`);
 }
 
-export type CgroupAttachType = 'sock_ops';
+/**
+ * Attaches a BTF-typed tracepoint program (`SEC("tp_btf/<name>")`: the target was fixed
+ * at load) through a raw-tracepoint fd, which detaches when closed, like a link.
+ */
+export function attachTracing(progFd: number, tracepoint: string): BpfLink {
+  const fd = libbpf().bpf_raw_tracepoint_open(null, progFd) as number;
+  if (fd < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching to tracepoint ${tracepoint}: ${describeErrno(fd)}`);
+  return new BpfLink(fd, `tracepoint ${tracepoint}`);
+}
+
+/** Cgroup attach points (enum bpf_attach_type) by the name the plugins use. */
+const CGROUP_ATTACH_TYPES = {
+  sock_create: 2, // BPF_CGROUP_INET_SOCK_CREATE: socket(), in the creating process
+  sock_ops: 3, // BPF_CGROUP_SOCK_OPS
+  connect4: 10, // BPF_CGROUP_INET4_CONNECT: connect(), in the connecting process
+  connect6: 11, // BPF_CGROUP_INET6_CONNECT
+} as const;
+
+export type CgroupAttachType = keyof typeof CGROUP_ATTACH_TYPES;
 
 /**
  * Attaches a cgroup program through a link. Link-based cgroup attachments are
@@ -191,7 +208,7 @@ export function attachCgroup(progFd: number, cgroupPath: string, type: CgroupAtt
     throw new NetprobeError('NETPROBE_ERR_ATTACH', `opening cgroup ${cgroupPath}: ${(err as Error).message}`);
   }
   try {
-    const fd = libbpf().bpf_link_create(progFd, cgroupFd, BPF_CGROUP_SOCK_OPS, linkOpts(0)) as number;
+    const fd = libbpf().bpf_link_create(progFd, cgroupFd, CGROUP_ATTACH_TYPES[type], linkOpts(0)) as number;
     if (fd < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `attaching ${type} to cgroup ${cgroupPath}: ${describeErrno(fd)}`);
     return new BpfLink(fd, `${type} on cgroup ${cgroupPath}`);
   } finally {

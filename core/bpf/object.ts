@@ -168,6 +168,28 @@ export class BpfObject {
     throw new NetprobeError('NETPROBE_ERR_BPF_OPEN', `${this.path}: no program named ${name}`);
   }
 
+  /** Every program of the object that the kernel loaded (autoload off: none). */
+  programs(): Array<{ name: string; fd: number }> {
+    if (!this.handle || !this.loaded) return [];
+    const lib = libbpf();
+    const out: Array<{ name: string; fd: number }> = [];
+    for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
+      const fd = lib.bpf_program__fd(p) as number;
+      if (fd >= 0) out.push({ name: lib.bpf_program__name(p) as string, fd });
+    }
+    return out;
+  }
+
+  /** Program names in the object, without loading it (e.g. to recognise ours among the kernel's). */
+  programNames(): string[] {
+    const lib = libbpf();
+    const out: string[] = [];
+    for (let p = lib.bpf_object__next_program(this.handle, null) as Pointer; p; p = lib.bpf_object__next_program(this.handle, p) as Pointer) {
+      out.push(lib.bpf_program__name(p) as string);
+    }
+    return out;
+  }
+
   map(name: string): BpfMap {
     this.assertState(true, `getting map ${name}`);
     let m = this.maps.get(name);

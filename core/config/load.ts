@@ -41,7 +41,8 @@ export interface CollectorConfig {
     /** `interval` in milliseconds. */
     intervalMs: number;
     pipelines: Record<string, PipelineConfig>;
-    telemetry: { logs: { level: 'debug' | 'info' | 'warn' | 'error' } };
+    /** kernel_stats: BPF run-time statistics on while running, exported as netprobe.probe.kernel.*. */
+    telemetry: { logs: { level: 'debug' | 'info' | 'warn' | 'error' }; kernel_stats: boolean };
   };
 }
 

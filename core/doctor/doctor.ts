@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listInterfaces } from '../net/interfaces';
 import { cgroupV2Root } from '../net/cgroup';
+import { kernelCostChecks } from './kernel-cost';
 
 export type Status = 'OK' | 'WARN' | 'FAIL';
 export interface Check { status: Status; what: string; detail: string; fix?: string }
@@ -139,10 +140,11 @@ function interfaceChecks(canLoad: boolean): Check[] {
   return checks;
 }
 
-export function runDoctor(): Check[] {
+/** `programs`: every netprobe program name -> its probe type, to show what the running ones cost. */
+export function runDoctor(programs: ReadonlyMap<string, string> = new Map()): Check[] {
   const checks = [kernelCheck(), btfCheck(), bpffsCheck(), cgroupCheck(), capabilityCheck(), libbpfCheck()];
   const canLoad = checks.every((c) => c.status !== 'FAIL');
-  return [...checks, ...interfaceChecks(canLoad)];
+  return [...checks, ...interfaceChecks(canLoad), ...(canLoad ? kernelCostChecks(programs) : [])];
 }
 
 export function formatChecks(checks: readonly Check[]): string {

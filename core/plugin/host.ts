@@ -5,11 +5,14 @@
  */
 import path from 'node:path';
 import { BpfObject } from '../bpf/object';
-import { attachCgroup, attachTc, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
+import { attachCgroup, attachTc, attachTracing, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
 import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
+import { KernelBtf, type KernelTypes } from '../bpf/kernel-btf';
+import { kernelSymbols } from '../bpf/kallsyms';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
+import { CgroupPaths } from '../net/cgroup';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
 import type { Attributes, ProbeHost, RingBufferHandle, SharedFacts } from './types';
@@ -18,16 +21,26 @@ export interface Attachment {
   probe: string;
   kind: string;
   target: string;
-  /** What `target` names: an interface, or a cgroup's directory. */
-  targetKind: 'interface' | 'cgroup';
+  /** What `target` names: an interface, a cgroup's directory, or a tracepoint. */
+  targetKind: keyof typeof ATTACH_TARGET_ATTRIBUTE;
   detail: string;
 }
+
+/** The attribute that names an attachment's target in `netprobe.probe.attached` records. */
+export const ATTACH_TARGET_ATTRIBUTE = {
+  interface: 'network.interface.name',
+  cgroup: 'netprobe.attach.cgroup',
+  tracepoint: 'netprobe.attach.tracepoint',
+} as const;
 
 /** How often ring buffers are drained: often enough to stay far from full at high event rates. */
 const RING_POLL_MS = 50;
 
 export class TrackingHost implements ProbeHost {
   private readonly cleanups: Array<{ what: string; fn: () => void }> = [];
+  private kernelBtf: KernelBtf | undefined;
+  private cgroups: CgroupPaths | undefined;
+  private readonly objects: BpfObject[] = [];
   readonly attachments: Attachment[] = [];
   /** The fall-back to classic TC is logged once per probe, not once per hook. */
   private toldClassicTc = false;
@@ -45,6 +58,7 @@ export class TrackingHost implements ProbeHost {
 
   openObject(): BpfObject {
     const object = BpfObject.open(this.objectPath);
+    this.objects.push(object);
     this.cleanups.push({ what: `object ${path.basename(this.objectPath)}`, fn: () => object.close() });
     return object;
   }
@@ -88,6 +102,29 @@ export class TrackingHost implements ProbeHost {
     this.track(link, { kind: type, target: cgroupPath, targetKind: 'cgroup', detail: 'cgroup link, multi-attach' });
   }
 
+  attachTracepoint(object: BpfObject, program: string, tracepoint: string): void {
+    const link = attachTracing(object.programFd(program), tracepoint);
+    this.track(link, { kind: 'tp_btf', target: tracepoint, targetKind: 'tracepoint', detail: 'BTF-typed tracepoint' });
+  }
+
+  kernelTypes(): KernelTypes {
+    if (!this.kernelBtf) {
+      const btf = KernelBtf.load();
+      this.cleanups.push({ what: 'kernel BTF', fn: () => btf.close() });
+      this.kernelBtf = btf;
+    }
+    return this.kernelBtf;
+  }
+
+  cgroupPath(id: number): string | undefined {
+    this.cgroups ??= new CgroupPaths();
+    return this.cgroups.path(id);
+  }
+
+  kernelSymbol(address: bigint): string | undefined {
+    return kernelSymbols().name(address);
+  }
+
   private track(link: Attached, attachment: Omit<Attachment, 'probe'>): void {
     this.cleanups.push({ what: link.description, fn: () => link.close() });
     this.attachments.push({ probe: this.probeId, ...attachment });
@@ -123,6 +160,11 @@ export class TrackingHost implements ProbeHost {
     this.emit(this.probeId, eventName, attributes, body);
   }
 
+  /** The programs this probe loaded into the kernel (for their kernel cost). */
+  programs(): Array<{ name: string; fd: number }> {
+    return this.objects.flatMap((o) => o.programs());
+  }
+
   /** Releases everything in reverse order of acquisition. Safe to call twice. */
   releaseAll(): void {
     while (this.cleanups.length) {
@@ -134,5 +176,7 @@ export class TrackingHost implements ProbeHost {
       }
     }
     this.attachments.length = 0;
+    this.objects.length = 0;
+    this.kernelBtf = undefined;
   }
 }

@@ -39,6 +39,11 @@ export class ProbeRunner {
     return this.host.attachments;
   }
 
+  /** The programs the probe has loaded, while it runs. */
+  programs(): Array<{ name: string; fd: number }> {
+    return this.state === 'running' ? this.host.programs() : [];
+  }
+
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`probe ${this.id} was already started`);
     try {

@@ -7,6 +7,9 @@ import type { Logger } from '../log';
 import type { BpfObject } from '../bpf/object';
 import type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 import type { RecordHandler } from '../bpf/ringbuf';
+import type { KernelTypes } from '../bpf/kernel-btf';
+
+export type { KernelTypes } from '../bpf/kernel-btf';
 
 export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 export type AttributeValue = string | number | boolean;
@@ -94,6 +97,14 @@ export interface ProbeHost {
   attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode?: TcMode): 'tcx' | 'classic';
   /** Attaches a cgroup program (e.g. sock_ops) through a multi-attach link. */
   attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void;
+  /** Attaches a BTF-typed tracepoint program (`SEC("tp_btf/<tracepoint>")`); `tracepoint` names it in attachment records, e.g. `skb:kfree_skb`. */
+  attachTracepoint(object: BpfObject, program: string, tracepoint: string): void;
+  /** The running kernel's types (its BTF), loaded once per probe and released with it; throws when the kernel has no BTF. */
+  kernelTypes(): KernelTypes;
+  /** The kernel function an address lies in, as `name+0xoffset` (/proc/kallsyms, loaded on first use); undefined when unknown or hidden. */
+  kernelSymbol(address: bigint): string | undefined;
+  /** A cgroup v2's path in the hierarchy (e.g. `/system.slice/nginx.service`) from its id (the kernel's cgroup id); undefined when not found. */
+  cgroupPath(id: number): string | undefined;
   /** Runs a BPF iterator program (`SEC("iter/...")`) once, to the end, in the collector's network namespace. */
   runIterator(object: BpfObject, program: string): void;
   /**

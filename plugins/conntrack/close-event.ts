@@ -38,6 +38,16 @@ export interface ClosedConnection {
   rttNs: number;
   /** errno name of the socket's error at close, e.g. ECONNREFUSED; '' if none. */
   error: string;
+  /** The process behind the socket (client: it connected; server: it created the listener), when known. */
+  process?: SocketProcess;
+}
+
+export interface SocketProcess {
+  pid: number;
+  /** The task's name (comm): the executable's name, at most 15 bytes. */
+  name: string;
+  /** Its cgroup v2, by id (the directory's inode number). */
+  cgroupId: number;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
@@ -86,9 +96,33 @@ export class CloseEventDecoder {
       rttS: num(e, 'srtt_us') / 1e6,
       rttNs: num(e, 'srtt_us') * 1000,
       error: num(e, 'sk_err') ? (ERRNO_NAMES.get(num(e, 'sk_err')) ?? `errno ${num(e, 'sk_err')}`) : '',
+      process: decodeProcess(conn.process as Decoded),
     };
   }
 }
+
+function decodeProcess(p: Decoded | undefined): SocketProcess | undefined {
+  const pid = p?.pid as number | undefined;
+  if (!p || !pid) return undefined;
+  const comm = p.comm as Buffer;
+  const end = comm.indexOf(0);
+  return { pid, name: comm.toString('utf8', 0, end < 0 ? comm.length : end), cgroupId: p.cgroup_id as number };
+}
+
+/**
+ * The process attributes (semantic conventions' process.*), when the socket's process is known.
+ * `cgroupPath` turns a cgroup id into its path in the hierarchy (e.g. `/system.slice/nginx.service`).
+ */
+export function withProcess(attributes: Attributes, p: SocketProcess | undefined, cgroupPath: (id: number) => string | undefined): Attributes {
+  if (!p) return attributes;
+  attributes['process.pid'] = p.pid;
+  attributes['process.executable.name'] = p.name;
+  const cgroup = cgroupPath(p.cgroupId);
+  if (cgroup !== undefined) attributes['process.linux.cgroup'] = cgroup;
+  return attributes;
+}
+
+export const PROCESS_ATTRIBUTES = ['process.pid', 'process.executable.name', 'process.linux.cgroup'] as const;
 
 /**
  * Endpoints by role: client.* and server.* say who opened the connection, which
@@ -143,7 +177,7 @@ export const CLOSED_ATTRIBUTES = [
   'netprobe.connection.preexisting', 'netprobe.connection.duration',
   'netprobe.connection.bytes_sent', 'netprobe.connection.bytes_received',
   'netprobe.connection.segments_sent', 'netprobe.connection.segments_received',
-  'netprobe.connection.retransmits', 'netprobe.connection.rtt', 'error.type', 'netprobe.peer.name',
+  'netprobe.connection.retransmits', 'netprobe.connection.rtt', 'error.type', 'netprobe.peer.name', ...PROCESS_ATTRIBUTES,
 ] as const;
 
 /** A connect() that failed: who tried to reach whom, why, and after how long and how many SYNs. */
@@ -181,5 +215,5 @@ export function failedSummary(c: ClosedConnection): string {
 
 export const FAILED_ATTRIBUTES = [
   'network.transport', 'network.type', 'client.address', 'client.port', 'server.address', 'server.port',
-  'netprobe.connection.close_reason', 'netprobe.connection.duration', 'netprobe.connection.retransmits', 'error.type', 'netprobe.peer.name',
+  'netprobe.connection.close_reason', 'netprobe.connection.duration', 'netprobe.connection.retransmits', 'error.type', 'netprobe.peer.name', ...PROCESS_ATTRIBUTES,
 ] as const;

@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function defaults(overrides: Partial<ConntrackConfig>): ConntrackConfig {
   return {
-    cgroup: '/', max_connections: 65536, ring_buffer_size: 1 << 20, rtt_callbacks: true, preexisting: false,
+    cgroup: '/', max_connections: 65536, ring_buffer_size: 1 << 20, rtt_callbacks: true, preexisting: false, process_identity: true,
     duration_buckets: [0.001, 0.01, 0.1, 1, 10], rtt_buckets: [0.0001, 0.001, 0.01, 0.1], ...overrides,
   };
 }

@@ -95,6 +95,18 @@ struct {
 } conntrack_untracked SEC(".maps");
 
 /*
+ * The process behind each TCP socket of the cgroup, set in process context (socket(),
+ * connect()) and read by sock_ops, which runs where the kernel is (often softirq).
+ * BPF_F_CLONE: a listening socket's accepted sockets get a copy.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct conntrack_process);
+} conntrack_owner SEC(".maps");
+
+/*
  * Iterator results: [0] sockets given callback flags, [1] sockets the kernel refused,
  * [2] sockets skipped because the kernel cannot tell their cgroup (before Linux 6.2).
  */
@@ -179,6 +191,12 @@ static __always_inline struct conntrack_conn *track(struct bpf_sock_ops *ops, __
 	c.preexisting = preexisting;
 	c.established = ops->state != CONNTRACK_TCP_SYN_SENT && ops->state != CONNTRACK_TCP_SYN_RECEIVED;
 	c.srtt_us = ops->srtt_us >> 3;
+	if (ops->sk) {
+		struct conntrack_process *owner = bpf_sk_storage_get(&conntrack_owner, ops->sk, 0, 0);
+
+		if (owner)
+			c.process = *owner;
+	}
 	err = bpf_map_update_elem(&conntrack_table, &cookie, &c, BPF_NOEXIST);
 	if (err && err != -EEXIST) {
 		struct bpf_sock *sk = ops->sk;
@@ -398,6 +416,45 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
 			c->srtt_us = ops->srtt_us >> 3;
 		break;
 	}
+	return 1;
+}
+
+#define IPPROTO_TCP_ 6
+
+/* Notes the current process on a TCP socket: in socket() and connect(), process context. */
+static __always_inline void note_owner(struct bpf_sock *sk)
+{
+	struct conntrack_process *p;
+
+	if (!sk || sk->protocol != IPPROTO_TCP_)
+		return;
+	p = bpf_sk_storage_get(&conntrack_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!p)
+		return;
+	p->pid = bpf_get_current_pid_tgid() >> 32;
+	p->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
+}
+
+SEC("cgroup/sock_create")
+int conntrack_sock_create(struct bpf_sock *sk)
+{
+	note_owner(sk);
+	return 1;
+}
+
+/* The process that connects may not be the one that created the socket (passed, inherited). */
+SEC("cgroup/connect4")
+int conntrack_connect4(struct bpf_sock_addr *ctx)
+{
+	note_owner(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int conntrack_connect6(struct bpf_sock_addr *ctx)
+{
+	note_owner(ctx->sk);
 	return 1;
 }
 

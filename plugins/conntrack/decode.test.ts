@@ -56,7 +56,7 @@ test('endpoints: client.* and server.* by role; local and peer when the role is 
 
 test('config checks: ascending buckets, a power-of-two ring, a cgroup inside the hierarchy', () => {
   const base: ConntrackConfig = {
-    cgroup: '/', max_connections: 16, ring_buffer_size: 4096, rtt_callbacks: true, preexisting: true, duration_buckets: [1, 2], rtt_buckets: [1, 2],
+    cgroup: '/', max_connections: 16, ring_buffer_size: 4096, rtt_callbacks: true, preexisting: true, process_identity: true, duration_buckets: [1, 2], rtt_buckets: [1, 2],
   };
   assert.deepEqual(conntrack.validate!(base), []);
   assert.deepEqual(conntrack.validate!({ ...base, ring_buffer_size: 5000, rtt_buckets: [2, 2] }), [

@@ -12,7 +12,7 @@ import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { cgroupV2Root } from '../../core/net/cgroup';
 import { BpfLoadError } from '../../core/errors';
-import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName } from './close-event';
+import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName, withProcess } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
 import type { EnumNames } from './names';
@@ -23,6 +23,7 @@ export interface ConntrackConfig {
   ring_buffer_size: number;
   rtt_callbacks: boolean;
   preexisting: boolean;
+  process_identity: boolean;
   duration_buckets: number[];
   rtt_buckets: number[];
 }
@@ -105,11 +106,12 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         return;
       }
       const peerName = host.facts.addressNames.lookup(c.peer.text);
+      const cgroupPath = (id: number) => host.cgroupPath(id);
       if (!c.established) {
-        host.emitEvent(FAILED_EVENT, withPeerName(failedAttributes(c), peerName), failedSummary(c));
+        host.emitEvent(FAILED_EVENT, withProcess(withPeerName(failedAttributes(c), peerName), c.process, cgroupPath), failedSummary(c));
         return;
       }
-      host.emitEvent(CLOSED_EVENT, withPeerName(closedAttributes(c), peerName), closedSummary(c));
+      host.emitEvent(CLOSED_EVENT, withProcess(withPeerName(closedAttributes(c), peerName), c.process, cgroupPath), closedSummary(c));
       const attrs = { [TRANSPORT]: 'tcp', [ROLE]: c.role };
       if (!c.preexisting) durations.record({ ...attrs, [REASON]: c.reason }, c.durationS);
       if (c.rttS > 0) rtts.record(attrs, c.rttS);
@@ -150,6 +152,12 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         stats.expectLayout(statsLayout, 4);
         table = new ConnectionTable(object.map('conntrack_table'), object.layout('conntrack_conn'), decoder.states);
         host.consumeRingBuffer(object, 'conntrack_events', onRecord);
+        if (config.process_identity) {
+          // Before sock_ops: a connection that starts in between would miss its process.
+          host.attachCgroup(object, 'conntrack_sock_create', dir, 'sock_create');
+          host.attachCgroup(object, 'conntrack_connect4', dir, 'connect4');
+          host.attachCgroup(object, 'conntrack_connect6', dir, 'connect6');
+        }
         host.attachCgroup(object, 'conntrack_sock_ops', dir, 'sock_ops');
         // After attaching, so that no connection falls between the two.
         if (adopting) {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BpfObject } from '../../core/bpf/object';
 import type { ProbeHost, ProbePlugin, SharedFacts } from '../../core/plugin/types';
 import { createSharedFacts } from '../../core/facts/shared-facts';
+import { KernelBtf } from '../../core/bpf/kernel-btf';
 
 export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], facts: SharedFacts = createSharedFacts()): ProbeHost {
   return {
@@ -19,6 +20,10 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
     attachXdp: () => 'generic',
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
+    attachTracepoint: () => undefined,
+    kernelTypes: () => KernelBtf.load(),
+    kernelSymbol: () => undefined,
+    cgroupPath: () => undefined,
     runIterator: () => undefined,
     consumeRingBuffer: () => ({ drain: () => 0 }),
     finished: () => undefined,

@@ -1,0 +1,53 @@
+/**
+ * Each probe's kernel cost as self-metrics, from a running collector: statistics are on
+ * while it runs, and netprobe.probe.kernel.run.count counts exactly the runs of the
+ * probe's program (XDP on a test link: one run per frame), read from OTLP/JSON.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kernelTestsPossible } from './helpers/kernel';
+import { TestNet } from './helpers/netns';
+import { capturedJson, exited, startCollector, startOtlpCapture, until } from './helpers/collector';
+
+interface JsonPoint { attributes: Array<{ key: string; value: Record<string, unknown> }>; asInt?: string; asDouble?: number }
+interface JsonMetric { name: string; unit?: string; sum?: { dataPoints: JsonPoint[]; isMonotonic?: boolean } }
+
+function latestPoints(dir: string, metric: string): Array<{ attributes: Record<string, unknown>; value: number }> {
+  const requests = capturedJson(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: JsonMetric[] }> }> }>;
+  const last = requests.at(-1);
+  const metrics = last?.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)) ?? [];
+  return metrics.filter((m) => m.name === metric).flatMap((m) => m.sum?.dataPoints ?? []).map((p) => ({
+    attributes: Object.fromEntries(p.attributes.map((a) => [a.key, Object.values(a.value)[0]])),
+    value: p.asDouble ?? Number(p.asInt),
+  }));
+}
+
+test('netprobe.probe.kernel.*: each program\'s runs and run time, counted while the collector runs', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const capture = startOtlpCapture(net, net.nsB, 4319);
+  const { child, output } = await startCollector(net, net.nsB, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}] }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
+service:
+  interval: 1s
+  telemetry: { kernel_stats: true }
+  pipelines:
+    metrics: { probes: [xdp_counter], exporters: [otlp_http] }
+`);
+  const frames = 37;
+  net.sendUdp(new Array(frames).fill(10));
+  const runs = await until('the runs of the XDP program', 20_000, () => {
+    const p = latestPoints(capture, 'netprobe.probe.kernel.run.count').find((x) => x.attributes['netprobe.probe.id'] === 'xdp_counter');
+    return p && p.value >= frames ? p : undefined;
+  });
+  assert.equal(runs.value, frames, 'one run per frame, no more');
+  assert.equal(runs.attributes['netprobe.probe.program'], 'xdp_counter');
+  const time = latestPoints(capture, 'netprobe.probe.kernel.run.time').find((x) => x.attributes['netprobe.probe.id'] === 'xdp_counter');
+  assert.ok(time && time.value > 0 && time.value < 0.01, `run time ${time?.value}s for ${frames} runs`);
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, output());
+});
