@@ -13,6 +13,7 @@ import type { StructLayout } from '../../core/bpf/layout';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
+import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
 import { JiffiesClock } from './clock';
@@ -80,7 +81,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   directory: __dirname,
   attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface',
   object: 'flow_stats.bpf.o',
-  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_reasons', 'flow_stats_clock'], ringBuffers: [] },
+  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_non_ip', 'flow_stats_reasons', 'flow_stats_clock'], ringBuffers: [] },
   configSchema: schema,
   metrics: [
     { name: 'netprobe.traffic.packet.count', description: 'Packets by interface, direction, IP version and transport (every packet, tracked or not).', unit: '{packet}', kind: 'counter', attributes: TRAFFIC },
@@ -137,6 +138,9 @@ export class FlowStatsRunner {
   readonly object: BpfObject;
   readonly flows: BpfMap;
   private readonly untracked: BpfMap;
+  /** Untagged non-IP frames, one slot per (interface, direction): see counted_as_non_ip in the C. */
+  private readonly nonIp: BpfMap;
+  private readonly ifindexOfSlot = new Map<number, number>();
   private readonly reasons: BpfMap;
   private readonly untrackedLayout: StructLayout;
   private readonly untrackedKeyLayout: StructLayout;
@@ -147,6 +151,8 @@ export class FlowStatsRunner {
   private readonly ifnames = new Map<number, string>();
   private readonly parseReasons: Map<number, string>;
   private readonly untrackedReasons: Map<number, string>;
+  /** The label of UNTRACKED_NON_IP, under which the non-IP slots are reported. */
+  private readonly nonIpReason: string;
   private readonly idleMs: number;
   private readonly updateMs: number;
 
@@ -156,10 +162,16 @@ export class FlowStatsRunner {
     object.setKnob('sample_rate', config.sample_rate);
     object.setKnob('filter_flags', filterFlags(config));
     object.setMaxEntries('flow_stats_flows', config.max_flows);
+    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
+    const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+    object.setKnob('ifindex_slot_mask', slots.mask);
+    object.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
+    for (const [ifindex, slot] of slots.slotOf) this.ifindexOfSlot.set(slot, ifindex);
     object.load();
 
     this.flows = object.map('flow_stats_flows');
     this.untracked = object.map('flow_stats_untracked');
+    this.nonIp = object.map('flow_stats_non_ip');
     this.reasons = object.map('flow_stats_reasons');
     const keyLayout = object.layout('flow_key');
     const valueLayout = object.layout('flow_value');
@@ -167,18 +179,20 @@ export class FlowStatsRunner {
     this.untrackedLayout = object.layout('untracked_value');
     this.untrackedKeyLayout = object.layout('untracked_key');
     this.untracked.expectLayout(this.untrackedLayout, this.untrackedKeyLayout.size);
+    this.nonIp.expectLayout(this.untrackedLayout, 4);
     this.reasonLayout = object.layout('reason_value');
     this.reasons.expectLayout(this.reasonLayout, 4);
     this.codec = new FlowCodec(keyLayout, valueLayout);
     this.parseReasons = enumLabels(object.btf.enumNames('flow_reason'), 'FLOW_');
-    this.untrackedReasons = enumLabels(object.btf.enumNames('untracked_reason'), 'UNTRACKED_');
+    const untrackedNames = object.btf.enumNames('untracked_reason');
+    this.untrackedReasons = enumLabels(untrackedNames, 'UNTRACKED_');
+    this.nonIpReason = this.untrackedReasons.get([...untrackedNames].find(([, name]) => name === 'UNTRACKED_NON_IP')![0])!;
     this.clock = new JiffiesClock(object.programFd('flow_stats_clock_sample'), object.map('flow_stats_clock'));
     this.tracker = new FlowTracker(config.port_series_limit, ephemeralPortRange());
     this.idleMs = parseDuration(config.idle_timeout);
     this.updateMs = parseDuration(config.update_interval);
     this.loadFilters();
 
-    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
     for (const name of interfaces) {
       this.ifnames.set(indexes.get(name)!, name);
       if (config.directions.includes('ingress')) {
@@ -347,16 +361,24 @@ export class FlowStatsRunner {
     for (const t of this.tracker.traffic.values()) add(t.key.ifindex, t.key.direction, t.key.ipVersion, t.key.protocol, t.packets, t.bytes);
 
     const untrackedByReason = new Map<string, { attrs: Attributes; packets: number }>();
-    for (const { key: rawKey, value } of this.untracked.readDecoded(this.untrackedLayout)) {
-      const key = this.untrackedKeyLayout.decode(rawKey) as Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'reason', number>;
-      const ifindex = key.ifindex;
-      const direction = key.direction === 0 ? 'receive' : 'transmit';
-      add(ifindex, direction, key.ip_version, key.protocol, value.packets as number, value.bytes as number);
-      const reason = this.untrackedReasons.get(key.reason) ?? String(key.reason);
+    const addUntracked = (ifindex: number, dir: number, ipVersion: number, protocol: number, reason: string, packets: number, bytes: number) => {
+      const direction = dir === 0 ? 'receive' : 'transmit';
+      add(ifindex, direction, ipVersion, protocol, packets, bytes);
       const id = `${ifindex}/${direction}/${reason}`;
       const u = untrackedByReason.get(id) ?? { attrs: { 'network.interface.name': this.ifname(ifindex), 'network.io.direction': direction, 'netprobe.untracked.reason': reason }, packets: 0 };
-      u.packets += value.packets as number;
+      u.packets += packets;
       untrackedByReason.set(id, u);
+    };
+    for (const { key: rawKey, value } of this.untracked.readDecoded(this.untrackedLayout)) {
+      const key = this.untrackedKeyLayout.decode(rawKey) as Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'reason', number>;
+      const reason = this.untrackedReasons.get(key.reason) ?? String(key.reason);
+      addUntracked(key.ifindex, key.direction, key.ip_version, key.protocol, reason, value.packets as number, value.bytes as number);
+    }
+    for (const { key, value } of this.nonIp.readDecoded(this.untrackedLayout)) {
+      const slot = key.readUInt32LE(0);
+      const ifindex = this.ifindexOfSlot.get(slot >> 1);
+      if (ifindex === undefined || value.packets === 0) continue; // a slot no interface maps to, or no frames yet
+      addUntracked(ifindex, slot & 1, 0, 0, this.nonIpReason, value.packets as number, value.bytes as number);
     }
     for (const t of traffic.values()) {
       sink.record('netprobe.traffic.packet.count', t.attrs, t.packets);

@@ -8,7 +8,7 @@ import type { XdpMode } from '../../core/bpf/link';
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { listInterfaces } from '../../core/net/interfaces';
-import { planSlots } from './slots';
+import { planSlots } from '../../core/net/ifindex-slots';
 
 export interface XdpCounterConfig {
   interfaces: 'auto' | string[];

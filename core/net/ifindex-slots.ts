@@ -1,8 +1,9 @@
 /**
  * Which kernel table slot counts each interface: slot = ifindex & mask, with the
- * smallest mask (2^k - 1) under which the interfaces' slots are all different. The
- * XDP program then finds its counters with one inlined array lookup, no hashing.
- * Interface indexes are small and dense on most hosts, so the table stays small.
+ * smallest mask (2^k - 1) under which the interfaces' slots are all different. A
+ * BPF program then finds an interface's per-CPU counters with one array lookup (the
+ * verifier inlines it), no hashing. Interface indexes are small and dense on most
+ * hosts, so the table stays small. Used by xdp_counter and flow_stats (non-IP frames).
  */
 
 /** Most slots the kernel table may have (2^16: 65,536 × the value size × CPUs). */

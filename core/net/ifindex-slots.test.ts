@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planSlots, MAX_SLOTS } from './slots';
+import { planSlots, MAX_SLOTS } from './ifindex-slots';
 
 test('one interface: a one-slot table', () => {
   const plan = planSlots([7]);
