@@ -90,7 +90,7 @@ export class Service {
       const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
       try {
         const started = process.hrtime.bigint();
-        runner.collect(sink);
+        await runner.collect(sink);
         sink.commit();
         telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
         this.collectErrorsLogged.delete(runner.id);

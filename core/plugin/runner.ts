@@ -47,8 +47,8 @@ export class ProbeRunner {
     }
   }
 
-  collect(sink: MetricSink): void {
-    if (this.state === 'running') this.instance!.collect(sink);
+  async collect(sink: MetricSink): Promise<void> {
+    if (this.state === 'running') await this.instance!.collect(sink);
   }
 
   async stop(): Promise<void> {

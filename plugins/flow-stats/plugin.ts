@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import schema from './config.schema.json';
 import type { Attributes, ConfigIssue, MetricSink, ProbeHost, ProbePlugin } from '../../core/plugin/types';
 import type { TcMode, XdpMode } from '../../core/bpf/link';
-import type { BpfMap } from '../../core/bpf/map';
+import type { BpfMap, MapEntries } from '../../core/bpf/map';
+import { TimeSlice } from '../../core/plugin/time-slice';
 import type { BpfObject } from '../../core/bpf/object';
 import type { StructLayout } from '../../core/bpf/layout';
 import { parseDuration } from '../../core/config/duration';
@@ -124,7 +125,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
         log.info('attached', { interfaces: state.interfaceNames().join(','), max_flows: config.max_flows });
       },
       collect(sink) {
-        state!.collect(sink);
+        return state!.collect(sink);
       },
       stop() {
         state?.endAll();
@@ -236,10 +237,16 @@ export class FlowStatsRunner {
     portMap.updateBatch(keys, values);
   }
 
-  collect(sink: MetricSink): void {
+  /** One interval, in slices: the table is read and decoded a batch at a time between yields. */
+  async collect(sink: MetricSink): Promise<void> {
     const nowMs = Date.now();
     const ref = { jiffies: this.clock.now(), epochMs: nowMs };
-    this.readFlows(nowMs);
+    const slice = new TimeSlice();
+    this.beginRead();
+    for (const batch of this.flows.batches()) {
+      this.observeBatch(batch, nowMs);
+      await slice.pause();
+    }
     this.recordTopFlows(sink);
 
     // End idle flows, then make room if the table is nearly full.
@@ -270,14 +277,24 @@ export class FlowStatsRunner {
     }
   }
 
+  /** The whole table at once (at stop, when nothing else waits on the loop). */
   private readFlows(nowMs: number): void {
+    this.beginRead();
+    this.observeBatch(this.flows.readAll(), nowMs);
+  }
+
+  private beginRead(): void {
     // A CPU's last flow waits in its slot: move every slot into the table first.
     flushHotSlots(this.object);
-    const { count, keys, values } = this.flows.readAll();
+    this.tracker.beginInterval();
+  }
+
+  private readonly counters = emptyCounters(); // reused: observe() copies what it keeps
+
+  private observeBatch({ count, keys, values }: MapEntries, nowMs: number): void {
     const ks = this.flows.keySize;
     const vs = this.flows.entryValueBytes;
-    this.tracker.beginInterval();
-    const counters = emptyCounters(); // reused: observe() copies what it keeps
+    const counters = this.counters;
     for (let i = 0; i < count; i++) {
       const base = i * ks;
       this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   for await (const line of stdin) {
     if (line === 'collect') {
       const points: Array<{ probe: string; metric: string; attributes: Attributes; value: number | HistogramValue }> = [];
-      for (const r of runners) r.collect({ record: (metric, attributes, value) => points.push({ probe: r.id, metric, attributes, value }) });
+      for (const r of runners) await r.collect({ record: (metric, attributes, value) => points.push({ probe: r.id, metric, attributes, value }) });
       say({ points });
     } else if (line === 'events') {
       say({ events: events.splice(0) });
