@@ -84,19 +84,6 @@ export class BpfMap {
   }
 
   private batched(deleting: boolean): MapEntries {
-    let total = 0;
-    for (const batch of this.batches(deleting)) total += batch.count;
-    const { keys, values } = this.scratch!;
-    return { count: total, keys: keys.subarray(0, total * this.keySize), values: values.subarray(0, total * this.entryValueBytes) };
-  }
-
-  /**
-   * Every entry, one syscall's worth at a time (up to 4096 entries): a caller that
-   * must not hold the event loop for a whole large table handles one batch, yields,
-   * then asks for the next. Each batch lives in the map's read buffers after the
-   * previous one, so all of them stay valid until the next read of this map.
-   */
-  *batches(deleting = false): Generator<MapEntries> {
     const lib = libbpf();
     const chunk = Math.max(1, Math.min(BATCH, this.maxEntries));
     const capacity = this.maxEntries;
@@ -113,20 +100,43 @@ export class BpfMap {
         this.fd, first ? null : tokenIn, tokenOut,
         keys.subarray(total * this.keySize), values.subarray(total * this.entryValueBytes), count, null,
       ) as number;
+      total += count[0]!;
+      if (err === -ENOENT) break; // reached the end
+      if (err === -ENOSPC && count[0] === 0) break; // no room left for a whole bucket
+      if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading map ${this.name}: ${describeErrno(err)}`);
+      tokenOut.copy(tokenIn);
+      first = false;
+    }
+    return { count: total, keys: keys.subarray(0, total * this.keySize), values: values.subarray(0, total * this.entryValueBytes) };
+  }
+
+  /** One batch's read buffers, for batches(). */
+  private batchScratch: { keys: Buffer; values: Buffer } | undefined;
+
+  /**
+   * Every entry, one syscall's worth at a time (up to 4096 entries), in buffers of
+   * one batch's size: a caller that must not hold the event loop for a whole large
+   * table handles a batch, yields, then asks for the next; and the whole table is
+   * never in memory at once. A batch is valid until the next one is asked for.
+   */
+  *batches(): Generator<MapEntries> {
+    const lib = libbpf();
+    const chunk = Math.max(1, Math.min(BATCH, this.maxEntries));
+    this.batchScratch ??= { keys: Buffer.allocUnsafe(chunk * this.keySize), values: Buffer.allocUnsafe(chunk * this.entryValueBytes) };
+    const { keys, values } = this.batchScratch;
+    const tokenIn = Buffer.alloc(8);
+    const tokenOut = Buffer.alloc(8);
+    let first = true;
+    for (let read = 0; read < this.maxEntries;) {
+      const count = [chunk];
+      const err = lib.bpf_map_lookup_batch(this.fd, first ? null : tokenIn, tokenOut, keys, values, count, null) as number;
       const got = count[0]!;
       if (err < 0 && err !== -ENOENT && !(err === -ENOSPC && got === 0)) {
         throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading map ${this.name}: ${describeErrno(err)}`);
       }
-      if (got > 0) {
-        yield {
-          count: got,
-          keys: keys.subarray(total * this.keySize, (total + got) * this.keySize),
-          values: values.subarray(total * this.entryValueBytes, (total + got) * this.entryValueBytes),
-        };
-      }
-      total += got;
-      if (err === -ENOENT) return; // reached the end
-      if (err === -ENOSPC) return; // no room left for a whole bucket
+      if (got > 0) yield { count: got, keys: keys.subarray(0, got * this.keySize), values: values.subarray(0, got * this.entryValueBytes) };
+      read += got;
+      if (err < 0) return; // ENOENT: the end; ENOSPC: no room for a whole bucket
       tokenOut.copy(tokenIn);
       first = false;
     }

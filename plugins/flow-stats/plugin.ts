@@ -280,7 +280,7 @@ export class FlowStatsRunner {
   /** The whole table at once (at stop, when nothing else waits on the loop). */
   private readFlows(nowMs: number): void {
     this.beginRead();
-    this.observeBatch(this.flows.readAll(), nowMs);
+    for (const batch of this.flows.batches()) this.observeBatch(batch, nowMs);
   }
 
   private beginRead(): void {
