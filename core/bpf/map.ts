@@ -114,15 +114,17 @@ export class BpfMap {
   private batchScratch: { keys: Buffer; values: Buffer } | undefined;
 
   /**
-   * Every entry, one syscall's worth at a time (up to 4096 entries), in buffers of
+   * Every entry, one syscall's worth at a time (up to 4096 entries, or as asked), in buffers of
    * one batch's size: a caller that must not hold the event loop for a whole large
    * table handles a batch, yields, then asks for the next; and the whole table is
    * never in memory at once. A batch is valid until the next one is asked for.
    */
-  *batches(): Generator<MapEntries> {
+  *batches(entriesPerBatch = BATCH): Generator<MapEntries> {
     const lib = libbpf();
-    const chunk = Math.max(1, Math.min(BATCH, this.maxEntries));
-    this.batchScratch ??= { keys: Buffer.allocUnsafe(chunk * this.keySize), values: Buffer.allocUnsafe(chunk * this.entryValueBytes) };
+    const chunk = Math.max(1, Math.min(entriesPerBatch, this.maxEntries));
+    if (!this.batchScratch || this.batchScratch.keys.length < chunk * this.keySize) {
+      this.batchScratch = { keys: Buffer.allocUnsafe(chunk * this.keySize), values: Buffer.allocUnsafe(chunk * this.entryValueBytes) };
+    }
     const { keys, values } = this.batchScratch;
     const tokenIn = Buffer.alloc(8);
     const tokenOut = Buffer.alloc(8);

@@ -40,6 +40,8 @@ const EVICT_ABOVE = 0.9;
 const EVICT_TO = 0.8;
 /** Flows ended (one syscall each) per interval at most; the rest wait for the next one. */
 const END_BUDGET = 20_000;
+/** Entries per read syscall: also the unit of work between yields to the event loop. */
+const READ_BATCH = 1024;
 /** Filter bits, as in flow_stats.h. */
 const FILTER = { includeCidrs: 1, excludeCidrs: 2, includePorts: 4, excludePorts: 8 } as const;
 const PORT_INCLUDE = 1;
@@ -243,20 +245,23 @@ export class FlowStatsRunner {
     const ref = { jiffies: this.clock.now(), epochMs: nowMs };
     const slice = new TimeSlice();
     this.beginRead();
-    for (const batch of this.flows.batches()) {
+    for (const batch of this.flows.batches(READ_BATCH)) {
       this.observeBatch(batch, nowMs);
       await slice.pause();
     }
     this.recordTopFlows(sink);
+    await slice.pause(); // each pass below walks every flow: a slice of its own
 
     // End idle flows, then make room if the table is nearly full.
     const idle = this.tracker.idleFlows(ref.jiffies, Math.ceil((this.idleMs * 1e6) / this.clock.nsPerJiffy));
+    await slice.pause();
     const ending = new Set(idle.slice(0, END_BUDGET));
     const excess = this.tracker.size - ending.size - Math.floor(EVICT_TO * this.flows.maxEntries);
     const pressured = this.tracker.size > EVICT_ABOVE * this.flows.maxEntries;
     const evict = pressured ? this.tracker.leastRecent(Math.min(excess, END_BUDGET - ending.size), ending) : [];
-    this.endFlows([...ending], 'idle', nowMs, ref);
-    this.endFlows(evict, 'evicted', nowMs, ref);
+    await this.endFlows([...ending], 'idle', nowMs, ref, slice);
+    await this.endFlows(evict, 'evicted', nowMs, ref, slice);
+    await slice.pause();
     for (const f of this.tracker.dueForUpdate(nowMs, this.updateMs)) this.emitRecord('netprobe.flow.update', f.key, f.counters, undefined, ref);
 
     this.recordTotals(sink);
@@ -302,8 +307,10 @@ export class FlowStatsRunner {
     }
   }
 
-  private endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: { jiffies: number; epochMs: number }): void {
+  /** One syscall per flow (up to END_BUDGET of them): yields between slices. */
+  private async endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: { jiffies: number; epochMs: number }, slice: TimeSlice): Promise<void> {
     for (const id of ids) {
+      await slice.pause();
       const raw = this.flows.lookupAndDelete(Buffer.from(id, 'latin1'));
       const final: FlowCounters | undefined = raw ? this.codec.decodeValue(raw, 0, this.flows.valueStride, this.flows.cpus) : undefined;
       const ended = this.tracker.end(id, final, reason, nowMs);
