@@ -118,7 +118,19 @@ in_root() {
   chroot "$root" /usr/bin/env -i "${root_env[@]}" "$@"
 }
 
-netprobe_programs() { bpftool -j prog show 2>/dev/null | grep -o '"name":"[a-z_0-9]*"' | grep -cE '"(xdp_counter|flow_stats|dns|conntrack)' || true; }
+# Ids of the BPF programs that processes inside `root` hold through a program or link fd
+# (the kernel names them in /proc/PID/fdinfo); other programs on the machine are not ours.
+programs_held_in_root() {
+  local root="$1" p fd
+  for p in /proc/[0-9]*; do
+    [[ "$(readlink "$p/root" 2>/dev/null)" == "$root" ]] || continue
+    for fd in "$p"/fd/*; do
+      case "$(readlink "$fd" 2>/dev/null)" in
+        anon_inode:bpf-prog|anon_inode:bpf_link|anon_inode:bpf-link) awk '$1 == "prog_id:" { print $2 }' "$p/fdinfo/${fd##*/}" 2>/dev/null ;;
+      esac
+    done
+  done | sort -un
+}
 
 # Starts `command` in `root`, waits until its output shows an attached probe and a first
 # export from the debug exporter, then sends SIGINT and expects exit 0 with nothing left
@@ -136,14 +148,17 @@ run_until_first_export() {
     if (( SECONDS > deadline )); then kill_in_root "$root"; tail -40 "$out" >&2; die "$label: no export within ${run_timeout}s"; fi
     sleep 1
   done
+  local held; held="$(programs_held_in_root "$root" | tr '\n' ' ')"
+  [[ -n "${held// }" ]] || die "$label: its output says attached, but no process in the root holds a BPF program"
   kill -INT "$pid"
   local rc=0
   wait "$pid" || rc=$?
   sed -n '/attached/,$p' "$out" | head -25
   (( rc == 0 )) || { tail -20 "$out" >&2; die "$label: exit $rc after Ctrl-C"; }
-  local left; left="$(netprobe_programs)"
-  (( left == 0 )) || die "$label: $left netprobe programs still loaded after exit"
-  log "$label: attached, exported, exited 0, nothing left loaded"
+  local id left=""
+  for id in $held; do bpftool prog show id "$id" >/dev/null 2>&1 && left+="$id "; done
+  [[ -z "$left" ]] || die "$label: BPF programs $left are still loaded after it exited"
+  log "$label: attached (programs $held), exported, exited 0 on Ctrl-C, none of its programs left loaded"
 }
 
 check_test() {
