@@ -10,15 +10,16 @@ import { BpfObject } from '../core/bpf/object';
 import { addressBytes } from '../core/net/address';
 import type { MetricSink } from '../core/plugin/types';
 import { detachedHost } from '../test/helpers/detached-host';
+import { monotonicNs } from '../plugins/flow-stats/clock';
 import { summarize, type BenchSuite, type Figure } from './types';
 import { measureStall, idleStall } from './loop-stall';
 
-export function fill(runner: FlowStatsRunner, count: number, jiffies: number): void {
+export function fill(runner: FlowStatsRunner, count: number, nowNs: number): void {
   // In batches of 4096, so the bench's own buffers stay out of the RSS it reports.
-  for (let from = 0; from < count; from += 4096) fillRange(runner, from, Math.min(count, from + 4096), jiffies);
+  for (let from = 0; from < count; from += 4096) fillRange(runner, from, Math.min(count, from + 4096), nowNs);
 }
 
-function fillRange(runner: FlowStatsRunner, from: number, to: number, jiffies: number): void {
+function fillRange(runner: FlowStatsRunner, from: number, to: number, nowNs: number): void {
   const map = runner.flows;
   const key = runner.object.layout('flow_key');
   const value = runner.object.layout('flow_value');
@@ -38,8 +39,8 @@ function fillRange(runner: FlowStatsRunner, from: number, to: number, jiffies: n
     const v = (i - from) * map.entryValueBytes; // CPU 0's copy; the others stay zero
     values.writeUInt32LE(10 + (i % 100), v + at(value, 'packets'));
     values.writeUInt32LE(15_000 + i, v + at(value, 'bytes'));
-    values.writeBigUInt64LE(BigInt(jiffies), v + at(value, 'first_seen'));
-    values.writeBigUInt64LE(BigInt(jiffies), v + at(value, 'last_seen'));
+    values.writeBigUInt64LE(BigInt(nowNs), v + at(value, 'first_seen'));
+    values.writeBigUInt64LE(BigInt(nowNs), v + at(value, 'last_seen'));
   }
   map.updateBatch(keys, values);
 }
@@ -68,7 +69,7 @@ exporters: { debug: }
 service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } }`, 'bench', plugins, {}).probes.flow_stats as FlowStatsConfig;
       try {
         const runner = new FlowStatsRunner(config, detachedHost(flowStats, opened));
-        fill(runner, flows, runner.clock.now());
+        fill(runner, flows, monotonicNs());
         await runner.collect(noSink); // first sight of every flow: decodes every key
         const cpu: number[] = [];
         const wall: number[] = [];

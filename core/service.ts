@@ -10,8 +10,28 @@ import { createSharedFacts } from './facts/shared-facts';
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
-import type { ProbePlugin } from './plugin/types';
+import type { Attributes, HistogramValue, MetricSink, ProbePlugin } from './plugin/types';
 import type { Attachment } from './plugin/host';
+
+/** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
+export interface CollectedPoint {
+  metric: string;
+  attributes: Attributes;
+  value: number | HistogramValue;
+}
+
+/**
+ * Another face of the service (`netprobe top`, ...): it sees, in-process, every probe's
+ * collection and every log record, from the same probes that feed the exporters.
+ * Called on the service's own clock; it must be quick and never throw.
+ */
+export interface ServiceObserver {
+  /** One probe's points of one collection. */
+  collected?(probeId: string, points: readonly CollectedPoint[]): void;
+  /** Every probe was read once; `at` is the epoch ms of the end of the collection. */
+  collectionDone?(at: number): void;
+  event?(probeId: string, eventName: string, attributes: Attributes, body?: string): void;
+}
 
 /** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
 const FINAL_FLUSH_MS = 3000;
@@ -23,6 +43,7 @@ export class Service {
   private ticking: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
+  private readonly observers: ServiceObserver[] = [];
 
   constructor(
     private readonly config: CollectorConfig,
@@ -37,6 +58,21 @@ export class Service {
     return Object.keys(this.config.probes).filter((id) => used.has(id));
   }
 
+  /** Adds a face that sees each collection and every log record (before start, to see everything). */
+  observe(observer: ServiceObserver): void {
+    this.observers.push(observer);
+  }
+
+  private notify(call: (o: ServiceObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        call(o);
+      } catch (err) {
+        this.log.error('a service observer failed', { error: err });
+      }
+    }
+  }
+
   get exporterDescriptions(): readonly string[] {
     return this.telemetry?.description ?? [];
   }
@@ -49,8 +85,10 @@ export class Service {
     this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
     const xdpClaims = new Map<string, string>();
     const facts = createSharedFacts();
-    const emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string) =>
+    const emit = (probe: string, name: string, attrs: Attributes, body?: string) => {
       this.telemetry?.emitEvent(probe, name, attrs, body);
+      if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
+    };
     const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
       if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
@@ -90,10 +128,12 @@ export class Service {
     for (const runner of this.runners) {
       if (!runner.running) continue;
       const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
+      const points: CollectedPoint[] = [];
       try {
         const started = process.hrtime.bigint();
-        await runner.collect(sink);
+        await runner.collect(this.observers.length ? teeSink(sink, points) : sink);
         sink.commit();
+        if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
         telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
         this.collectErrorsLogged.delete(runner.id);
       } catch (err) {
@@ -101,6 +141,10 @@ export class Service {
         if (!this.collectErrorsLogged.has(runner.id)) this.log.error('collecting probe failed', { probe: runner.id, error: err });
         this.collectErrorsLogged.add(runner.id);
       }
+    }
+    if (this.observers.length) {
+      const at = Date.now();
+      this.notify((o) => o.collectionDone?.(at));
     }
     await telemetry.exportMetrics();
   }
@@ -131,4 +175,14 @@ export class Service {
     clearTimeout(timer);
     if (late) this.log.warn(`stopped waiting for ${what} (${FINAL_FLUSH_MS / 1000}s for the whole shutdown); what it had not sent is lost`);
   }
+}
+
+/** A sink that also keeps what the probe reported, for the observers. */
+function teeSink(sink: MetricSink, points: CollectedPoint[]): MetricSink {
+  return {
+    record(metric, attributes, value) {
+      sink.record(metric, attributes, value);
+      points.push({ metric, attributes, value });
+    },
+  };
 }

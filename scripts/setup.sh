@@ -20,10 +20,10 @@ if [[ "$(id -u)" != 0 ]]; then
   exit 1
 fi
 
-# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools.
+# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools, tmux (drives `netprobe top`).
 packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
 if [[ "$mode" == test ]]; then
-  packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt)
+  packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt tmux)
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)

@@ -25,7 +25,8 @@ import { SelfMetrics } from './self-metrics';
 import { FailureLog } from './failure-log';
 import { PushReader } from './push-reader';
 import { BoundedLogProcessor } from './log-processor';
-import { DebugLogExporter, DebugMetricExporter } from './debug-exporter';
+import { DebugLogExporter, DebugMetricExporter, debugSummarizer } from './debug-exporter';
+import type { NetworkSummarizer } from '../summary/network-summary';
 
 /** Which probes each exporter serves, per signal, from service.pipelines. */
 export function routes(config: CollectorConfig): Map<string, { metrics: Set<string>; logs: Set<string> }> {
@@ -81,7 +82,9 @@ export class Telemetry {
     const processors: LogRecordProcessor[] = [];
     const description: string[] = [];
     const interval = config.service.intervalMs;
+    const summaries = new Map<string, NetworkSummarizer>(); // a debug exporter's metrics and logs make one summary
     for (const [id, route] of routes(config)) {
+      if (componentType(id) === 'debug') summaries.set(id, debugSummarizer());
       const type = componentType(id);
       const exporterConfig = config.exporters[id]!;
       const failures = new FailureLog(log.child('exporter'), id, interval);
@@ -92,7 +95,7 @@ export class Telemetry {
           readers.push(await startPrometheus(id, c, producers));
           description.push(`${id}: metrics served at http://${c.host}:${c.port}/metrics`);
         } else {
-          const { exporter, target } = metricExporter(id, type, exporterConfig, env);
+          const { exporter, target } = metricExporter(id, type, exporterConfig, env, summaries.get(id));
           const reader = new PushReader(exporter, id, self, failures, producers);
           readers.push(reader);
           pushReaders.push(reader);
@@ -100,7 +103,7 @@ export class Telemetry {
         }
       }
       if (route.logs.size > 0) {
-        const { exporter, target } = logExporter(id, type, exporterConfig, env);
+        const { exporter, target } = logExporter(id, type, exporterConfig, env, summaries.get(id));
         const maxQueue = type === 'otlp_http' ? (exporterConfig as OtlpHttpConfig).max_queue_size : 2048;
         processors.push(new BoundedLogProcessor(exporter, id, route.logs, maxQueue, Math.min(interval, 1000), self, failures));
         description.push(`${id}: logs to ${target}`);
@@ -134,8 +137,8 @@ export class Telemetry {
   }
 }
 
-function metricExporter(id: string, type: string, config: unknown, env: Env): { exporter: PushMetricExporter; target: string } {
-  if (type === 'debug') return { exporter: new DebugMetricExporter(id, config as DebugConfig), target: 'stdout' };
+function metricExporter(id: string, type: string, config: unknown, env: Env, summary?: NetworkSummarizer): { exporter: PushMetricExporter; target: string } {
+  if (type === 'debug') return { exporter: new DebugMetricExporter(id, config as DebugConfig, undefined, summary), target: 'stdout' };
   const c = config as OtlpHttpConfig;
   const url = otlpUrl(c, 'metrics', env);
   const options = otlpOptions(c, url);
@@ -143,8 +146,8 @@ function metricExporter(id: string, type: string, config: unknown, env: Env): { 
   return { exporter, target: `${url} (${c.protocol})` };
 }
 
-function logExporter(id: string, type: string, config: unknown, env: Env): { exporter: LogRecordExporter; target: string } {
-  if (type === 'debug') return { exporter: new DebugLogExporter(id, config as DebugConfig), target: 'stdout' };
+function logExporter(id: string, type: string, config: unknown, env: Env, summary?: NetworkSummarizer): { exporter: LogRecordExporter; target: string } {
+  if (type === 'debug') return { exporter: new DebugLogExporter(id, config as DebugConfig, undefined, summary), target: 'stdout' };
   const c = config as OtlpHttpConfig;
   const url = otlpUrl(c, 'logs', env);
   const options = otlpOptions(c, url);
