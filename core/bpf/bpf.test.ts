@@ -48,6 +48,39 @@ test('a map with 20,000 entries is read whole in batches', (t) => {
   assert.equal(map.readAll().count, 0);
 });
 
+test('batches() hands out every entry exactly once, a syscall at a time, in one batch-sized buffer', (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const object = BpfObject.open(testdata('maps_test.bpf.o'));
+  t.after(() => object.close());
+  object.load();
+  const map = object.map('maps_test_hash');
+  const n = 20_000;
+  const keys = Buffer.alloc(n * 4);
+  const values = Buffer.alloc(n * map.valueSize);
+  for (let i = 0; i < n; i++) {
+    keys.writeUInt32LE(i * 7, i * 4);
+    values.writeUInt32LE(i, i * map.valueSize);
+  }
+  map.updateBatch(keys, values);
+  const seen = new Map<number, number>();
+  let batches = 0;
+  let buffer: ArrayBufferLike | undefined;
+  for (const batch of map.batches()) {
+    batches++;
+    assert.ok(batch.count <= 4096, `a batch holds at most one syscall's entries (${batch.count})`);
+    buffer ??= batch.keys.buffer;
+    assert.equal(batch.keys.buffer, buffer, 'every batch reuses the same buffer');
+    for (let i = 0; i < batch.count; i++) {
+      const key = batch.keys.readUInt32LE(i * 4);
+      assert.equal(seen.has(key), false, `key ${key} seen twice`);
+      seen.set(key, batch.values.readUInt32LE(i * map.entryValueBytes));
+    }
+  }
+  assert.ok(batches >= 5, `${batches} batches`);
+  assert.equal(seen.size, n);
+  for (let i = 0; i < n; i += 997) assert.equal(seen.get(i * 7), i);
+});
+
 test('per-CPU values are summed over CPUs', (t) => {
   if (!kernelTestsPossible(t)) return;
   const object = BpfObject.open(testdata('maps_test.bpf.o'));

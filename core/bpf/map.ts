@@ -138,6 +138,49 @@ export class BpfMap {
     return { count: n, keys: keys.subarray(0, n * this.keySize), values: values.subarray(0, n * this.entryValueBytes) };
   }
 
+  /** One batch's read buffers, for batches(). */
+  private batchScratch: { keys: Buffer; values: Buffer } | undefined;
+
+  /**
+   * Every entry, one syscall's worth at a time (up to 4096 entries, or as asked), in buffers of
+   * one batch's size: a caller that must not hold the event loop for a whole large
+   * table handles a batch, yields, then asks for the next; and the whole table is
+   * never in memory at once. A batch is valid until the next one is asked for.
+   */
+  *batches(entriesPerBatch = BATCH): Generator<MapEntries> {
+    if (this.noBatch) {
+      yield this.arrayOneByOne();
+      return;
+    }
+    const lib = libbpf();
+    const chunk = Math.max(1, Math.min(entriesPerBatch, this.maxEntries));
+    if (!this.batchScratch || this.batchScratch.keys.length < chunk * this.keySize) {
+      this.batchScratch = { keys: Buffer.allocUnsafe(chunk * this.keySize), values: Buffer.allocUnsafe(chunk * this.entryValueBytes) };
+    }
+    const { keys, values } = this.batchScratch;
+    const tokenIn = Buffer.alloc(8);
+    const tokenOut = Buffer.alloc(8);
+    let first = true;
+    for (let read = 0; read < this.maxEntries;) {
+      const count = [chunk];
+      const err = lib.bpf_map_lookup_batch(this.fd, first ? null : tokenIn, tokenOut, keys, values, count, null) as number;
+      const got = count[0]!;
+      if (err === -ENOTSUPP && first && this.isArray) {
+        this.noBatch = true; // arrays before Linux 5.13
+        yield this.arrayOneByOne();
+        return;
+      }
+      if (err < 0 && err !== -ENOENT && !(err === -ENOSPC && got === 0)) {
+        throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading map ${this.name}: ${describeErrno(err)}`);
+      }
+      if (got > 0) yield { count: got, keys: keys.subarray(0, got * this.keySize), values: values.subarray(0, got * this.entryValueBytes) };
+      read += got;
+      if (err < 0) return; // ENOENT: the end; ENOSPC: no room for a whole bucket
+      tokenOut.copy(tokenIn);
+      first = false;
+    }
+  }
+
   /** Reads every entry and decodes its value (per-CPU copies combined). */
   readDecoded(layout: StructLayout): Array<{ key: Buffer; value: Decoded }> {
     const { count, keys, values } = this.readAll();

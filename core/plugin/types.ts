@@ -144,8 +144,9 @@ export interface ProbeInstance {
   /** Load and attach. May throw; core then releases whatever was opened. */
   start(): void | Promise<void>;
   /**
-   * Reads the kernel's aggregates and reports every metric's current value. May be
-   * async (e.g. reading on a worker thread); the next interval skips while it runs.
+   * Reads the kernel's aggregates and reports every metric's current value. A probe
+   * with much to read returns a promise and works in slices (core/plugin/time-slice.ts),
+   * so the event loop keeps serving timers and exports while it runs.
    */
   collect(sink: MetricSink): void | Promise<void>;
   /** Optional extra cleanup; core already detaches and closes what went through the host. */

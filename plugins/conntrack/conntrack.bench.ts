@@ -20,6 +20,7 @@ import { startServer, holdConnections } from '../../test/helpers/tcp';
 import { conntrack, CLOSED_EVENT, type ConntrackConfig } from './plugin';
 import { CloseEventDecoder, closedAttributes } from './close-event';
 import { ConnectionTable } from './table';
+import { measureStall, idleStall, type StallRun } from '../../bench/loop-stall';
 
 const OBJECT = path.join(__dirname, 'conntrack.bpf.o');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,7 +55,7 @@ async function closeBurst(ctx: BenchContext, connections: number): Promise<{ rat
       const expected = 2 * connections;
       for (let i = 0; i < 200 && received < expected; i++) await sleep(25);
       let dropped = 0;
-      runner.collect({ record: (metric, _a, value) => { if (metric === 'netprobe.conntrack.events.dropped') dropped = value as number; } });
+      await runner.collect({ record: (metric, _a, value) => { if (metric === 'netprobe.conntrack.events.dropped') dropped = value as number; } });
       ctx.log(`  ${connections} connections: ${received}/${expected} close events, ${dropped} dropped`);
       return { rate: received / ((last - start) / 1000), received, dropped, expected };
     } finally {
@@ -176,13 +177,26 @@ export const suites: BenchSuite[] = [
           const table = new ConnectionTable(map, layout, decoder.states);
           const runs = ctx.quick ? 3 : 15;
           const read = summarize(timePerItem(runs, 1, () => map.readAll()).map((ns) => ns / 1e6));
-          const counted = summarize(timePerItem(runs, 1, () => {
-            const open = table.countOpen();
-            if (open.reduce((a, o) => a + o.count, 0) !== entries) throw new Error('miscounted');
-          }).map((ns) => ns / 1e6));
+          const stalls: StallRun[] = [];
+          for (let r = 0; r < runs; r++) {
+            stalls.push(await measureStall(async () => {
+              const open = await table.countOpen();
+              if (open.reduce((a, o) => a + o.count, 0) !== entries) throw new Error('miscounted');
+            }));
+          }
+          const counted = summarize(stalls.map((s) => s.wallMs));
           figures.push({
             name: `collect: open connections by state, ${entries} entries`, unit: 'ms', ...counted,
             baseline: { name: 'batched read of the table alone', median: read.median }, ratio: counted.median / read.median,
+          });
+          const idleRuns: number[] = [];
+          for (let r = 0; r < 3; r++) idleRuns.push((await idleStall(counted.median)).maxStallMs);
+          const idle = summarize(idleRuns);
+          figures.push({
+            name: `longest event-loop stall during that collect, ${entries} entries`, unit: 'ms', ...summarize(stalls.map((s) => s.maxStallMs)),
+            baseline: { name: 'idle over the same time', median: idle.median }, ratio: summarize(stalls.map((s) => s.maxStallMs)).median / Math.max(0.01, idle.median),
+            target: entries > 60_000 ? '<= 20 ms' : undefined,
+            note: 'perf_hooks.monitorEventLoopDelay max',
           });
         } finally {
           object.close();

@@ -172,8 +172,8 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         }
       },
 
-      collect(sink: MetricSink) {
-        for (const open of table.countOpen()) {
+      async collect(sink: MetricSink) {
+        for (const open of await table.countOpen()) {
           sink.record('system.network.connection.count', { 'network.connection.state': open.state, [TRANSPORT]: 'tcp', 'network.type': open.type }, open.count);
         }
         const s = stats.readDecoded(statsLayout)[0]!.value;

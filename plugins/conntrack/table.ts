@@ -7,6 +7,7 @@ import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { readInt } from '../../core/bpf/layout';
 import type { EnumNames } from './names';
+import { TimeSlice } from '../../core/plugin/time-slice';
 
 export interface OpenCount { state: string; type: 'ipv4' | 'ipv6'; count: number }
 
@@ -14,7 +15,7 @@ export class ConnectionTable {
   private readonly stateField: { offset: number; size: number };
   private readonly addrOffset: number;
   /** Every (state, type) ever seen, so a count drops to 0 instead of vanishing. */
-  private readonly seen = new Set<string>();
+  private readonly seen = new Set<number>();
 
   constructor(private readonly map: BpfMap, layout: StructLayout, private readonly states: EnumNames) {
     map.expectLayout(layout, 8);
@@ -23,24 +24,25 @@ export class ConnectionTable {
     this.addrOffset = layout.field('local_addr').offset;
   }
 
-  countOpen(): OpenCount[] {
-    const { count, values } = this.map.readAll();
-    const counts = new Map<string, number>();
+  /** One batch of the table at a time, yielding between batches: 65,536 entries must not stall the loop. */
+  async countOpen(): Promise<OpenCount[]> {
+    const counts = new Map<number, number>(); // state << 1 | (IPv6 ? 1 : 0)
     for (const key of this.seen) counts.set(key, 0);
     const stride = this.map.entryValueBytes;
-    for (let i = 0; i < count; i++) {
-      const base = i * stride;
-      const state = readInt(values, base + this.stateField.offset, this.stateField.size, false);
-      // IPv4-mapped (::ffff:a.b.c.d): ten zero bytes, then 0xff 0xff.
-      const a = base + this.addrOffset;
-      const v4 = values.readUInt32LE(a) === 0 && values.readUInt32LE(a + 4) === 0 && values.readUInt32LE(a + 8) === 0xffff0000;
-      const key = `${state}/${v4 ? 'ipv4' : 'ipv6'}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      this.seen.add(key);
+    const slice = new TimeSlice();
+    for (const { count, values } of this.map.batches()) {
+      for (let i = 0; i < count; i++) {
+        const base = i * stride;
+        const state = readInt(values, base + this.stateField.offset, this.stateField.size, false);
+        // IPv4-mapped (::ffff:a.b.c.d): ten zero bytes, then 0xff 0xff.
+        const a = base + this.addrOffset;
+        const v4 = values.readUInt32LE(a) === 0 && values.readUInt32LE(a + 4) === 0 && values.readUInt32LE(a + 8) === 0xffff0000;
+        const key = (state << 1) | (v4 ? 0 : 1);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      await slice.pause();
     }
-    return [...counts].map(([key, n]) => {
-      const [state, type] = key.split('/');
-      return { state: this.states.name(Number(state)), type: type as 'ipv4' | 'ipv6', count: n };
-    });
+    for (const key of counts.keys()) this.seen.add(key);
+    return [...counts].map(([key, n]) => ({ state: this.states.name(key >> 1), type: key & 1 ? 'ipv6' : 'ipv4', count: n }));
   }
 }

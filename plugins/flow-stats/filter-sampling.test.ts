@@ -23,10 +23,10 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } 
   return new FlowStatsRunner(config, detachedHost(flowStats, opened));
 }
 
-function collect(r: FlowStatsRunner): Point[] {
+async function collect(r: FlowStatsRunner): Promise<Point[]> {
   const points: Point[] = [];
   const sink: MetricSink = { record: (metric, attributes, value) => points.push({ probe: 'flow_stats', metric, attributes, value }) };
-  r.collect(sink);
+  await r.collect(sink);
   return points;
 }
 
@@ -36,7 +36,7 @@ const sum = (points: Point[], metric: string, match: Record<string, unknown> = {
 
 const udp = (src: string, dst: string, dport: number) => frame({ ip: { version: src.includes(':') ? 6 : 4, src, dst }, l4: { kind: 'udp', src: 40000, dst: dport }, payload: 10 });
 
-test('filters keep excluded or not-included packets out of the flow table, and count them', (t) => {
+test('filters keep excluded or not-included packets out of the flow table, and count them', async (t) => {
   if (!kernelTestsPossible(t)) return;
   const opened: BpfObject[] = [];
   t.after(() => opened.forEach((o) => o.close()));
@@ -52,20 +52,20 @@ test('filters keep excluded or not-included packets out of the flow table, and c
     [udp('fd00:3::5', 'fd00:2::1', 53), false],
   ];
   for (const [packet] of cases) assert.equal(testRun(xdp, packet).retval, 2);
-  const points = collect(r);
+  const points = await collect(r);
   assert.equal(sum(points, 'netprobe.flow.active'), cases.filter(([, kept]) => kept).length);
   assert.equal(sum(points, 'netprobe.flow.untracked.packet.count', { 'netprobe.untracked.reason': 'filtered' }), cases.filter(([, kept]) => !kept).length);
   assert.equal(sum(points, 'netprobe.traffic.packet.count'), cases.length, 'filtered packets still count in the traffic totals');
 });
 
-test('1-in-N sampling counts about one packet in N, each weighted by N, and exports the rate', (t) => {
+test('1-in-N sampling counts about one packet in N, each weighted by N, and exports the rate', async (t) => {
   if (!kernelTestsPossible(t)) return;
   const opened: BpfObject[] = [];
   t.after(() => opened.forEach((o) => o.close()));
   const r = runner('{ sample_rate: 8 }', opened);
   const packet = udp('10.0.0.1', '10.0.0.2', 53);
   testRun(r.object.programFd('flow_stats_xdp'), packet, 80_000);
-  const points = collect(r);
+  const points = await collect(r);
   const packets = sum(points, 'netprobe.traffic.packet.count');
   assert.equal(packets % 8, 0, 'every counted packet weighs 8');
   assert.ok(Math.abs(packets - 80_000) < 80_000 * 0.05, `estimated ${packets} of 80,000 packets`);

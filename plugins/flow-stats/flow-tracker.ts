@@ -91,7 +91,12 @@ export class FlowTracker {
     const dPackets = restarted ? counters.packets : counters.packets - prev.packets;
     const dBytes = restarted ? counters.bytes : counters.bytes - prev.bytes;
     const dSyns = restarted ? counters.syns : Math.max(0, counters.syns - prev.syns);
-    Object.assign(prev, counters);
+    prev.packets = counters.packets;
+    prev.bytes = counters.bytes;
+    prev.syns = counters.syns;
+    prev.firstSeen = counters.firstSeen;
+    prev.lastSeen = counters.lastSeen;
+    prev.tcpFlags = counters.tcpFlags;
     flow.intervalPackets += dPackets;
     flow.intervalBytes += dBytes;
     if (dPackets || dBytes) this.account(flow, dPackets, dBytes, dSyns);

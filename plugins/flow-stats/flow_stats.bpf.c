@@ -30,6 +30,8 @@ NP_EXPORT_ENUM(untracked_reason);
 NP_KNOB __u32 sample_rate = 1;      /* count 1 in N packets, weighted by N */
 NP_KNOB __u32 filter_flags = 0;     /* FILTER_* bits */
 NP_KNOB __u32 bench_flow_spread = 0; /* benchmarks only: vary the source port over N values */
+/* Non-IP frames: an interface's slot is ifindex & ifindex_slot_mask (see core/net/ifindex-slots.ts). */
+NP_KNOB __u32 ifindex_slot_mask = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -51,6 +53,17 @@ struct {
 	__type(key, struct untracked_key);
 	__type(value, struct untracked_value);
 } flow_stats_untracked SEC(".maps");
+
+/*
+ * Untagged non-IP frames (ARP, LLDP...), per interface and direction: an array
+ * lookup instead of the untracked hash. Read with the untracked table as non_ip.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2); /* 2 * (ifindex_slot_mask + 1); resized by userspace */
+	__type(key, __u32);     /* (ifindex & ifindex_slot_mask) << 1 | direction */
+	__type(value, struct untracked_value);
+} flow_stats_non_ip SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -452,6 +465,36 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 }
 
 /*
+ * Untagged non-IP frames leave before any parsing: 1 if counted here. Tagged ones
+ * (802.1Q/802.1ad) take the parser's path and the untracked table.
+ */
+static __always_inline int counted_as_non_ip(void *data, void *data_end, __u32 ifindex, __u8 direction,
+					     __u64 len, __u32 segments)
+{
+	struct ethhdr *eth = data;
+	struct untracked_value *v;
+	__u32 slot;
+	__be16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_IP) || proto == bpf_htons(ETH_P_IPV6) ||
+	    proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD_))
+		return 0;
+	count_reason(FLOW_NON_IP);
+	slot = (ifindex & ifindex_slot_mask) << 1 | direction;
+	v = bpf_map_lookup_elem(&flow_stats_non_ip, &slot);
+	if (v) {
+		__u64 packets = (segments ? segments : 1) * (__u64)sample_rate;
+
+		v->packets += packets;
+		v->bytes += len * sample_rate; /* non-IP GSO has no headers we know to repeat */
+	}
+	return 1;
+}
+
+/*
  * The whole per-packet path. `wire_bytes` and `segments` describe the packet as it
  * is (or was) on the wire: GSO super-packets on egress count every segment.
  */
@@ -462,6 +505,8 @@ static __always_inline void handle(void *data, void *data_end, __u32 ifindex, __
 	__u64 packets, bytes;
 
 	if (sample_rate > 1 && bpf_get_prandom_u32() % sample_rate)
+		return;
+	if (counted_as_non_ip(data, data_end, ifindex, direction, len, segments))
 		return;
 	p.key.ifindex = ifindex;
 	p.key.direction = direction;

@@ -59,6 +59,7 @@ const cases: Array<[string, Buffer, Expect]> = [
   ['IPv6 seven extension headers', full({ ip: { ...v6, extensions: Array.from({ length: 7 }, () => ({ type: 60 })) }, l4: udp }), { reason: 'ipv6_ext_too_deep', untracked: 'parse_error' }],
   ['ICMPv6 echo', full({ ip: v6, l4: { kind: 'icmp', type: 128, code: 0 } }), { flow: { ipVersion: 6, protocol: 58, srcPort: 128, dstPort: 0 } }],
   ['ARP is not IP', full({ etherType: 0x0806 }), { reason: 'non_ip', untracked: 'non_ip' }],
+  ['802.1Q-tagged ARP is not IP', full({ vlans: [{ id: 10 }], etherType: 0x0806 }), { reason: 'non_ip', untracked: 'non_ip' }],
   ['runt: Ethernet header only', truncate(frame({ ip: v4, l4: udp }), 14), { reason: 'trunc_ipv4', untracked: 'parse_error', xdpOnly: true }],
   ['VLAN tag cut short', truncate(frame({ vlans: [{ id: 10 }], ip: v4, l4: udp }), 16), { reason: 'trunc_vlan', untracked: 'parse_error' }],
   ['IPv4 header cut short', truncate(frame({ ip: v4, l4: udp }), 30), { reason: 'trunc_ipv4', untracked: 'parse_error', xdpOnly: true }],
@@ -92,6 +93,8 @@ function run(packet: Buffer, program: string) {
     const untrackedKey = object.layout('untracked_key');
     const untracked = object.map('flow_stats_untracked').readDecoded(object.layout('untracked_value'))
       .map((u) => untrackedNames.get((untrackedKey.decode(u.key) as { reason: number }).reason)!.replace('UNTRACKED_', '').toLowerCase());
+    // Untagged non-IP frames are counted in their own per-interface array (see non-ip.test.ts).
+    for (const n of object.map('flow_stats_non_ip').readDecoded(object.layout('untracked_value'))) if ((n.value.packets as number) > 0) untracked.push('non_ip');
     return { retval, tracked, reasons, untracked };
   } finally {
     object.close();

@@ -8,12 +8,14 @@ import schema from './config.schema.json';
 import type { Logger } from '../../core/log';
 import type { Attributes, ConfigIssue, MetricSink, ProbeHost, ProbePlugin } from '../../core/plugin/types';
 import type { TcMode, XdpMode } from '../../core/bpf/link';
-import type { BpfMap } from '../../core/bpf/map';
+import type { BpfMap, MapEntries } from '../../core/bpf/map';
+import { TimeSlice } from '../../core/plugin/time-slice';
 import type { BpfObject } from '../../core/bpf/object';
 import type { StructLayout } from '../../core/bpf/layout';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
+import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
 import { clockReference, type ClockReference } from './clock';
@@ -40,6 +42,8 @@ const EVICT_ABOVE = 0.9;
 const EVICT_TO = 0.8;
 /** Flows ended (one syscall each) per interval at most; the rest wait for the next one. */
 const END_BUDGET = 20_000;
+/** Entries per read syscall: also the unit of work between yields to the event loop. */
+const READ_BATCH = 1024;
 /** Filter bits, as in flow_stats.h. */
 const FILTER = { includeCidrs: 1, excludeCidrs: 2, includePorts: 4, excludePorts: 8 } as const;
 const PORT_INCLUDE = 1;
@@ -71,7 +75,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   directory: __dirname,
   attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface',
   object: 'flow_stats.bpf.o',
-  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_reasons'], ringBuffers: [] },
+  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_non_ip', 'flow_stats_reasons'], ringBuffers: [] },
   configSchema: schema,
   metrics: [
     { name: 'netprobe.traffic.packet.count', description: 'Packets by interface, direction, IP version and transport (every packet, tracked or not).', unit: '{packet}', kind: 'counter', attributes: TRAFFIC },
@@ -115,7 +119,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
         log.info('attached', { interfaces: state.interfaceNames().join(','), ingress: hooks, max_flows: config.max_flows });
       },
       collect(sink) {
-        state!.collect(sink);
+        return state!.collect(sink);
       },
       stop() {
         state?.endAll();
@@ -129,6 +133,9 @@ export class FlowStatsRunner {
   readonly object: BpfObject;
   readonly flows: BpfMap;
   private readonly untracked: BpfMap;
+  /** Untagged non-IP frames, one slot per (interface, direction): see counted_as_non_ip in the C. */
+  private readonly nonIp: BpfMap;
+  private readonly ifindexOfSlot = new Map<number, number>();
   private readonly reasons: BpfMap;
   private readonly untrackedLayout: StructLayout;
   private readonly untrackedKeyLayout: StructLayout;
@@ -138,6 +145,8 @@ export class FlowStatsRunner {
   private readonly ifnames = new Map<number, string>();
   private readonly parseReasons: Map<number, string>;
   private readonly untrackedReasons: Map<number, string>;
+  /** The label of UNTRACKED_NON_IP, under which the non-IP slots are reported. */
+  private readonly nonIpReason: string;
   private readonly idleMs: number;
   private readonly updateMs: number;
 
@@ -150,10 +159,16 @@ export class FlowStatsRunner {
     object.setKnob('sample_rate', config.sample_rate);
     object.setKnob('filter_flags', filterFlags(config));
     object.setMaxEntries('flow_stats_flows', config.max_flows);
+    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
+    const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+    object.setKnob('ifindex_slot_mask', slots.mask);
+    object.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
+    for (const [ifindex, slot] of slots.slotOf) this.ifindexOfSlot.set(slot, ifindex);
     object.load();
 
     this.flows = object.map('flow_stats_flows');
     this.untracked = object.map('flow_stats_untracked');
+    this.nonIp = object.map('flow_stats_non_ip');
     this.reasons = object.map('flow_stats_reasons');
     const keyLayout = object.layout('flow_key');
     const valueLayout = object.layout('flow_value');
@@ -161,17 +176,19 @@ export class FlowStatsRunner {
     this.untrackedLayout = object.layout('untracked_value');
     this.untrackedKeyLayout = object.layout('untracked_key');
     this.untracked.expectLayout(this.untrackedLayout, this.untrackedKeyLayout.size);
+    this.nonIp.expectLayout(this.untrackedLayout, 4);
     this.reasonLayout = object.layout('reason_value');
     this.reasons.expectLayout(this.reasonLayout, 4);
     this.codec = new FlowCodec(keyLayout, valueLayout);
     this.parseReasons = enumLabels(object.btf.enumNames('flow_reason'), 'FLOW_');
-    this.untrackedReasons = enumLabels(object.btf.enumNames('untracked_reason'), 'UNTRACKED_');
+    const untrackedNames = object.btf.enumNames('untracked_reason');
+    this.untrackedReasons = enumLabels(untrackedNames, 'UNTRACKED_');
+    this.nonIpReason = this.untrackedReasons.get([...untrackedNames].find(([, name]) => name === 'UNTRACKED_NON_IP')![0])!;
     this.tracker = new FlowTracker(config.port_series_limit, ephemeralPortRange());
     this.idleMs = parseDuration(config.idle_timeout);
     this.updateMs = parseDuration(config.update_interval);
     this.loadFilters();
 
-    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
     for (const name of interfaces) {
       this.ifnames.set(indexes.get(name)!, name);
       if (config.directions.includes('ingress')) this.ingressHooks.set(name, this.attachIngress(name));
@@ -234,20 +251,29 @@ export class FlowStatsRunner {
     portMap.updateBatch(keys, values);
   }
 
-  collect(sink: MetricSink): void {
+  /** One interval, in slices: the table is read and decoded a batch at a time between yields. */
+  async collect(sink: MetricSink): Promise<void> {
     const ref = clockReference();
     const nowMs = Math.floor(ref.epochMs);
-    this.readFlows(nowMs);
+    const slice = new TimeSlice();
+    this.beginRead();
+    for (const batch of this.flows.batches(READ_BATCH)) {
+      this.observeBatch(batch, nowMs);
+      await slice.pause();
+    }
     this.recordTopFlows(sink);
+    await slice.pause(); // each pass below walks every flow: a slice of its own
 
     // End idle flows, then make room if the table is nearly full.
     const idle = this.tracker.idleFlows(ref.monoNs, this.idleMs * 1e6);
+    await slice.pause();
     const ending = new Set(idle.slice(0, END_BUDGET));
     const excess = this.tracker.size - ending.size - Math.floor(EVICT_TO * this.flows.maxEntries);
     const pressured = this.tracker.size > EVICT_ABOVE * this.flows.maxEntries;
     const evict = pressured ? this.tracker.leastRecent(Math.min(excess, END_BUDGET - ending.size), ending) : [];
-    this.endFlows([...ending], 'idle', nowMs, ref);
-    this.endFlows(evict, 'evicted', nowMs, ref);
+    await this.endFlows([...ending], 'idle', nowMs, ref, slice);
+    await this.endFlows(evict, 'evicted', nowMs, ref, slice);
+    await slice.pause();
     for (const f of this.tracker.dueForUpdate(nowMs, this.updateMs)) this.emitRecord('netprobe.flow.update', f.key, f.counters, undefined, ref);
 
     this.recordTotals(sink);
@@ -268,14 +294,24 @@ export class FlowStatsRunner {
     }
   }
 
+  /** The whole table at once (at stop, when nothing else waits on the loop). */
   private readFlows(nowMs: number): void {
+    this.beginRead();
+    for (const batch of this.flows.batches()) this.observeBatch(batch, nowMs);
+  }
+
+  private beginRead(): void {
     // A CPU's last flow waits in its slot: move every slot into the table first.
     flushHotSlots(this.object);
-    const { count, keys, values } = this.flows.readAll();
+    this.tracker.beginInterval();
+  }
+
+  private readonly counters = emptyCounters(); // reused: observe() copies what it keeps
+
+  private observeBatch({ count, keys, values }: MapEntries, nowMs: number): void {
     const ks = this.flows.keySize;
     const vs = this.flows.entryValueBytes;
-    this.tracker.beginInterval();
-    const counters = emptyCounters(); // reused: observe() copies what it keeps
+    const counters = this.counters;
     for (let i = 0; i < count; i++) {
       const base = i * ks;
       this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
@@ -283,8 +319,10 @@ export class FlowStatsRunner {
     }
   }
 
-  private endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: ClockReference): void {
+  /** One syscall per flow (up to END_BUDGET of them): yields between slices. */
+  private async endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: ClockReference, slice: TimeSlice): Promise<void> {
     for (const id of ids) {
+      await slice.pause();
       const raw = this.flows.lookupAndDelete(Buffer.from(id, 'latin1'));
       const final: FlowCounters | undefined = raw ? this.codec.decodeValue(raw, 0, this.flows.valueStride, this.flows.cpus) : undefined;
       const ended = this.tracker.end(id, final, reason, nowMs);
@@ -343,16 +381,24 @@ export class FlowStatsRunner {
     for (const t of this.tracker.traffic.values()) add(t.key.ifindex, t.key.direction, t.key.ipVersion, t.key.protocol, t.packets, t.bytes);
 
     const untrackedByReason = new Map<string, { attrs: Attributes; packets: number }>();
-    for (const { key: rawKey, value } of this.untracked.readDecoded(this.untrackedLayout)) {
-      const key = this.untrackedKeyLayout.decode(rawKey) as Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'reason', number>;
-      const ifindex = key.ifindex;
-      const direction = key.direction === 0 ? 'receive' : 'transmit';
-      add(ifindex, direction, key.ip_version, key.protocol, value.packets as number, value.bytes as number);
-      const reason = this.untrackedReasons.get(key.reason) ?? String(key.reason);
+    const addUntracked = (ifindex: number, dir: number, ipVersion: number, protocol: number, reason: string, packets: number, bytes: number) => {
+      const direction = dir === 0 ? 'receive' : 'transmit';
+      add(ifindex, direction, ipVersion, protocol, packets, bytes);
       const id = `${ifindex}/${direction}/${reason}`;
       const u = untrackedByReason.get(id) ?? { attrs: { 'network.interface.name': this.ifname(ifindex), 'network.io.direction': direction, 'netprobe.untracked.reason': reason }, packets: 0 };
-      u.packets += value.packets as number;
+      u.packets += packets;
       untrackedByReason.set(id, u);
+    };
+    for (const { key: rawKey, value } of this.untracked.readDecoded(this.untrackedLayout)) {
+      const key = this.untrackedKeyLayout.decode(rawKey) as Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'reason', number>;
+      const reason = this.untrackedReasons.get(key.reason) ?? String(key.reason);
+      addUntracked(key.ifindex, key.direction, key.ip_version, key.protocol, reason, value.packets as number, value.bytes as number);
+    }
+    for (const { key, value } of this.nonIp.readDecoded(this.untrackedLayout)) {
+      const slot = key.readUInt32LE(0);
+      const ifindex = this.ifindexOfSlot.get(slot >> 1);
+      if (ifindex === undefined || value.packets === 0) continue; // a slot no interface maps to, or no frames yet
+      addUntracked(ifindex, slot & 1, 0, 0, this.nonIpReason, value.packets as number, value.bytes as number);
     }
     for (const t of traffic.values()) {
       sink.record('netprobe.traffic.packet.count', t.attrs, t.packets);

@@ -8,6 +8,7 @@ import type { XdpMode } from '../../core/bpf/link';
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { listInterfaces } from '../../core/net/interfaces';
+import { planSlots } from '../../core/net/ifindex-slots';
 
 export interface XdpCounterConfig {
   interfaces: 'auto' | string[];
@@ -48,7 +49,7 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
   create({ config, host, log }) {
     let stats: BpfMap;
     let layout: StructLayout;
-    /** ifindex -> what we attached there */
+    /** table slot -> the interface it counts, and how we attached there */
     const attached = new Map<number, { name: string; mode: string }>();
 
     return {
@@ -60,15 +61,20 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
         }
         object.setKnob('size_bounds', config.size_buckets);
         object.setKnob('size_bounds_len', config.size_buckets.length);
-        object.setMaxEntries('xdp_counter_stats', config.max_interfaces);
+        if (interfaces.length > config.max_interfaces) {
+          throw new Error(`max_interfaces: ${interfaces.length} interfaces selected, at most ${config.max_interfaces} allowed`);
+        }
+        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
+        const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+        object.setKnob('slot_mask', slots.mask);
+        object.setMaxEntries('xdp_counter_stats', slots.size);
         object.load();
         stats = object.map('xdp_counter_stats');
         layout = object.layout('xdp_counter_value');
         stats.expectLayout(layout, 4);
-        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
         for (const name of interfaces) {
           const mode = host.attachXdp(object, 'xdp_counter', name, config.mode);
-          attached.set(indexes.get(name)!, { name, mode });
+          attached.set(slots.slotOf.get(indexes.get(name)!)!, { name, mode });
           log.info('attached', { interface: name, xdp_mode: mode });
         }
       },
@@ -76,7 +82,7 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
       collect(sink) {
         for (const { key, value } of stats.readDecoded(layout)) {
           const iface = attached.get(key.readUInt32LE(0));
-          if (!iface) continue; // an ifindex we did not attach to (cannot happen unless an index was reused)
+          if (!iface) continue; // a slot no attached interface maps to: always zero
           const attrs = { 'network.interface.name': iface.name, 'network.io.direction': 'receive', 'netprobe.xdp.mode': iface.mode };
           // The kernel's array has room for the most boundaries; with n configured, bucket n is the overflow.
           const buckets = (value.size_buckets as number[]).slice(0, config.size_buckets.length + 1);

@@ -69,6 +69,30 @@ service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } }
   assert.equal(xdpAttached(net, net.vB), false, 'XDP program still attached after stop');
 });
 
+test('one instance on two interfaces counts each in its own slot', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const second = net.addLinkPair();
+  const { harness } = await ProbeHarness.start(net, net.nsB, `
+probes:
+  xdp_counter: { interfaces: [${net.vB}, ${second.b}] }
+exporters: { debug: }
+service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } } }
+`);
+  const onA = net.sendUdp([10, 20, 30]);
+  const onB = net.sendUdp([500, 1200], second.ipB);
+  const points = await harness.collect();
+  const a = pointsFor(points, net.vB);
+  const b = pointsFor(points, second.b);
+  assert.equal(a.packets, onA.length);
+  assert.equal(a.bytes, onA.reduce((x, y) => x + y, 0));
+  assert.equal(b.packets, onB.length);
+  assert.equal(b.bytes, onB.reduce((x, y) => x + y, 0));
+  assert.deepEqual(b.histogram?.counts, expectedBuckets(onB));
+  await harness.stop();
+});
+
 test('two instances on two interfaces count separately; a shared interface is refused', async (t) => {
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();

@@ -8,7 +8,7 @@
 /* Upper bound on configurable histogram boundaries; one more bucket holds the overflow. */
 #define XDP_COUNTER_MAX_BOUNDS 16
 
-/* Per interface (keyed by ifindex), per CPU. */
+/* Per interface (one slot each, see slot_mask in xdp_counter.bpf.c), per CPU. */
 struct xdp_counter_value {
 	np_counter_t packets;
 	np_counter_t bytes;
