@@ -48,7 +48,7 @@ service:
     metrics: { probes: [xdp_counter], exporters: [otlp_http/vm] }
     logs: { probes: [xdp_counter], exporters: [otlp_http/capture] }
 `);
-  assert.match(output(), new RegExp(`probe xdp_counter: xdp on ${net.vB} \\(mode=(native|generic)\\)`));
+  assert.match(output(), new RegExp(`xdp_counter +xdp \\(mode=(native|generic)\\) on ${net.vB}`));
 
   const N = 25;
   const frames = net.sendUdp(Array.from({ length: N }, (_, i) => 10 + i * 40));

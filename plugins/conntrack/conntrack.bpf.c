@@ -8,10 +8,11 @@
  * An iterator (iter/tcp) run once at start sets the same callback flags on the
  * sockets that were already open, so they are picked up when they next act.
  */
+/* Our header first: it brings linux/types.h, which libbpf 1.5's helper definitions need. */
+#include "conntrack.h"
 #include <linux/errno.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
-#include "conntrack.h"
 
 #define SOL_TCP 6
 #ifndef TCP_BPF_SOCK_OPS_CB_FLAGS
