@@ -11,7 +11,9 @@ for (const suite of suites) {
     const figures = await suite.run({ quick: true, log: () => undefined });
     assert.ok(figures.length > 0);
     for (const f of figures) {
-      assert.ok(Number.isFinite(f.median) && f.median > 0, `${f.name}: median ${f.median}`);
+      // A smoke run is short: a cost over the empty program can round to 0 ns, and a 1% filter can
+      // match nothing in 20,000 packets. It must measure something finite, never NaN or negative.
+      assert.ok(Number.isFinite(f.median) && f.median >= 0, `${f.name}: median ${f.median}`);
       assert.ok(f.min <= f.median && f.median <= f.max, `${f.name}: min <= median <= max`);
       if (f.baseline) assert.ok(f.ratio !== undefined && Number.isFinite(f.ratio), `${f.name}: ratio`);
     }
