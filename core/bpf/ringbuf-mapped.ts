@@ -11,6 +11,7 @@
  */
 import { libbpf, koffi, describeErrno, type Pointer } from './libbpf';
 import { NetprobeError } from '../errors';
+import { DrainTimer } from './drain-timer';
 
 const PROT_READ = 1;
 const PROT_WRITE = 2;
@@ -31,7 +32,7 @@ export class MappedRingBuffer {
   private readonly producerPos: BigUint64Array;
   private readonly data: Buffer;
   private readonly mask: number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly drainTimer = new DrainTimer();
   /** Records delivered to the handler since the reader was created. */
   received = 0;
 
@@ -101,20 +102,11 @@ export class MappedRingBuffer {
 
   /** Drains every `intervalMs` on a timer that does not keep the process alive. */
   poll(intervalMs: number, onError: (err: unknown) => void): void {
-    this.stopPolling();
-    this.timer = setInterval(() => {
-      try {
-        this.drain();
-      } catch (err) {
-        onError(err);
-      }
-    }, intervalMs);
-    this.timer.unref();
+    this.drainTimer.start(() => this.drain(), intervalMs, onError);
   }
 
   stopPolling(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.drainTimer.stop();
   }
 
   close(): void {

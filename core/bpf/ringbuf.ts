@@ -6,13 +6,14 @@
  */
 import { libbpf, koffi, describeErrno, type Pointer } from './libbpf';
 import { NetprobeError } from '../errors';
+import { DrainTimer } from './drain-timer';
 
 export type RecordHandler = (record: Buffer) => void;
 
 export class RingBufferReader {
   private rb: Pointer;
   private callback: unknown;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly drainTimer = new DrainTimer();
   private handlerError: unknown;
   /** Records delivered to the handler since the reader was created. */
   received = 0;
@@ -54,20 +55,11 @@ export class RingBufferReader {
 
   /** Drains every `intervalMs` on a timer that does not keep the process alive. */
   poll(intervalMs: number, onError: (err: unknown) => void): void {
-    this.stopPolling();
-    this.timer = setInterval(() => {
-      try {
-        this.drain();
-      } catch (err) {
-        onError(err);
-      }
-    }, intervalMs);
-    this.timer.unref();
+    this.drainTimer.start(() => this.drain(), intervalMs, onError);
   }
 
   stopPolling(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.drainTimer.stop();
   }
 
   close(): void {
