@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BpfObject } from '../bpf/object';
 import { attachCgroup, attachTc, attachTracing, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
-import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
+import { MappedRingBuffer, type InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
 import { KernelBtf, type KernelTypes } from '../bpf/kernel-btf';
 import { kernelSymbols } from '../bpf/kallsyms';
@@ -134,9 +134,16 @@ export class TrackingHost implements ProbeHost {
     runIterator(object.programFd(program), program);
   }
 
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options: { borrowed?: boolean } = {}): RingBufferHandle {
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): RingBufferHandle {
+    return this.drainOnTimer(map, new RingBufferReader(map, object.map(map).fd, onRecord));
+  }
+
+  consumeRingBufferInPlace(object: BpfObject, map: string, onRecord: InPlaceRecordHandler): RingBufferHandle {
     const ring = object.map(map);
-    const reader = options.borrowed ? new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord) : new RingBufferReader(map, ring.fd, onRecord);
+    return this.drainOnTimer(map, new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord));
+  }
+
+  private drainOnTimer(map: string, reader: RingBufferReader | MappedRingBuffer): RingBufferHandle {
     reader.poll(RING_POLL_MS, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
     // Drain what is left before the ring goes away, so shutdown loses no event.
     this.cleanups.push({

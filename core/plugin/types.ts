@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import type { BpfObject } from '../bpf/object';
 import type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 import type { RecordHandler } from '../bpf/ringbuf';
+import type { InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 import type { KernelTypes } from '../bpf/kernel-btf';
 
 export type { KernelTypes } from '../bpf/kernel-btf';
@@ -110,10 +111,14 @@ export interface ProbeHost {
   /**
    * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
    * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
-   * `borrowed`: each record is a view into the ring, valid only during the call, read
-   * without a foreign call per record (for high rates; the handler copies what it keeps).
    */
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
+  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): RingBufferHandle;
+  /**
+   * The same, for high record rates: the ring is read from its memory mapping without a
+   * foreign call or an object per record; each record is handed over in place (offset and
+   * length in the ring's bytes), valid only during the call (the handler copies what it keeps).
+   */
+  consumeRingBufferInPlace(object: BpfObject, map: string, onRecord: InPlaceRecordHandler): RingBufferHandle;
   /**
    * The probe has done what it was asked (e.g. a capture reached its packet count, or
    * its output failed). A command face (`netprobe capture`) stops the service then;

@@ -16,7 +16,7 @@ import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
 import { VERSION } from '../../core/version';
-import { RecordDecoder, type CapturedFrame } from './record';
+import { RecordDecoder, DIRECTION_EGRESS, type CapturedFrame } from './record';
 import { PcapngWriter } from './pcapng-writer';
 import { LINKTYPE_ETHERNET, splitNs } from './pcapng';
 import { wallClockOffsetNs } from './wall-clock';
@@ -123,6 +123,9 @@ export class CaptureRun {
   /** Wall clock minus monotonic clock, in 32-bit halves. */
   private clockOffset = splitNs(wallClockOffsetNs());
   private clockTimer: NodeJS.Timeout;
+  /** The interface of the last record (captures mostly come from one): its ifindex and IDB index. */
+  private lastIfindex = -1;
+  private lastInterfaceId = 0;
   private stopped = false;
   /** Records read from the ring. */
   received = 0;
@@ -193,7 +196,7 @@ export class CaptureRun {
     this.clockTimer.unref();
 
     // The ring is consumed before the programs are attached: nothing they capture waits unread.
-    this.ring = host.consumeRingBuffer(object, 'capture_events', (record) => this.handle(record), { borrowed: true });
+    this.ring = host.consumeRingBufferInPlace(object, 'capture_events', (ring, words, offset, length) => this.handleInPlace(ring, words, offset, length));
     for (const name of interfaces) {
       if (config.directions.includes('ingress')) host.attachTc(object, 'capture_ingress', name, 'ingress');
       if (config.directions.includes('egress')) host.attachTc(object, 'capture_egress', name, 'egress');
@@ -233,14 +236,21 @@ export class CaptureRun {
     map.updateBatch(keys, values);
   }
 
-  /** One ring-buffer record. */
-  handle(record: Buffer): void {
+  /**
+   * One ring-buffer record, in place: `ring[offset, offset + length)`, `words` a 32-bit
+   * view of the ring. The hot path of a capture: header fields are read as words and the
+   * frame's bytes copied straight into the pcap-ng writer's chunk; nothing is allocated.
+   * Frames with an offloaded VLAN tag to put back, and log records, take the slow path.
+   */
+  handleInPlace(ring: Buffer, words: Uint32Array, offset: number, length: number): void {
     if (this.stopped) {
       this.dropped.after_stop++;
       return;
     }
-    const frame = this.decoder.decode(record);
-    if (!frame) {
+    const d = this.decoder;
+    const at = d.at;
+    const captured = length >= d.headerSize ? words[(offset + at.captured) >>> 2]! : -1;
+    if (captured < 0 || d.headerSize + captured > length) {
       this.badRecords++;
       return;
     }
@@ -249,6 +259,30 @@ export class CaptureRun {
       return;
     }
     this.received++;
+    const vlanProto = ring[offset + at.vlan_proto]! | ring[offset + at.vlan_proto + 1]!;
+    if (vlanProto !== 0 || this.config.log_records.enabled) {
+      this.handleSlow(ring.subarray(offset, offset + length));
+    } else if (this.writer) {
+      const ifindex = words[(offset + at.ifindex) >>> 2]!;
+      if (ifindex !== this.lastIfindex) {
+        this.lastIfindex = ifindex;
+        this.lastInterfaceId = this.interfaceIds.get(ifindex)?.id ?? 0;
+      }
+      let low = words[(offset + at.timestamp) >>> 2]! + this.clockOffset.timestampLow;
+      let high = words[(offset + at.timestamp + 4) >>> 2]! + this.clockOffset.timestampHigh;
+      if (low >= 0x1_0000_0000) {
+        low -= 0x1_0000_0000;
+        high++;
+      }
+      this.writer.writePacket(this.lastInterfaceId, high, low, words[(offset + at.len) >>> 2]!, ring[offset + at.direction] === DIRECTION_EGRESS,
+        ring, offset + d.headerSize, captured < this.config.snaplen ? captured : this.config.snaplen, words);
+    }
+    if (this.config.max_packets > 0 && this.received === this.config.max_packets) this.host.finished(`captured ${this.received} packets`);
+  }
+
+  /** A record whose frame must be decoded (a VLAN tag to re-insert, a log record to build). */
+  private handleSlow(record: Buffer): void {
+    const frame = this.decoder.decode(record)!;
     if (frame.data.length > this.config.snaplen) frame.data = frame.data.subarray(0, this.config.snaplen); // a re-inserted VLAN tag
     const iface = this.interfaceIds.get(frame.ifindex);
     let low = frame.monotonicLow + this.clockOffset.timestampLow;
@@ -257,16 +291,8 @@ export class CaptureRun {
       low -= 0x1_0000_0000;
       high++;
     }
-    this.writer?.write({
-      interfaceId: iface?.id ?? 0,
-      timestampHigh: high,
-      timestampLow: low,
-      originalLength: frame.originalLength,
-      direction: frame.direction,
-      data: frame.data,
-    });
+    this.writer?.writePacket(iface?.id ?? 0, high, low, frame.originalLength, frame.direction === 'outbound', frame.data, 0, frame.data.length);
     if (this.config.log_records.enabled) this.emitRecord(frame, iface?.name ?? String(frame.ifindex));
-    if (this.config.max_packets > 0 && this.received === this.config.max_packets) this.host.finished(`captured ${this.received} packets`);
   }
 
   private emitRecord(frame: CapturedFrame, ifname: string): void {

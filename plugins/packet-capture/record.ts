@@ -22,13 +22,21 @@ const FIELDS = ['timestamp', 'ifindex', 'len', 'captured', 'vlan_tci', 'vlan_pro
 const DIR_EGRESS = 1;
 const MAC_ADDRESSES = 12;
 
+export const DIRECTION_EGRESS = DIR_EGRESS;
+
 export class RecordDecoder {
-  private readonly at: Record<(typeof FIELDS)[number], number>;
+  /** Byte offsets of the header's fields (from BTF). */
+  readonly at: Readonly<Record<(typeof FIELDS)[number], number>>;
   readonly headerSize: number;
 
   constructor(layout: StructLayout) {
     this.at = Object.fromEntries(FIELDS.map((n) => [n, layout.field(n).offset])) as RecordDecoder['at'];
     this.headerSize = layout.size;
+    // The capture path reads these as 32-bit words of the ring, and the frame's bytes start word-aligned.
+    for (const n of ['timestamp', 'ifindex', 'len', 'captured'] as const) {
+      if (this.at[n] % 4 !== 0) throw new Error(`capture_event.${n} is not 32-bit aligned (offset ${this.at[n]})`);
+    }
+    if (this.headerSize % 4 !== 0) throw new Error(`capture_event's size ${this.headerSize} is not a multiple of 4`);
   }
 
   /** Undefined when the record is not one the kernel program writes (never expected). */
