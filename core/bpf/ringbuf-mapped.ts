@@ -21,6 +21,8 @@ const MAP_FAILED = 0xffffffffffffffffn;
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
 const HEADER = 8;
+/** Bytes consumed per drain at most: tens of thousands of records, a few milliseconds of work. */
+const MAX_DRAIN_BYTES = 4 << 20;
 
 /**
  * One record, in place: its bytes are `ring[offset, offset + length)`; `words` is a
@@ -42,7 +44,7 @@ export class MappedRingBuffer {
   private readonly drainTimer = new DrainTimer();
   /** Records delivered to the handler since the reader was created. */
   received = 0;
-  /** At most this many bytes are consumed per drain (the ring's size), so a steady stream cannot hold the event loop. */
+  /** At most this many bytes are consumed per drain, so a steady stream cannot hold the event loop (nor the writes of what it consumed). */
   private readonly maxDrainBytes: number;
   private redrainScheduled = false;
 
@@ -65,7 +67,7 @@ export class MappedRingBuffer {
     const all = koffi.view(this.producerMap, this.producerLength) as ArrayBuffer;
     this.data = Buffer.from(all, this.pageSize, 2 * size);
     this.words = new Uint32Array(all, this.pageSize, (2 * size) >>> 2);
-    this.maxDrainBytes = size;
+    this.maxDrainBytes = Math.min(size, MAX_DRAIN_BYTES);
   }
 
   private mmapError(what: string): NetprobeError {
@@ -73,7 +75,7 @@ export class MappedRingBuffer {
   }
 
   /**
-   * Consumes the records available now, up to the ring's size in bytes (see `more`);
+   * Consumes the records available now, up to MAX_DRAIN_BYTES (see `more`);
    * returns how many. Never waits.
    */
   drain(): number {

@@ -12,6 +12,7 @@ import type { BpfMap } from '../../core/bpf/map';
 import type { BpfObject } from '../../core/bpf/object';
 import type { StructLayout } from '../../core/bpf/layout';
 import { numPossibleCpus } from '../../core/bpf/map';
+import { testRun } from '../../core/bpf/test-run';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
@@ -49,6 +50,8 @@ const PROTOCOL_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre
 const ETHERNET_FRAMED = new Set([1 /* ETHER */, 772 /* LOOPBACK */]);
 /** How often the wall-clock offset is measured again. */
 const CLOCK_RESYNC_MS = 60_000;
+/** Page size of x86-64, the only architecture the in-place ring reader supports (capture.h's CAPTURE_WARM_RECORD assumes it too). */
+const PAGE_BYTES = 4096;
 
 const IFACE = ['network.interface.name', 'network.io.direction'] as const;
 
@@ -197,6 +200,7 @@ export class CaptureRun {
 
     // The ring is consumed before the programs are attached: nothing they capture waits unread.
     this.ring = host.consumeRingBufferInPlace(object, 'capture_events', (ring, words, offset, length) => this.handleInPlace(ring, words, offset, length));
+    this.warmRing();
     for (const name of interfaces) {
       if (config.directions.includes('ingress')) host.attachTc(object, 'capture_ingress', name, 'ingress');
       if (config.directions.includes('egress')) host.attachTc(object, 'capture_egress', name, 'egress');
@@ -205,6 +209,23 @@ export class CaptureRun {
       interfaces: interfaces.join(','), directions: config.directions.join(','), snaplen: config.snaplen,
       output: this.writer ? this.writer.target : 'none',
     });
+  }
+
+  /**
+   * Has the kernel write every page of the ring once, before anything is attached (see
+   * capture_warm_ring in the C), then consumes those discarded records: in two halves,
+   * as a full ring refuses the last one.
+   */
+  private warmRing(): void {
+    const fd = this.object.programFd('capture_warm_ring');
+    const pages = Math.floor(this.config.ring_buffer_bytes / PAGE_BYTES);
+    const frame = Buffer.alloc(64); // any frame: the program does not read it
+    for (let done = 0; done < pages;) {
+      const n = Math.max(1, Math.min(pages >>> 1, pages - done));
+      testRun(fd, frame, n);
+      this.ring!.drain();
+      done += n;
+    }
   }
 
   private loadFilterMaps(object: BpfObject, portBits: Record<string, number>): void {
