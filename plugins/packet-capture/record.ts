@@ -4,7 +4,7 @@
  * tag (kept by the kernel beside the frame, not in it) is put back in the bytes as
  * libpcap does, so the capture shows the frame as it was on the wire.
  */
-import type { StructLayout } from '../../core/bpf/layout';
+import type { EnumLabels, StructLayout } from '../../core/plugin';
 
 export interface CapturedFrame {
   /** CLOCK_MONOTONIC ns, as bpf_ktime_get_ns() read it: upper and lower 32 bits. */
@@ -18,19 +18,20 @@ export interface CapturedFrame {
   data: Buffer;
 }
 
-const FIELDS = ['timestamp', 'ifindex', 'len', 'captured', 'vlan_tci', 'vlan_proto', 'direction'] as const;
-const DIR_EGRESS = 1;
 const MAC_ADDRESSES = 12;
-
-export const DIRECTION_EGRESS = DIR_EGRESS;
 
 export class RecordDecoder {
   /** Byte offsets of the header's fields (from BTF). */
-  readonly at: Readonly<Record<(typeof FIELDS)[number], number>>;
+  readonly at;
+  /** enum capture_direction's value for egress. */
+  readonly egress: number;
   readonly headerSize: number;
 
-  constructor(layout: StructLayout) {
-    this.at = Object.fromEntries(FIELDS.map((n) => [n, layout.field(n).offset])) as RecordDecoder['at'];
+  /** `layout`: struct capture_event; `directions`: enum capture_direction's labels (dir_ingress, dir_egress). */
+  constructor(layout: StructLayout, directions: EnumLabels) {
+    // The widths are the reads below: a C type change fails at start, not in decoding.
+    this.at = layout.offsets({ timestamp: 8, ifindex: 4, len: 4, captured: 4, vlan_tci: 2, vlan_proto: 2, direction: 1 });
+    this.egress = directions.value('dir_egress');
     this.headerSize = layout.size;
     // The capture path reads these as 32-bit words of the ring, and the frame's bytes start word-aligned.
     for (const n of ['timestamp', 'ifindex', 'len', 'captured'] as const) {
@@ -61,7 +62,7 @@ export class RecordDecoder {
       monotonicLow: record.readUInt32LE(at.timestamp),
       monotonicHigh: record.readUInt32LE(at.timestamp + 4),
       ifindex: record.readUInt32LE(at.ifindex),
-      direction: record[at.direction] === DIR_EGRESS ? 'outbound' : 'inbound',
+      direction: record[at.direction] === this.egress ? 'outbound' : 'inbound',
       originalLength,
       data,
     };
