@@ -80,13 +80,10 @@ test('netprobe capture writes exactly what tcpdump captures: bytes, lengths, dir
   assert.equal(await exited(capture), 0, captureLog());
   await exited(tcpdump);
 
-  // tshark opens our file without a word, and reads it back in nanosecond pcap for the byte comparison.
-  assert.deepEqual(tsharkWarnings(tshark(['-r', ours]).stderr), []);
-  const converted = path.join(dir, 'netprobe.pcap');
-  tshark(['-r', ours, '-F', 'nsecpcap', '-w', converted]);
+  const ourPackets = readOurs(ours);
   const allFields = tshark(['-r', ours, '-T', 'fields', '-E', 'separator=,', '-e', 'frame.packet_flags_direction', '-e', 'eth.src', '-e', 'frame.interface_name']).stdout
     .trim().split('\n').map((l) => l.split(','));
-  const all = readPcap(fs.readFileSync(converted)).map((p, i) => ({ ...p, fields: allFields[i]! }));
+  const all = ourPackets.map((p, i) => ({ ...p, fields: allFields[i]! }));
   const got = all.filter((p) => p.timestampNs >= trafficStartNs);
   const fields = got.map((p) => p.fields);
   const want = readPcap(fs.readFileSync(theirs)).filter((p) => p.timestampNs >= trafficStartNs);
@@ -111,6 +108,14 @@ test('netprobe capture writes exactly what tcpdump captures: bytes, lengths, dir
   assert.ok(got.some((p) => p.originalLength > SNAPLEN && p.data.length === SNAPLEN), 'long frames are cut at snaplen, their length kept');
   t.diagnostic(`${got.length} packets identical to tcpdump's; timestamps within ${Number(worstNs) / 1000} us`);
 });
+
+/** Our pcap-ng file, which tshark must open without a word, read back through tshark's conversion to nanosecond pcap. */
+function readOurs(file: string): PcapPacket[] {
+  assert.deepEqual(tsharkWarnings(tshark(['-r', file]).stderr), []);
+  const converted = file.replace(/\.pcapng$/, '') + '.converted.pcap';
+  tshark(['-r', file, '-F', 'nsecpcap', '-w', converted]);
+  return readPcap(fs.readFileSync(converted));
+}
 
 function sameFrame(a: PcapPacket, b: PcapPacket): boolean {
   return a.originalLength === b.originalLength && a.data.equals(b.data);
@@ -205,10 +210,7 @@ test('--vlan captures exactly the frames tagged with that VLAN ID, as tcpdump `v
   assert.equal(await exited(capture), 0, captureLog());
   await exited(tcpdump);
 
-  assert.deepEqual(tsharkWarnings(tshark(['-r', ours]).stderr), []);
-  const converted = path.join(dir, 'netprobe.pcap');
-  tshark(['-r', ours, '-F', 'nsecpcap', '-w', converted]);
-  const got = readPcap(fs.readFileSync(converted)).filter((p) => p.timestampNs >= trafficStartNs);
+  const got = readOurs(ours).filter((p) => p.timestampNs >= trafficStartNs);
   const want = readPcap(fs.readFileSync(theirs)).filter((p) => p.timestampNs >= trafficStartNs);
   assert.equal(want.length, 10, `tcpdump saw the 10 frames whose outer tag is VLAN 10\n${captureLog()}`);
   assert.equal(got.length, want.length, `netprobe wrote ${got.length} packets, tcpdump ${want.length}\n${captureLog()}`);
