@@ -10,6 +10,8 @@ import type { RecordHandler } from '../bpf/ringbuf';
 import type { KernelTypes } from '../bpf/kernel-btf';
 
 export type { KernelTypes } from '../bpf/kernel-btf';
+export type { NetInterface } from '../net/interface-watcher';
+import type { NetInterface } from '../net/interface-watcher';
 
 export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 export type AttributeValue = string | number | boolean;
@@ -87,8 +89,13 @@ export interface SharedFacts {
 export interface ProbeHost {
   /** Opens the plugin's BPF object (not yet loaded: set knobs, then load()). */
   openObject(): BpfObject;
-  /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
-  resolveInterfaces(spec: 'auto' | readonly string[]): string[];
+  /**
+   * The interfaces this probe's `interfaces` config selects (`auto`: every up, non-loopback
+   * one; or a list of names), resolved once by core, with their ifindex. Core follows
+   * interfaces as they come and go: when the set changes it stops this probe instance
+   * (its last values are exported once) and starts a new one on the new set.
+   */
+  interfaces(): readonly NetInterface[];
   attachXdp(object: BpfObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
   /**
    * Attaches a `SEC("tc")` program: through tcx where the kernel has it (shared hook,
@@ -171,6 +178,11 @@ export interface ProbePlugin<C = unknown> {
   validate?(config: C): ConfigIssue[];
   metrics: readonly MetricSpec[];
   logRecords: readonly LogRecordSpec[];
+  /**
+   * Whether core starts the probe again when the interfaces its `interfaces` config selects
+   * change (default true). False keeps one session, e.g. one capture file, on the start set.
+   */
+  followsInterfaces?: boolean;
   create(ctx: ProbeContext<C>): ProbeInstance;
   /**
    * A config that runs this probe on the given test interfaces, or for the processes of the

@@ -13,7 +13,6 @@ import type { ConfigIssue, ProbePlugin } from '../../core/plugin/types';
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
 import { parseDuration } from '../../core/config/duration';
-import { listInterfaces } from '../../core/net/interfaces';
 import { EventDecoder } from './event';
 import { DnsConsumer, EXCHANGE_EVENT } from './consumer';
 import { resolvedAddresses } from './resolved';
@@ -101,7 +100,7 @@ export const dns: ProbePlugin<DnsConfig> = {
 
     return {
       start() {
-        const interfaces = host.resolveInterfaces(config.interfaces);
+        const interfaces = host.interfaces().map((i) => i.name);
         const object = host.openObject();
         object.setKnob('ports', config.ports);
         object.setKnob('ports_len', config.ports.length);
@@ -111,8 +110,7 @@ export const dns: ProbePlugin<DnsConfig> = {
         counters = object.map('dns_counters');
         countersLayout = object.layout('dns_counters');
         counters.expectLayout(countersLayout, 4);
-        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-        for (const name of interfaces) names.set(indexes.get(name)!, name);
+        for (const { name, index } of host.interfaces()) names.set(index, name);
         consumer = new DnsConsumer(new EventDecoder(object.layout('dns_event')), {
           timeoutNs: timeoutMs * 1e6,
           maxPending: config.max_pending,

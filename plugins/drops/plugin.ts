@@ -85,7 +85,7 @@ export const drops: ProbePlugin<DropsConfig> = {
           return value;
         });
 
-        const watched = config.interfaces === 'all' ? [] : host.resolveInterfaces(config.interfaces);
+        const watched = config.interfaces === 'all' ? [] : host.interfaces();
         const object = host.openObject();
         object.setKnob('filter_interfaces', watched.length ? 1 : 0);
         object.setKnob('netns_ino', Number(fs.statSync('/proc/self/ns/net', { bigint: true }).ino));
@@ -98,9 +98,8 @@ export const drops: ProbePlugin<DropsConfig> = {
         object.setMaxEntries('drops_events', config.ring_buffer_bytes);
         object.load();
         if (watched.length) {
-          const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
           const filter = object.map('drops_interfaces');
-          for (const name of watched) filter.update(u32(indexes.get(name)!), Buffer.from([1]));
+          for (const { index } of watched) filter.update(u32(index), Buffer.from([1]));
         }
         counts = object.map('drops_counts');
         keyLayout = object.layout('drops_key');

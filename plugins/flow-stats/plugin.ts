@@ -14,7 +14,6 @@ import type { BpfObject } from '../../core/bpf/object';
 import type { StructLayout } from '../../core/bpf/layout';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
-import { listInterfaces } from '../../core/net/interfaces';
 import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
@@ -154,13 +153,12 @@ export class FlowStatsRunner {
   readonly ingressHooks = new Map<string, 'xdp/native' | 'tc'>();
 
   constructor(private readonly config: FlowStatsConfig, private readonly host: ProbeHost, private readonly log?: Logger) {
-    const interfaces = host.resolveInterfaces(config.interfaces);
+    const interfaces = host.interfaces();
     const object = (this.object = host.openObject());
     object.setKnob('sample_rate', config.sample_rate);
     object.setKnob('filter_flags', filterFlags(config));
     object.setMaxEntries('flow_stats_flows', config.max_flows);
-    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-    const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+    const slots = planSlots(interfaces.map((i) => i.index));
     object.setKnob('ifindex_slot_mask', slots.mask);
     object.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
     for (const [ifindex, slot] of slots.slotOf) this.ifindexOfSlot.set(slot, ifindex);
@@ -189,8 +187,8 @@ export class FlowStatsRunner {
     this.updateMs = parseDuration(config.update_interval);
     this.loadFilters();
 
-    for (const name of interfaces) {
-      this.ifnames.set(indexes.get(name)!, name);
+    for (const { name, index } of interfaces) {
+      this.ifnames.set(index, name);
       if (config.directions.includes('ingress')) this.ingressHooks.set(name, this.attachIngress(name));
       if (config.directions.includes('egress')) host.attachTc(object, 'flow_stats_tc_egress', name, 'egress', config.tc_mode);
     }

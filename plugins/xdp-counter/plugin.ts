@@ -7,7 +7,6 @@ import type { ConfigIssue, ProbePlugin } from '../../core/plugin/types';
 import type { XdpMode } from '../../core/bpf/link';
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
-import { listInterfaces } from '../../core/net/interfaces';
 import { planSlots } from '../../core/net/ifindex-slots';
 
 export interface XdpCounterConfig {
@@ -54,7 +53,7 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
 
     return {
       start() {
-        const interfaces = host.resolveInterfaces(config.interfaces);
+        const interfaces = host.interfaces();
         const object = host.openObject();
         if (config.size_buckets.length > object.knobCapacity('size_bounds')) {
           throw new Error(`size_buckets: at most ${object.knobCapacity('size_bounds')} boundaries`);
@@ -64,17 +63,16 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
         if (interfaces.length > config.max_interfaces) {
           throw new Error(`max_interfaces: ${interfaces.length} interfaces selected, at most ${config.max_interfaces} allowed`);
         }
-        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-        const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+        const slots = planSlots(interfaces.map((i) => i.index));
         object.setKnob('slot_mask', slots.mask);
         object.setMaxEntries('xdp_counter_stats', slots.size);
         object.load();
         stats = object.map('xdp_counter_stats');
         layout = object.layout('xdp_counter_value');
         stats.expectLayout(layout, 4);
-        for (const name of interfaces) {
+        for (const { name, index } of interfaces) {
           const mode = host.attachXdp(object, 'xdp_counter', name, config.mode);
-          attached.set(slots.slotOf.get(indexes.get(name)!)!, { name, mode });
+          attached.set(slots.slotOf.get(index)!, { name, mode });
           log.info('attached', { interface: name, xdp_mode: mode });
         }
       },

@@ -16,7 +16,7 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
       opened.push(o);
       return o;
     },
-    resolveInterfaces: () => [],
+    interfaces: () => [],
     attachXdp: () => 'generic',
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
