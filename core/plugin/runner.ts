@@ -97,7 +97,7 @@ export class ProbeRunner {
       this.host.releaseAll();
       this.instance = undefined;
       if (this.state === 'new') this.state = 'stopped';
-      throw wrapError(`starting probe ${this.id}`, err);
+      throw wrapError(`starting probe ${this.id}`, err, 'NETPROBE_ERR_PLUGIN');
     }
   }
 
