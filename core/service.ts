@@ -16,8 +16,8 @@ import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { Attributes, HistogramValue, MetricSink, MetricSpec, ProbePlugin } from './plugin/types';
 import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
-import { InterfaceWatcher, sameInterfaces, type InterfaceSelection, type NetInterface } from './net/interface-watcher';
-import { NetprobeError, wrapError } from './errors';
+import { InterfaceWatcher, interfaceSelection, resolveAtStart, sameInterfaces, type NetInterface } from './net/interface-watcher';
+import { wrapError } from './errors';
 
 /** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
 export interface CollectedPoint {
@@ -117,8 +117,12 @@ export class Service {
     try {
       for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const selection = interfaceSelection(this.config.probes[id]);
-        const interfaces = selection ? resolveAtStart(id, selection, watcher) : [];
+        let interfaces: NetInterface[];
+        try {
+          interfaces = resolveAtStart(this.config.probes[id], watcher.interfaces);
+        } catch (err) {
+          throw wrapError(`starting probe ${id}`, err);
+        }
         const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts, (probe, reason) => this.onProbeFinished(probe, reason), interfaces);
         this.runners.push(runner);
         await runner.start();
@@ -276,27 +280,6 @@ export class Service {
     // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
     await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }
-}
-
-/** A probe's `interfaces` config when it selects interfaces (`auto` or names); `all` and other shapes select none. */
-function interfaceSelection(config: unknown): InterfaceSelection | undefined {
-  const value = (config as { interfaces?: unknown } | undefined)?.interfaces;
-  if (value === 'auto') return 'auto';
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
-  return undefined;
-}
-
-/** At start every named interface must exist, and `auto` must find one: a typo fails loudly rather than waiting. */
-function resolveAtStart(probeId: string, selection: InterfaceSelection, watcher: InterfaceWatcher): NetInterface[] {
-  const found = watcher.select(selection);
-  if (selection === 'auto' && found.length === 0) {
-    throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)'));
-  }
-  if (selection !== 'auto') {
-    const missing = selection.filter((name) => !found.some((i) => i.name === name));
-    if (missing.length) throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`));
-  }
-  return found;
 }
 
 /** A sink that also keeps what the probe reported, for the observers. */
