@@ -136,3 +136,32 @@ test('units and the debug summary text', () => {
     '    tcp 10.0.0.5:1 <-> 10.0.0.6:2  1.00kb/s / 0b/s',
   ]);
 });
+
+test('drops by kernel reason: packets per second per (reason, interface, direction) from the drops probe\'s counters', () => {
+  const s = new NetworkSummarizer();
+  const drop = (reason: string, n: number, direction?: string) => ({
+    metric: 'netprobe.drop.packet.count',
+    attributes: { 'netprobe.drop.reason': reason, 'network.interface.name': 'eth0', ...(direction ? { 'network.io.direction': direction } : {}), 'network.type': 'ipv4', 'network.transport': 'udp' },
+    value: n,
+  });
+  assert.equal(s.update([{ probeId: 'drops', points: [drop('NO_SOCKET', 10, 'receive')] }], 0), undefined);
+  const summary = s.update([{ probeId: 'drops', points: [drop('NO_SOCKET', 50, 'receive'), drop('NETFILTER_DROP', 4), drop('OTHER', 0)] }], 2000)!;
+  assert.deepEqual(summary.drops, [
+    { reason: 'NO_SOCKET', interface: 'eth0', direction: 'receive', packetsPerS: 20 },
+    { reason: 'NETFILTER_DROP', interface: 'eth0', packetsPerS: 2 },
+  ]);
+  const noProbe = new NetworkSummarizer();
+  noProbe.update([{ probeId: 'xdp_counter', points: [] }], 0);
+  assert.equal(noProbe.update([{ probeId: 'xdp_counter', points: [] }], 1000)!.drops, undefined, 'no drops probe: no drops list');
+});
+
+test('kernel cost: runs per second, ns per run and CPU share from the growth of run count and time', () => {
+  const s = new NetworkSummarizer();
+  const cost = (runCount: number, runTimeNs: number) => ({ statsOn: true, programs: [{ probe: 'flow_stats', program: 'flow_stats_xdp', runCount, runTimeNs, recursionMisses: 0 }] });
+  assert.equal(s.update([], 0, { kernelCost: cost(1000, 100_000) }), undefined);
+  const summary = s.update([], 2000, { kernelCost: cost(5000, 700_000) })!;
+  assert.deepEqual(summary.kernel, { statsOn: true, programs: [{ probe: 'flow_stats', program: 'flow_stats_xdp', runsPerS: 2000, nsPerRun: 150, cpuShare: 0.0003 }] });
+  const idle = s.update([], 3000, { kernelCost: cost(5000, 700_000) })!;
+  assert.equal(idle.kernel!.programs[0]!.nsPerRun, undefined, 'no runs: no average');
+  assert.equal(idle.kernel!.programs[0]!.cpuShare, 0);
+});
