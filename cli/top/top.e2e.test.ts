@@ -194,7 +194,9 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
 
   // The DNS panel names the lookup; 80x24 still fits (nothing wraps: the footer is the last line).
   tmux.keys('4');
-  await until('the DNS panel', 5_000, () => (new RegExp(`^SLOWEST NAME.*[\\s\\S]*^${NAME.replace(/\./g, '\\.')}\\s`, 'm').test(tmux.screen()) ? true : undefined));
+  const slowest = await until('the DNS panel', 5_000, () => new RegExp(`^SLOWEST NAME.*[\\s\\S]*^${NAME.replace(/\./g, '\\.')}\\s+(\\S+)$`, 'm').exec(tmux.screen()) ?? undefined);
+  // dnsmasq on the other end of a veth answers within milliseconds.
+  assert.match(slowest[1]!, /^(\d+us|\d+\.\d+ms)$/, `the lookup's latency: ${slowest[1]}`);
   // The kernel panel lists every probe program; without --kernel-stats it says why there are no figures.
   tmux.keys('6');
   await until('the kernel panel', 5_000, () => (/^PROBE\s+PROGRAM\s+runs\/s/m.test(tmux.screen()) && /^flow_stats\s+flow_stats_tc_egress\s/m.test(tmux.screen()) ? true : undefined));

@@ -71,8 +71,8 @@ test('DNS: queries per second, response codes and latency of the interval, slowe
     { metric: 'netprobe.dns.timeouts', attributes: {}, value: 1 },
   ];
   s.update([{ probeId: 'dns', points: points(10, 8, 2, [10, 0, 0, 0]) }], 0);
-  s.event('netprobe.dns.exchange', { 'dns.question.name': 'slow.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NOERROR', 'netprobe.dns.duration': 0.04 }, 500);
-  s.event('netprobe.dns.exchange', { 'dns.question.name': 'nx.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NXDOMAIN', 'netprobe.dns.duration': 0.002 }, 600);
+  s.event('netprobe.dns.exchange', { 'dns.question.name': 'slow.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NOERROR', 'netprobe.dns.duration': 40_000_000 }, 500);
+  s.event('netprobe.dns.exchange', { 'dns.question.name': 'nx.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NXDOMAIN', 'netprobe.dns.duration': 2_000_000 }, 600);
   s.event('netprobe.dns.exchange', { 'dns.question.name': 'gone.test', 'netprobe.dns.outcome': 'timeout' }, 700);
   const d = s.update([{ probeId: 'dns', points: points(30, 20, 3, [10, 0, 10, 0]) }], 2000)!.dns!;
   assert.equal(d.queriesPerS, 10);
@@ -83,6 +83,7 @@ test('DNS: queries per second, response codes and latency of the interval, slowe
   assert.equal(d.p50S, 0.03);
   assert.ok(Math.abs(d.p99S! - 0.0496) < 1e-9);
   assert.deepEqual(d.slowest.map((x) => x.name), ['slow.test', 'nx.test']);
+  assert.equal(d.slowest[0]!.durationS, 0.04, 'the records carry ns, the summary seconds');
   assert.deepEqual(d.failing, [{ name: 'nx.test', reason: 'NXDOMAIN', count: 1 }, { name: 'gone.test', reason: 'timeout', count: 1 }]);
   const later = s.update([{ probeId: 'dns', points: points(30, 20, 3, [10, 0, 10, 0]) }], 62_000)!.dns!;
   assert.deepEqual(later.slowest, [], 'names older than a minute are gone');

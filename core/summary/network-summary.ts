@@ -382,8 +382,10 @@ function dns(of: Of, delta: Delta, before: Previous, intervalS: number, events: 
   const failing = new Map<string, { name: string; reason: string; count: number }>();
   for (const e of events) {
     const name = String(e.attributes['dns.question.name'] ?? '?');
-    const duration = e.attributes['netprobe.dns.duration'];
-    if (typeof duration === 'number' && duration > (slowest.get(name) ?? -1)) slowest.set(name, duration);
+    // The dns probe's records carry whole nanoseconds (one integer type); the summary speaks seconds.
+    const durationNs = e.attributes['netprobe.dns.duration'];
+    const duration = typeof durationNs === 'number' ? durationNs / 1e9 : undefined;
+    if (duration !== undefined && duration > (slowest.get(name) ?? -1)) slowest.set(name, duration);
     const outcome = e.attributes['netprobe.dns.outcome'];
     const code = e.attributes['netprobe.dns.response_code'];
     const reason = outcome === 'timeout' ? 'timeout' : code !== undefined && code !== 'NOERROR' ? String(code) : undefined;
