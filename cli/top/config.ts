@@ -50,7 +50,7 @@ export function forTop(config: CollectorConfig, intervalMs: number, kernelStats 
       intervalMs,
       // --kernel-stats turns statistics on for top's own run; a config that has them keeps them.
       telemetry: { ...config.service.telemetry, kernel_stats: config.service.telemetry.kernel_stats || kernelStats },
-      pipelines: { metrics: { probes, exporters: [] }, logs: { probes, exporters: [] } },
+      pipelines: { metrics: { probes, exporters: [], signal: 'metrics' }, logs: { probes, exporters: [], signal: 'logs' } },
     },
   };
 }
@@ -87,6 +87,6 @@ export function withoutXdpCounter(config: CollectorConfig): CollectorConfig | un
   return {
     ...config,
     probes: Object.fromEntries(keep.map((id) => [id, config.probes[id]])),
-    service: { ...config.service, pipelines: { metrics: { probes: keep, exporters: [] }, logs: { probes: keep, exporters: [] } } },
+    service: { ...config.service, pipelines: { metrics: { probes: keep, exporters: [], signal: 'metrics' }, logs: { probes: keep, exporters: [], signal: 'logs' } } },
   };
 }
