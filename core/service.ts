@@ -6,6 +6,7 @@
  * emitted), then every exporter sends what it can within SHUTDOWN_FLUSH_MS.
  */
 import { Telemetry } from './telemetry/telemetry';
+import type { KernelCost } from './telemetry/self-metrics';
 import { settledBy } from './telemetry/deadline';
 import { buildResource } from './telemetry/resource';
 import { ProbeRunner, type ProbeFinished } from './plugin/runner';
@@ -253,13 +254,26 @@ export class Service {
         this.log.warn('BPF run-time statistics could not be turned on: netprobe.probe.kernel.* stay at 0', { error: err });
       }
     }
-    this.telemetry?.self.watchKernelCost(() => this.runners.flatMap((r) => r.programs().flatMap(({ name, fd }) => {
+    this.telemetry?.self.watchKernelCost(() => this.kernelCost());
+  }
+
+  /**
+   * Each running probe program's cumulative run count and time (zeros while run-time
+   * statistics are off): the self-metrics read it, and so can a face (`netprobe top`).
+   */
+  kernelCost(): KernelCost[] {
+    return this.runners.flatMap((r) => r.programs().flatMap(({ name, fd }) => {
       try {
         return [{ probe: r.id, program: name, ...programCost(fd) }];
       } catch {
         return []; // unloaded meanwhile
       }
-    })));
+    }));
+  }
+
+  /** Whether the kernel keeps run-time statistics now (this service turned them on, or the sysctl). */
+  get kernelStatsOn(): boolean {
+    return this.runStats !== undefined || statsSysctlEnabled();
   }
 
   /** Safe before start and safe twice. */
