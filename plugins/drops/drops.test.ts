@@ -14,6 +14,7 @@ import { ProbeHarness, type EmittedEvent, type Point } from '../../test/helpers/
 import { frame } from '../../test/helpers/packets';
 import { distRoot } from '../../test/helpers/paths';
 import type { Attributes } from '../../core/plugin/types';
+import { patience } from '../../test/helpers/slowdown';
 import { DROP_EVENT } from './plugin';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,11 +40,11 @@ async function setup(t: TestContext, options?: { ipv6?: boolean; probe?: string 
 async function recordsUntil(harness: ProbeHarness, count: number, where: (a: Attributes) => boolean): Promise<EmittedEvent[]> {
   const events: EmittedEvent[] = [];
   const matching = () => events.filter((e) => e.name === DROP_EVENT && where(e.attributes));
-  for (let i = 0; i < 100 && matching().length < count; i++) {
+  for (const deadline = Date.now() + patience(5000); Date.now() < deadline && matching().length < count;) {
     events.push(...(await harness.events()));
     await sleep(50);
   }
-  await sleep(200);
+  await sleep(patience(200));
   events.push(...(await harness.events()));
   return matching();
 }
@@ -131,14 +132,14 @@ test('a full socket receive queue: socket_rcvbuff, exactly the datagrams the soc
   const receiver = net.spawn(net.nsB, [process.execPath, '-e', SLOW_RECEIVER, net.ipB]);
   let out = '';
   receiver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(50);
+  for (const deadline = Date.now() + patience(5000); Date.now() < deadline && !out.includes('ready');) await sleep(50);
   assert.ok(out.includes('ready'), 'the receiver is up');
   receiver.kill('SIGSTOP');
   const sent = 40;
   net.sendUdp(new Array(sent).fill(1000), net.ipB, 6666);
   receiver.kill('SIGCONT');
   const exited = new Promise((r) => receiver.once('exit', r));
-  await Promise.race([exited, sleep(10_000)]);
+  await Promise.race([exited, sleep(patience(10_000))]);
   const received = Number(out.split('\n')[1]);
   assert.ok(received > 0 && received < sent, `the queue held some but not all: ${received} of ${sent}`);
   const records = await recordsUntil(harness, sent - received, (a) => a['destination.port'] === 6666);
@@ -194,7 +195,7 @@ test('the record budget: every drop counted, records capped, the ones not sent c
   const { net, harness } = await setup(t, { probe: 'records_per_second: 1' });
   const sent = 300;
   net.sendUdp(new Array(sent).fill(1), net.ipB, 4447);
-  await sleep(300);
+  await sleep(patience(300));
   const records = (await harness.events()).filter((e) => e.name === DROP_EVENT);
   const points = await harness.collect();
   const suppressed = points.find((p) => p.metric === 'netprobe.drop.records.suppressed')!.value as number;
@@ -208,7 +209,7 @@ test('ignore_reasons: an ignored reason is not counted; an unknown name fails th
   if (!kernelTestsPossible(t)) return;
   const { net, harness } = await setup(t, { probe: 'ignore_reasons: [NO_SOCKET]' });
   net.sendUdp([1, 2], net.ipB, 4448);
-  await sleep(300);
+  await sleep(patience(300));
   assert.equal((await harness.events()).filter((e) => e.name === DROP_EVENT).length, 0);
   assert.deepEqual(reasonsSeen(await harness.collect()), {});
   await assert.rejects(ProbeHarness.start(net, net.nsB, config('ignore_reasons: [NO_SUCH_REASON]')), /ignore_reasons\[0\]: the running kernel has no drop reason NO_SUCH_REASON/);
