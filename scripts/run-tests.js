@@ -8,7 +8,8 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dist = path.resolve(__dirname, '..', 'dist');
+// NETPROBE_TESTS_DIR: another tree of compiled tests (the runner's own tests use one).
+const dist = path.resolve(process.env.NETPROBE_TESTS_DIR || path.join(__dirname, '..', 'dist'));
 // Each argument is a substring of a path; a file runs when it matches any (all run without one).
 // --one-process runs every matching file in a single node process, in order: for the kernel
 // matrix's guests, where starting node and loading the modules again per file costs minutes.
