@@ -150,7 +150,7 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
   const problems = substitutionErrors.map((e) => `${formatPath(e.path)}: ${e.message}`);
 
   // 3. Schema (defaults are applied in place)
-  const validate = compileSchema(plugins);
+  const validate = schemaFor(plugins);
   if (!validate(data)) {
     // A value whose variable was missing is reported once, as missing, not also as malformed.
     const unset = substitutionErrors.map((e) => `${formatPath(e.path)}:`);
@@ -179,6 +179,17 @@ function emptyComponentsToObjects(data: Record<string, unknown>): Record<string,
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The compiled schema of a plugin list, compiled once: ajv's compile takes most of a second
+ * (minutes under emulation), and a reload or a test parses again with the same plugins.
+ */
+const compiledSchemas = new WeakMap<readonly ProbePlugin[], ReturnType<typeof compileSchema>>();
+function schemaFor(plugins: readonly ProbePlugin[]) {
+  let validate = compiledSchemas.get(plugins);
+  if (!validate) compiledSchemas.set(plugins, (validate = compileSchema(plugins)));
+  return validate;
 }
 
 function compileSchema(plugins: readonly ProbePlugin[]) {
