@@ -68,7 +68,7 @@ struct {
  */
 struct capture_scratch {
 	struct capture_event event;
-	__u8 data[CAPTURE_SNAPLEN_MAX];
+	__u8 data[CAPTURE_SNAPLEN_MAX + 1]; /* + 1: the verifier's bound of copy below is 1..65536 */
 };
 
 struct {
@@ -372,6 +372,14 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 		count(CAPTURE_COPY_FAILED, len);
 		return TC_ACT_UNSPEC;
 	}
+	/*
+	 * The verifiers of 5.10 and 6.1 learn nothing from "copy == 0" above and refuse a size
+	 * that may be 0 (EACCES): the same value, rebuilt in a form every verifier bounds to
+	 * 1..CAPTURE_SNAPLEN_MAX + 1 (as dns does).
+	 */
+	_Static_assert(CAPTURE_SNAPLEN_MAX == 0xffff, "the mask below is CAPTURE_SNAPLEN_MAX");
+	asm volatile("" : "+r"(copy));
+	copy = ((copy - 1) & CAPTURE_SNAPLEN_MAX) + 1;
 	s->event.timestamp = now;
 	s->event.ifindex = skb->ifindex;
 	s->event.len = len;
