@@ -40,13 +40,21 @@ function runFiles(group) {
     : ['--test-reporter=spec', '-e', group.map((f) => `require(${JSON.stringify(f)});`).join('')];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let tail = '';
+    // The runner's summary lines ("ℹ pass 3"), picked out line by line as they pass: the list
+    // of failures that follows them can be any length (verifier logs).
+    const counts = {};
+    let partial = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString('utf8')).slice(-4096);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        const m = /^[ℹ#] (pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line);
+        if (m) counts[m[1]] = Number(m[2]);
+      }
     });
     child.on('close', (code, signal) => {
-      const count = (name) => Number((tail.match(new RegExp(`^[ℹ#] ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+      const count = (name) => counts[name] ?? 0;
       resolve({ code: code ?? 1, signal, pass: count('pass'), fail: count('fail') + count('cancelled'), skipped: count('skipped') + count('todo') });
     });
   });

@@ -43,9 +43,10 @@ test('run-tests --one-process: several files in one process, totals and failures
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'np-run-tests-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const write = (name: string, body: string) => fs.writeFileSync(path.join(dir, name), `const { test } = require('node:test');\n${body}\n`);
-  // Each file records the process it ran in: one process means one pid.
+  // Each file records the process it ran in: one process means one pid. b2's long error
+  // (like a verifier log) comes after the runner's summary lines, which must still be read.
   write('a.test.js', `test('a1', () => { require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, 'pids'))}, process.pid + '\\n'); });\ntest('a2', () => {});`);
-  write('b.test.js', `test('b1', () => { require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, 'pids'))}, process.pid + '\\n'); });\ntest('b2', () => { throw new Error('b2 fails'); });`);
+  write('b.test.js', `test('b1', () => { require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, 'pids'))}, process.pid + '\\n'); });\ntest('b2', () => { throw new Error('b2 fails' + ' after a long verifier log'.repeat(400)); });`);
   // Without this runner's NODE_TEST_CONTEXT, which would make the children report in its binary protocol.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   const run = (...args: string[]) => spawnSync(process.execPath, [runTests, ...args], { encoding: 'utf8', env: { ...env, NETPROBE_TESTS_DIR: dir } });
