@@ -23,6 +23,7 @@ import type { EmittedEvent } from './helpers/harness';
 import type { Attributes, LogRecordSpec } from '../core/plugin/types';
 import { PROBE_ID_ATTRIBUTE } from '../core/telemetry/probe-metrics';
 import { stringify } from 'yaml';
+import { patience } from './helpers/slowdown';
 
 /**
  * Declared log-record attributes that the traffic below cannot cause, and why. Everything
@@ -150,7 +151,7 @@ for (const plugin of plugins) {
     await failing.stop();
   });
 
-  test(`${plugin.type}: in the kernel, it reports exactly the metrics, log records and attributes it declares, each attribute with one type`, { timeout: 120_000 }, async (t) => {
+  test(`${plugin.type}: in the kernel, it reports exactly the metrics, log records and attributes it declares, each attribute with one type`, { timeout: patience(120_000) }, async (t) => {
     if (!kernelTestsPossible(t)) return;
     const net = TestNet.create({ ipv6: true });
     const cgroup = TestCgroup.create();
@@ -182,7 +183,7 @@ for (const plugin of plugins) {
       const seen = new Set(events.filter((e) => e.name === spec.eventName).flatMap((e) => Object.keys(e.attributes)));
       return spec.attributes.filter((a) => !seen.has(a) && !NOT_PRODUCED_HERE[spec.eventName]?.includes(a));
     };
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline && plugin.logRecords.some((spec) => missing(spec).length > 0);) {
+    for (const deadline = Date.now() + patience(15_000); Date.now() < deadline && plugin.logRecords.some((spec) => missing(spec).length > 0);) {
       await new Promise((r) => setTimeout(r, 250));
       await harness.collect();
       events.push(...(await harness.events()));

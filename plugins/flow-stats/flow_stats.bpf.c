@@ -15,6 +15,7 @@
 #include <linux/udp.h>
 #include <linux/in6.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "flow_stats.h"
 
 #define TC_ACT_UNSPEC (-1)
@@ -413,13 +414,22 @@ static __always_inline int same_flow(struct flow_key *a, struct flow_key *b)
  * slot. Another flow: the slot's counts go to the table and the slot takes the new
  * flow. While a flush is running on this CPU (busy), go to the table directly.
  */
+/*
+ * CLOCK_MONOTONIC as of the last tick: userspace reads the same clock, so no rate is
+ * guessed, and a tick (1-10 ms) is fine for flow times. The coarse helper is 5.11+; before,
+ * the exact one (the same clock, a little dearer). The kernel's own enum decides at load
+ * (CO-RE), and the verifier never sees the call the kernel does not have.
+ */
+static __always_inline __u64 monotonic_ns(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
+
 static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 bytes)
 {
-	/*
-	 * CLOCK_MONOTONIC as of the last tick: userspace reads the same clock, so no
-	 * rate is guessed, and a tick (1-10 ms) is fine for flow times.
-	 */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = monotonic_ns();
 	__u64 syn = (p->tcp_flags & 0x12) == 0x02 ? packets : 0; /* SYN without ACK */
 	__u32 zero = 0;
 	struct hot_slot *slot;
