@@ -9,6 +9,7 @@ import type { StructLayout, Decoded } from '../../core/bpf/layout';
 import type { Attributes } from '../../core/plugin/types';
 import { decodeAddress, type Address } from './address';
 import { EnumNames } from './names';
+import { decodeProcess, PROCESS_ATTRIBUTES, type SocketProcess } from '../../core/plugin/process';
 
 export interface ClosedConnection {
   role: string;
@@ -40,14 +41,6 @@ export interface ClosedConnection {
   error: string;
   /** The process behind the socket (client: it connected; server: it created the listener), when known. */
   process?: SocketProcess;
-}
-
-export interface SocketProcess {
-  pid: number;
-  /** The task's name (comm): the executable's name, at most 15 bytes. */
-  name: string;
-  /** Its cgroup v2, by id (the directory's inode number). */
-  cgroupId: number;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
@@ -100,29 +93,6 @@ export class CloseEventDecoder {
     };
   }
 }
-
-function decodeProcess(p: Decoded | undefined): SocketProcess | undefined {
-  const pid = p?.pid as number | undefined;
-  if (!p || !pid) return undefined;
-  const comm = p.comm as Buffer;
-  const end = comm.indexOf(0);
-  return { pid, name: comm.toString('utf8', 0, end < 0 ? comm.length : end), cgroupId: p.cgroup_id as number };
-}
-
-/**
- * The process attributes (semantic conventions' process.*), when the socket's process is known.
- * `cgroupPath` turns a cgroup id into its path in the hierarchy (e.g. `/system.slice/nginx.service`).
- */
-export function withProcess(attributes: Attributes, p: SocketProcess | undefined, cgroupPath: (id: number) => string | undefined): Attributes {
-  if (!p) return attributes;
-  attributes['process.pid'] = p.pid;
-  attributes['process.executable.name'] = p.name;
-  const cgroup = cgroupPath(p.cgroupId);
-  if (cgroup !== undefined) attributes['process.linux.cgroup'] = cgroup;
-  return attributes;
-}
-
-export const PROCESS_ATTRIBUTES = ['process.pid', 'process.executable.name', 'process.linux.cgroup'] as const;
 
 /**
  * Endpoints by role: client.* and server.* say who opened the connection, which

@@ -10,9 +10,10 @@ import schema from './config.schema.json';
 import type { Attributes, ConfigIssue, MetricSink, ProbePlugin } from '../../core/plugin/types';
 import type { BpfMap } from '../../core/bpf/map';
 import type { StructLayout } from '../../core/bpf/layout';
-import { cgroupV2Root } from '../../core/net/cgroup';
+import { cgroupDirectory } from '../../core/net/cgroup';
 import { BpfLoadError } from '../../core/errors';
-import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName, withProcess } from './close-event';
+import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName } from './close-event';
+import { withProcess } from '../../core/plugin/process';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
 import type { EnumNames } from './names';
@@ -35,11 +36,6 @@ const ROLE = 'netprobe.connection.role';
 const REASON = 'netprobe.connection.close_reason';
 const TRANSPORT = 'network.transport';
 
-/** The cgroup's directory in the cgroup v2 mount (normalized from "/", so ".." cannot leave it). */
-export function cgroupDirectory(cgroup: string, root = cgroupV2Root()): string {
-  if (!root) throw new Error('cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mounts)');
-  return path.join(root, path.posix.normalize(cgroup)).replace(/(.)\/$/, '$1');
-}
 
 /** Depth below the root: `/` is 0, `/a/b` is 2. */
 export function cgroupLevel(cgroup: string): number {

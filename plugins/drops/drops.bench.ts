@@ -12,7 +12,8 @@ import { enableRunStats, loadedPrograms, statsSysctlEnabled } from '../../core/b
 import { BpfObject } from '../../core/bpf/object';
 import { testRun } from '../../core/bpf/test-run';
 import { createSharedFacts } from '../../core/facts/shared-facts';
-import { closedAttributes, withPeerName, withProcess, type ClosedConnection } from '../conntrack/close-event';
+import { closedAttributes, withPeerName, type ClosedConnection } from '../conntrack/close-event';
+import { withProcess } from '../../core/plugin/process';
 import { dropRecord, type DropEvent } from './event';
 import { summarize, type BenchContext, type BenchSuite } from '../../bench/types';
 

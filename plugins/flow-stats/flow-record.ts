@@ -6,6 +6,7 @@
 import type { Attributes } from '../../core/plugin/types';
 import type { FlowCounters, FlowKeyInfo } from './flow-codec';
 import { toEpochMs, type ClockReference } from './clock';
+import { PROCESS_ATTRIBUTES } from '../../core/plugin/process';
 
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp' };
 export const protocolName = (p: number) => PROTOCOL_NAMES[p] ?? String(p);
@@ -19,7 +20,7 @@ export const tcpFlagNames = (bits: number) => TCP_FLAGS.filter((_, i) => bits & 
 export const FLOW_ATTRIBUTES = [
   'network.interface.name', 'network.io.direction', 'network.type', 'network.transport',
   'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.peer.name',
-  'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.fragments',
+  'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.fragments', ...PROCESS_ATTRIBUTES,
 ] as const;
 
 /** Attributes of a netprobe.flow.update record; a netprobe.flow.end record adds the end reason. */
