@@ -14,7 +14,7 @@ import { TestNet } from '../../test/helpers/netns';
 import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords as logRecords, latestMetrics, total } from '../../test/helpers/otlp-json';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { dig, startDnsServer, toolsAvailable } from './dns-lab';
+import { dig, startDnsServer, toolsAvailable } from '../../test/helpers/dns/dns-lab';
 import { DURATION_BUCKETS } from './consumer';
 
 

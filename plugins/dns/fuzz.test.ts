@@ -21,7 +21,7 @@ const STALL_MS = patience(30_000);
 /** Runs the fuzz worker; a decoder that spins stops making progress, is stopped and fails the test. */
 function fuzz(seed: number, random: number, mutated: number): Promise<FuzzResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, 'fuzz-worker.js'), { workerData: { seed, random, mutated } });
+    const worker = new Worker(path.join(__dirname, '..', '..', 'test', 'helpers', 'dns', 'fuzz-worker.js'), { workerData: { seed, random, mutated } });
     let done = 0;
     const stalled = () => {
       void worker.terminate();

@@ -6,7 +6,7 @@
 import type { Attributes } from '../../core/plugin/types';
 import type { FlowCounters, FlowKeyInfo } from './flow-codec';
 import { toEpochMs, type ClockReference } from './clock';
-import { PROCESS_ATTRIBUTES } from '../../core/plugin/process';
+import { PROCESS_ATTRIBUTES } from '../../core/plugin';
 
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp' };
 export const protocolName = (p: number) => PROTOCOL_NAMES[p] ?? String(p);

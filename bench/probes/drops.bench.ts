@@ -14,14 +14,14 @@ import { enableRunStats, loadedPrograms, statsSysctlEnabled } from '../../core/b
 import { BpfObject } from '../../core/bpf/object';
 import { testRun } from '../../core/bpf/test-run';
 import { createSharedFacts } from '../../core/facts/shared-facts';
-import { closedAttributes, withPeerName, type ClosedConnection } from '../conntrack/close-event';
+import { closedAttributes, withPeerName, type ClosedConnection } from '../../plugins/conntrack/close-event';
 import { withProcess } from '../../core/plugin/process';
-import { flowRecord } from '../flow-stats/flow-record';
-import type { FlowKeyInfo } from '../flow-stats/flow-codec';
-import { clockReference } from '../flow-stats/clock';
-import { measure, udpFrameHex } from '../../bench/live-overhead';
-import { dropRecord, type DropEvent } from './event';
-import { summarize, type BenchContext, type BenchSuite } from '../../bench/types';
+import { flowRecord } from '../../plugins/flow-stats/flow-record';
+import type { FlowKeyInfo } from '../../plugins/flow-stats/flow-codec';
+import { clockReference } from '../../plugins/flow-stats/clock';
+import { measure, udpFrameHex } from '../live-overhead';
+import { dropRecord, type DropEvent } from '../../plugins/drops/event';
+import { summarize, type BenchContext, type BenchSuite } from '../types';
 
 const PROGRAM = 'drops_kfree_skb';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
