@@ -88,7 +88,7 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] }, l
   });
   const both = (transport: string, localPort: number) => {
     const found = flows.filter((f) => f.transport === transport && f.localPort === localPort);
-    assert.deepEqual(found.map((f) => f.direction).sort(), ['receive', 'transmit'], `${transport} flows of local port ${localPort}: ${JSON.stringify(flows)}`);
+    assert.deepEqual(found.map((f) => f.direction).sort(), ['receive', 'transmit'], `${transport} flows of local port ${localPort}: ${JSON.stringify(flows)}\n${harness.log}`);
     return found;
   };
   const name = path.basename(process.execPath).slice(0, 15);
