@@ -279,7 +279,7 @@ export class Service {
 }
 
 /** A probe's `interfaces` config when it selects interfaces (`auto` or names); `all` and other shapes select none. */
-function interfaceSelection(config: unknown): InterfaceSelection | undefined {
+export function interfaceSelection(config: unknown): InterfaceSelection | undefined {
   const value = (config as { interfaces?: unknown } | undefined)?.interfaces;
   if (value === 'auto') return 'auto';
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
