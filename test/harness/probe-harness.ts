@@ -10,9 +10,6 @@
 import readline from 'node:readline';
 import { loadConfigFile } from '../../core/config/load';
 import { ProbeRunner } from '../../core/plugin/runner';
-import { interfaceSelection } from '../../core/service';
-import { selectInterfaces } from '../../core/net/interface-watcher';
-import { listInterfaces } from '../../core/net/interfaces';
 import { componentType } from '../../core/config/load';
 import { createLogger } from '../../core/log';
 import { plugins } from '../../plugins/registry';
@@ -29,10 +26,7 @@ async function main(): Promise<void> {
   const facts = createSharedFacts();
   const runners = Object.keys(config.probes).map((id) => {
     const plugin = plugins.find((p) => p.type === componentType(id))!;
-    // Resolved as the service resolves them at start (the harness follows no changes).
-    const selection = interfaceSelection(config.probes[id]);
-    const interfaces = selection ? selectInterfaces(selection, listInterfaces()) : [];
-    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes, body) => events.push({ probe, name, attributes, body }), claims, facts, undefined, interfaces);
+    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes, body) => events.push({ probe, name, attributes, body }), claims, facts);
   });
   try {
     for (const r of runners) await r.start();
