@@ -7,34 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { repoRoot } from './helpers/paths';
 import { exited, startCollector, startOtlpCapture, until } from './helpers/collector';
 import { linksOfProgram } from './helpers/bpftool';
+import { backendsAvailable, httpGet as httpGetIn, protoInclude, VictoriaMetrics } from './helpers/backends';
 
-const backendRoot = path.join(process.env.NETPROBE_CACHE ?? path.join(repoRoot, '.cache'), 'debian', 'root');
-const victoriaMetrics = path.join(backendRoot, 'usr', 'bin', 'victoria-metrics');
-const protoInclude = path.join(backendRoot, 'usr', 'include');
-
-function backendsAvailable(t: { skip(msg: string): void }): boolean {
-  if (fs.existsSync(victoriaMetrics) && fs.existsSync(path.join(protoInclude, 'opentelemetry'))) return true;
-  const why = `test backends missing in ${backendRoot}: run scripts/fetch-test-backends.sh`;
-  if (process.env.CI) throw new Error(why);
-  t.skip(why);
-  return false;
-}
-
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-e2e-'));
-
-/** HTTP GET from inside a namespace (the backends listen on that namespace's loopback). */
-function httpGet(net: TestNet, url: string): string {
-  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
-  return net.exec(net.nsB, [process.execPath, '-e', script]);
-}
+/** HTTP GET from inside nsB, where the backends listen. */
+const httpGet = (net: TestNet, url: string): string => httpGetIn(net, net.nsB, url);
 
 /**
  * XDP program ids on the interface (per namespace) and live bpf_links of those programs
@@ -52,9 +34,7 @@ test('packets counted in the kernel arrive in VictoriaMetrics exactly, and log r
   const net = TestNet.create();
   t.after(() => net.cleanup());
 
-  const vmData = tmp();
-  net.spawn(net.nsB, [victoriaMetrics, '-httpListenAddr=127.0.0.1:8428', `-storageDataPath=${vmData}`, '-loggerLevel=ERROR', '-retentionPeriod=1d']);
-  await until('VictoriaMetrics to be healthy', 20_000, () => (httpGet(net, 'http://127.0.0.1:8428/health').includes('OK') ? true : undefined));
+  const vm = await VictoriaMetrics.start(net, net.nsB);
 
   // A minimal OTLP/HTTP receiver for logs: stores each request body as it arrived on the wire.
   const captureDir = startOtlpCapture(net, net.nsB, 4319);
@@ -77,16 +57,7 @@ service:
   const frames = net.sendUdp(Array.from({ length: N }, (_, i) => 10 + i * 40));
   const bytes = frames.reduce((a, b) => a + b, 0);
 
-  // The latest exported value of a metric for our interface, as VictoriaMetrics stored it.
-  const latest = (metric: string): number | undefined => {
-    httpGet(net, 'http://127.0.0.1:8428/internal/force_flush');
-    const text = httpGet(net, `http://127.0.0.1:8428/api/v1/export?match[]=${encodeURIComponent(`{__name__=~"${metric.replace(/\./g, '\\\\.')}.*"}`)}`);
-    for (const line of text.split('\n').filter(Boolean)) {
-      const series = JSON.parse(line) as { metric: Record<string, string>; values: number[] };
-      if (Object.values(series.metric).includes(net.vB)) return series.values.at(-1);
-    }
-    return undefined;
-  };
+  const latest = (metric: string) => vm.latest(metric, net.vB);
   await until(`VictoriaMetrics to show ${N} packets`, 30_000, () => (latest('system.network.packet.count') === N ? true : undefined));
   assert.equal(latest('system.network.io'), bytes);
 

@@ -20,11 +20,14 @@ import type { ProbePlugin } from '../plugin/types';
 export const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
 
 export interface PipelineConfig { probes: string[]; exporters: string[] }
-export type ExporterType = 'otlp_http' | 'prometheus' | 'debug';
+export type ExporterType = 'otlp' | 'otlp_http' | 'prometheus' | 'debug';
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 
-export interface OtlpHttpConfig {
+/** `otlp` (gRPC unless told otherwise) and `otlp_http` share these keys. */
+export interface OtlpConfig {
   endpoint?: string;
-  protocol: 'http/protobuf' | 'http/json';
+  /** Unset: the OTEL_EXPORTER_OTLP_*PROTOCOL variables decide, else the exporter type's own. */
+  protocol?: OtlpProtocol;
   headers: Record<string, string>;
   timeout?: string;
   compression?: 'none' | 'gzip';
@@ -35,7 +38,7 @@ export interface DebugConfig { verbosity: 'basic' | 'normal' | 'detailed' }
 
 export interface CollectorConfig {
   probes: Record<string, unknown>;
-  exporters: Record<string, OtlpHttpConfig | PrometheusConfig | DebugConfig>;
+  exporters: Record<string, OtlpConfig | PrometheusConfig | DebugConfig>;
   service: {
     interval: string;
     /** `interval` in milliseconds. */

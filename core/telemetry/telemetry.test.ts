@@ -9,7 +9,7 @@ import { BoundedLogProcessor } from './log-processor';
 import { SelfMetrics } from './self-metrics';
 import { FailureLog } from './failure-log';
 import { DebugMetricExporter } from './debug-exporter';
-import { otlpUrl } from './telemetry';
+import { otlpUrl } from './otlp';
 import { parseResourceAttributes, buildResource } from './resource';
 import { createLogger } from '../log';
 import type { MetricSpec } from '../plugin/types';

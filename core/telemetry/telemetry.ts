@@ -7,14 +7,8 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 import { MeterProvider, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { LoggerProvider, type LogRecordExporter, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPLogExporter as OtlpProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPLogExporter as OtlpJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import type { Resource } from '@opentelemetry/resources';
-import { componentType, type CollectorConfig, type DebugConfig, type OtlpHttpConfig, type PrometheusConfig } from '../config/load';
-import { parseDuration } from '../config/duration';
+import { componentType, type CollectorConfig, type DebugConfig, type OtlpConfig, type PrometheusConfig } from '../config/load';
 import type { Env } from '../config/env';
 import type { Logger } from '../log';
 import type { Attributes } from '../plugin/types';
@@ -26,6 +20,7 @@ import { FailureLog } from './failure-log';
 import { PushReader } from './push-reader';
 import { BoundedLogProcessor } from './log-processor';
 import { DebugLogExporter, DebugMetricExporter } from './debug-exporter';
+import { otlpLogExporter, otlpMetricExporter, type OtlpExporterType } from './otlp';
 
 /** Which probes each exporter serves, per signal, from service.pipelines. */
 export function routes(config: CollectorConfig): Map<string, { metrics: Set<string>; logs: Set<string> }> {
@@ -40,14 +35,6 @@ export function routes(config: CollectorConfig): Map<string, { metrics: Set<stri
     }
   }
   return out;
-}
-
-/** The OTLP URL for one signal: the configured endpoint, else the OTEL_EXPORTER_OTLP_* variables. */
-export function otlpUrl(config: OtlpHttpConfig, signal: 'metrics' | 'logs', env: Env): string {
-  const specific = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`];
-  if (!config.endpoint && specific) return specific;
-  const base = config.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
-  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
 export class Telemetry {
@@ -101,7 +88,7 @@ export class Telemetry {
       }
       if (route.logs.size > 0) {
         const { exporter, target } = logExporter(id, type, exporterConfig, env);
-        const maxQueue = type === 'otlp_http' ? (exporterConfig as OtlpHttpConfig).max_queue_size : 2048;
+        const maxQueue = type === 'otlp' || type === 'otlp_http' ? (exporterConfig as OtlpConfig).max_queue_size : 2048;
         processors.push(new BoundedLogProcessor(exporter, id, route.logs, maxQueue, Math.min(interval, 1000), self, failures));
         description.push(`${id}: logs to ${target}`);
       }
@@ -136,30 +123,12 @@ export class Telemetry {
 
 function metricExporter(id: string, type: string, config: unknown, env: Env): { exporter: PushMetricExporter; target: string } {
   if (type === 'debug') return { exporter: new DebugMetricExporter(id, config as DebugConfig), target: 'stdout' };
-  const c = config as OtlpHttpConfig;
-  const url = otlpUrl(c, 'metrics', env);
-  const options = otlpOptions(c, url);
-  const exporter = c.protocol === 'http/json' ? new OtlpJsonMetricExporter(options) : new OtlpProtoMetricExporter(options);
-  return { exporter, target: `${url} (${c.protocol})` };
+  return otlpMetricExporter(type as OtlpExporterType, config as OtlpConfig, env);
 }
 
 function logExporter(id: string, type: string, config: unknown, env: Env): { exporter: LogRecordExporter; target: string } {
   if (type === 'debug') return { exporter: new DebugLogExporter(id, config as DebugConfig), target: 'stdout' };
-  const c = config as OtlpHttpConfig;
-  const url = otlpUrl(c, 'logs', env);
-  const options = otlpOptions(c, url);
-  const exporter = c.protocol === 'http/json' ? new OtlpJsonLogExporter(options) : new OtlpProtoLogExporter(options);
-  return { exporter, target: `${url} (${c.protocol})` };
-}
-
-/** Options left unset in the config are left to the SDK, which reads OTEL_EXPORTER_OTLP_* for them. */
-function otlpOptions(c: OtlpHttpConfig, url: string) {
-  return {
-    url,
-    ...(Object.keys(c.headers).length ? { headers: { ...c.headers } } : {}),
-    ...(c.timeout ? { timeoutMillis: parseDuration(c.timeout) } : {}),
-    ...(c.compression ? { compression: c.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE } : {}),
-  };
+  return otlpLogExporter(type as OtlpExporterType, config as OtlpConfig, env);
 }
 
 function startPrometheus(id: string, c: PrometheusConfig, metricProducers: ReturnType<ProbeMetricStore['producer']>[]): Promise<MetricReader> {

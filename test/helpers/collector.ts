@@ -35,13 +35,15 @@ export function exited(child: ChildProcess): Promise<number | null> {
 
 /**
  * Starts `netprobe run` with `yaml` inside `ns`; resolves once it printed that it runs.
- * `keepMounts` enters only the network namespace, so the cgroup v2 mount stays visible.
+ * `keepMounts` enters only the network namespace, so the cgroup v2 mount stays visible;
+ * `env` adds environment variables.
  */
-export async function startCollector(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean } = {}): Promise<{ child: ChildProcess; output: () => string }> {
+export async function startCollector(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<{ child: ChildProcess; output: () => string }> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-run-')), 'collector.yaml');
   fs.writeFileSync(file, yaml);
   const args = [process.execPath, cliPath, 'run', '--config', file];
-  const child = options.keepMounts ? net.spawnKeepingMounts(ns, args) : net.spawn(ns, args);
+  const spawnOptions = options.env ? { env: { ...process.env, ...options.env } } : {};
+  const child = options.keepMounts ? net.spawnKeepingMounts(ns, args, spawnOptions) : net.spawn(ns, args, spawnOptions);
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   readline.createInterface({ input: child.stdout! }).on('line', (line) => (output += line + '\n'));

@@ -1,0 +1,65 @@
+/**
+ * The real backends tests export to, fetched by scripts/fetch-test-backends.sh:
+ * VictoriaMetrics (OTLP/HTTP in, Prometheus-style queries out) and the official
+ * opentelemetry-proto files (for protoc --decode and for a gRPC receiver).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import type { TestNet } from './netns';
+import { repoRoot } from './paths';
+import { until } from './collector';
+
+export const backendRoot = path.join(process.env.NETPROBE_CACHE ?? path.join(repoRoot, '.cache'), 'debian', 'root');
+export const victoriaMetrics = path.join(backendRoot, 'usr', 'bin', 'victoria-metrics');
+export const protoInclude = path.join(backendRoot, 'usr', 'include');
+
+/** True when the backends are there; else skips (a failure under CI). */
+export function backendsAvailable(t: Pick<TestContext, 'skip'>): boolean {
+  if (fs.existsSync(victoriaMetrics) && fs.existsSync(path.join(protoInclude, 'opentelemetry'))) return true;
+  const why = `test backends missing in ${backendRoot}: run scripts/fetch-test-backends.sh`;
+  if (process.env.CI) throw new Error(why);
+  t.skip(why);
+  return false;
+}
+
+/** HTTP GET from inside a namespace (the backends listen on that namespace's loopback). */
+export function httpGet(net: TestNet, ns: string, url: string): string {
+  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
+  return net.exec(ns, [process.execPath, '-e', script]);
+}
+
+export interface VmSeries { metric: Record<string, string>; values: number[]; timestamps: number[] }
+
+/** A VictoriaMetrics on `ns`'s 127.0.0.1:`port`, killed with the namespace's other children. */
+export class VictoriaMetrics {
+  readonly otlpEndpoint: string;
+  private constructor(private readonly net: TestNet, private readonly ns: string, private readonly base: string) {
+    this.otlpEndpoint = `${base}/opentelemetry`;
+  }
+
+  static async start(net: TestNet, ns: string, port = 8428): Promise<VictoriaMetrics> {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-vm-'));
+    net.spawn(ns, [victoriaMetrics, `-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${data}`, '-loggerLevel=ERROR', '-retentionPeriod=1d']);
+    const vm = new VictoriaMetrics(net, ns, `http://127.0.0.1:${port}`);
+    await until('VictoriaMetrics to be healthy', 20_000, () => (vm.get('/health').includes('OK') ? true : undefined));
+    return vm;
+  }
+
+  get(pathAndQuery: string): string {
+    return httpGet(this.net, this.ns, `${this.base}${pathAndQuery}`);
+  }
+
+  /** Every stored series whose name starts with `metricPrefix` (dots as exported), all samples. */
+  series(metricPrefix: string): VmSeries[] {
+    this.get('/internal/force_flush');
+    const match = `{__name__=~"${metricPrefix.replace(/\./g, '\\\\.')}.*"}`;
+    return this.get(`/api/v1/export?match[]=${encodeURIComponent(match)}`).split('\n').filter(Boolean).map((l) => JSON.parse(l) as VmSeries);
+  }
+
+  /** The latest value of the first series of `metricPrefix` with a label equal to `labelValue`. */
+  latest(metricPrefix: string, labelValue: string): number | undefined {
+    return this.series(metricPrefix).find((s) => Object.values(s.metric).includes(labelValue))?.values.at(-1);
+  }
+}
