@@ -10,6 +10,7 @@ import { createLogger, setLogLevel } from '../core/log';
 import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
+import { HealthServer } from '../core/health';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
@@ -89,13 +90,17 @@ async function run(file: string): Promise<number> {
     log.error('unexpected rejection', { error: err });
   });
 
+  let health: HealthServer | undefined;
   try {
+    if (config.extensions.health_check) health = await HealthServer.start(config.extensions.health_check, service);
     await service.start();
   } catch (err) {
     log.error((err as Error).message);
+    await health?.close();
     return 1;
   }
   const out = [`netprobe ${VERSION} running with ${file} (interval ${config.service.interval})`];
+  if (health) out.push(`  health: ${health.address}/livez, ${health.address}/readyz`);
   for (const line of service.exporterDescriptions) out.push(`  exporter ${line}`);
   for (const a of service.attachments) out.push(`  probe ${a.probe}: ${a.kind} on ${a.target} (${a.detail})`);
   process.stdout.write(out.join('\n') + '\n');

@@ -11,11 +11,15 @@ import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { ProbePlugin } from './plugin/types';
 import type { Attachment } from './plugin/host';
+import type { HealthSource } from './health';
 
 /** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
 const FINAL_FLUSH_MS = 3000;
 
-export class Service {
+export class Service implements HealthSource {
+  /** For the health endpoint: when start finished and when a collection last did. */
+  startedAt: number | undefined;
+  lastCollectAt: number | undefined;
   private telemetry: Telemetry | undefined;
   private readonly runners: ProbeRunner[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -34,6 +38,14 @@ export class Service {
   usedProbeIds(): string[] {
     const used = new Set(Object.values(this.config.service.pipelines).flatMap((p) => p.probes));
     return Object.keys(this.config.probes).filter((id) => used.has(id));
+  }
+
+  get ready(): boolean {
+    return this.startedAt !== undefined && !this.stopping;
+  }
+
+  get intervalMs(): number {
+    return this.config.service.intervalMs;
   }
 
   get exporterDescriptions(): readonly string[] {
@@ -72,6 +84,7 @@ export class Service {
       throw err;
     }
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
+    this.startedAt = Date.now();
   }
 
   /** Reads every probe and exports once; overlapping calls share one run. */
@@ -100,6 +113,7 @@ export class Service {
         this.collectErrorsLogged.add(runner.id);
       }
     }
+    this.lastCollectAt = Date.now();
     await telemetry.exportMetrics();
   }
 

@@ -16,6 +16,7 @@ import { parseCidr } from '../net/address';
 import { formatAjvErrors, formatPath } from './errors';
 import { NetprobeError } from '../errors';
 import type { ProbePlugin } from '../plugin/types';
+import type { HealthCheckConfig } from '../health';
 
 export const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
 
@@ -38,6 +39,7 @@ export interface DebugConfig { verbosity: 'basic' | 'normal' | 'detailed' }
 
 export interface CollectorConfig {
   probes: Record<string, unknown>;
+  extensions: { health_check?: HealthCheckConfig };
   exporters: Record<string, OtlpConfig | PrometheusConfig | DebugConfig>;
   service: {
     interval: string;
@@ -106,7 +108,7 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
 
 /** `debug:` with nothing after it means "defaults", as in the OpenTelemetry Collector. */
 function emptyComponentsToObjects(data: Record<string, unknown>): Record<string, unknown> {
-  for (const section of ['probes', 'exporters']) {
+  for (const section of ['probes', 'exporters', 'extensions']) {
     const components = data[section];
     if (components && typeof components === 'object' && !Array.isArray(components)) {
       for (const [id, value] of Object.entries(components)) if (value === null) (components as Record<string, unknown>)[id] = {};
