@@ -20,10 +20,13 @@ if [[ "$(id -u)" != 0 ]]; then
   exit 1
 fi
 
-# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools.
+# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools,
+# and what builds and checks deploy/ (container image, systemd unit).
 packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
 if [[ "$mode" == test ]]; then
   packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool dpkg apt)
+  # deploy/: the container image (debootstrap, buildah, podman with runc) and the systemd unit (systemd-analyze).
+  packages+=(debootstrap debian-archive-keyring buildah podman runc systemd)
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)

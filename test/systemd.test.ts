@@ -84,10 +84,8 @@ service:
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await until('the collector to run', 30_000, () => {
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output}`);
-    return output.includes(' running with ') ? true : undefined;
-  }, 100);
+  const state = await until('the collector to run', 30_000, () => (child.exitCode !== null ? 'exited' : output.includes(' running with ') ? 'running' : undefined), 100);
+  assert.equal(state, 'running', `exited with ${child.exitCode}:\n${output}`);
   const status = fs.readFileSync(`/proc/${await until('the node process', 5_000, () => nodePid(child.pid!))}/status`, 'utf8');
   assert.match(status, new RegExp(`^Uid:\\s+${uid}\\s`, 'm'), 'runs as the unprivileged uid');
   assert.match(status, /^CapEff:\s+000000c000001000$/m, 'effective: exactly CAP_NET_ADMIN, CAP_PERFMON, CAP_BPF');

@@ -6,14 +6,17 @@
 #   3. npm run build && npm pack, unpacked with its production dependencies (npm ci --omit=dev)
 #   4. buildah build --layers with deploy/container/Containerfile
 #
-#   sudo deploy/container/build-image.sh [IMAGE]     default IMAGE: localhost/netprobe:<version>
+#   sudo deploy/container/build-image.sh [--no-build] [IMAGE]   default IMAGE: localhost/netprobe:<version>
 #
+# --no-build packs dist/ as it is (the tests use it: they run from dist/).
 # Environment: NETPROBE_IMAGE_CACHE (default $NETPROBE_CACHE/image or .cache/image) holds steps 1-2;
 # CONTAINERS_ROOT / CONTAINERS_RUNROOT select the containers storage (default: the system's);
 # DEBIAN_MIRROR overrides the mirror. Prints how long each step took and the image size.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
+build=1
+if [[ "${1:-}" == --no-build ]]; then build=0; shift; fi
 version="$(node -p 'require("./package.json").version')"
 image="${1:-localhost/netprobe:$version}"
 cache="${NETPROBE_IMAGE_CACHE:-${NETPROBE_CACHE:-$root/.cache}/image}"
@@ -72,7 +75,7 @@ fi
 step "3/4 npm run build && npm pack, with production dependencies"
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
-npm run --silent build >/dev/null
+if (( build )); then npm run --silent build >/dev/null; fi
 tarball="$(npm pack --silent --pack-destination "$context")"
 mkdir "$context/netprobe"
 tar -xzf "$context/$tarball" -C "$context/netprobe" --strip-components=1
