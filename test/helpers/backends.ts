@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import type { TestNet } from './netns';
+import type { ChildProcess } from 'node:child_process';
+
+/** What runs commands in namespaces: a TestNet, a Fleet. */
+export interface Namespaces {
+  exec(ns: string, args: string[]): string;
+  spawn(ns: string, args: string[]): ChildProcess;
+}
 import { repoRoot } from './paths';
 import { until } from './collector';
 
@@ -25,7 +31,7 @@ export function backendsAvailable(t: Pick<TestContext, 'skip'>): boolean {
 }
 
 /** HTTP GET from inside a namespace (the backends listen on that namespace's loopback). */
-export function httpGet(net: TestNet, ns: string, url: string): string {
+export function httpGet(net: Namespaces, ns: string, url: string): string {
   const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
   return net.exec(ns, [process.execPath, '-e', script]);
 }
@@ -35,13 +41,14 @@ export interface VmSeries { metric: Record<string, string>; values: number[]; ti
 /** A VictoriaMetrics on `ns`'s 127.0.0.1:`port`, killed with the namespace's other children. */
 export class VictoriaMetrics {
   readonly otlpEndpoint: string;
-  private constructor(private readonly net: TestNet, private readonly ns: string, private readonly base: string) {
+  private constructor(private readonly net: Namespaces, private readonly ns: string, private readonly base: string) {
     this.otlpEndpoint = `${base}/opentelemetry`;
   }
 
-  static async start(net: TestNet, ns: string, port = 8428): Promise<VictoriaMetrics> {
+  /** `listen`: the address to listen on (default the namespace's loopback; '' is every address). */
+  static async start(net: Namespaces, ns: string, port = 8428, listen = '127.0.0.1'): Promise<VictoriaMetrics> {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-vm-'));
-    net.spawn(ns, [victoriaMetrics, `-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${data}`, '-loggerLevel=ERROR', '-retentionPeriod=1d']);
+    net.spawn(ns, [victoriaMetrics, `-httpListenAddr=${listen}:${port}`, `-storageDataPath=${data}`, '-loggerLevel=ERROR', '-retentionPeriod=1d']);
     const vm = new VictoriaMetrics(net, ns, `http://127.0.0.1:${port}`);
     await until('VictoriaMetrics to be healthy', 20_000, () => (vm.get('/health').includes('OK') ? true : undefined));
     return vm;
