@@ -6,6 +6,7 @@
 import { Telemetry } from './telemetry/telemetry';
 import { buildResource } from './telemetry/resource';
 import { ProbeRunner } from './plugin/runner';
+import { createSharedFacts } from './facts/shared-facts';
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
@@ -59,6 +60,7 @@ export class Service implements HealthSource {
   async start(): Promise<void> {
     this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
     const xdpClaims = new Map<string, string>();
+    const facts = createSharedFacts();
     const emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string) =>
       this.telemetry?.emitEvent(probe, name, attrs, body);
     const used = this.usedProbeIds();
@@ -68,7 +70,7 @@ export class Service implements HealthSource {
     try {
       for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims);
+        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts);
         this.runners.push(runner);
         await runner.start();
         for (const a of runner.attachments) {

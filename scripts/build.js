@@ -38,7 +38,7 @@ function multiarchInclude() {
  * 32-bit gnu/stubs-32.h) then fails here on every machine, not only on a fresh one.
  */
 function bpfIncludeRoot() {
-  const dir = path.join(dist, '.bpf-include');
+  const dir = path.join(root, '.cache', 'bpf-include');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const links = {

@@ -10,9 +10,10 @@ apt_dir="$cache/apt"
 if [[ -x "$cache/root/usr/bin/victoria-metrics" && -d "$cache/root/usr/include/opentelemetry/proto" ]]; then
   exit 0
 fi
+mirror="$(bash "$root/scripts/debian-mirror.sh")"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$cache/debs" "$cache/root"
 cat > "$apt_dir/sources.list" <<SOURCES
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
 SOURCES
 apt_opts=(
   -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"

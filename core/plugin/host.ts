@@ -11,7 +11,7 @@ import { runIterator } from '../bpf/iter';
 import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
-import type { Attributes, ProbeHost } from './types';
+import type { Attributes, ProbeHost, SharedFacts } from './types';
 
 export interface Attachment {
   probe: string;
@@ -36,6 +36,7 @@ export class TrackingHost implements ProbeHost {
     private readonly emit: (probeId: string, eventName: string, attributes: Attributes, body?: string) => void,
     /** Interfaces already claimed for XDP by other probe instances: ifname -> probe id. */
     private readonly xdpClaims: Map<string, string>,
+    readonly facts: SharedFacts,
   ) {}
 
   openObject(): BpfObject {

@@ -4,9 +4,10 @@
  */
 import path from 'node:path';
 import { TrackingHost, type Attachment } from './host';
+import { createSharedFacts } from '../facts/shared-facts';
 import { wrapError } from '../errors';
 import type { Logger } from '../log';
-import type { Attributes, MetricSink, ProbeInstance, ProbePlugin } from './types';
+import type { Attributes, MetricSink, ProbeInstance, ProbePlugin, SharedFacts } from './types';
 
 export type EmitEvent = (probeId: string, eventName: string, attributes: Attributes, body?: string) => void;
 
@@ -22,8 +23,10 @@ export class ProbeRunner {
     private readonly log: Logger,
     emit: EmitEvent,
     xdpClaims: Map<string, string>,
+    /** One set for all the probes of a collector (a runner alone gets its own). */
+    facts: SharedFacts = createSharedFacts(),
   ) {
-    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims);
+    this.host = new TrackingHost(id, path.join(plugin.directory, plugin.object), log, emit, xdpClaims, facts);
   }
 
   get running(): boolean {

@@ -53,6 +53,31 @@ export interface ConfigIssue {
 }
 
 /**
+ * A fact one probe learned and others may use, kept by core: bounded (the entry
+ * published longest ago makes room, and is counted in `evicted`) and expiring.
+ */
+export interface FactTable<K, V> {
+  /** Remembers `value` for `key` for `ttlMs` (a later publication replaces it); ttlMs <= 0 is ignored. */
+  publish(key: K, value: V, ttlMs: number): void;
+  /** The value while it has not expired. */
+  lookup(key: K): V | undefined;
+  readonly size: number;
+  readonly capacity: number;
+  /** Entries dropped before they expired, to make room. */
+  readonly evicted: number;
+}
+
+/** Facts shared between probes: publish what you learn, look up what others learned; probes never import each other. */
+export interface SharedFacts {
+  /**
+   * An address (text as core/net/address formats it: dotted IPv4, RFC 5952 IPv6) -> the DNS
+   * name that was asked when it came back in an answer (a CNAME chain keeps the asked name,
+   * lower-cased). Published by `dns`; read for `netprobe.peer.name`.
+   */
+  readonly addressNames: FactTable<string, string>;
+}
+
+/**
  * What core offers a running probe. Everything opened through it is tracked and
  * released by core in reverse order on shutdown, or if start() fails half-way.
  */
@@ -75,6 +100,8 @@ export interface ProbeHost {
   consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler): void;
   /** Emits a log record (an event) if this probe is in a logs pipeline. */
   emitEvent(eventName: string, attributes: Attributes, body?: string): void;
+  /** Facts shared with the other probes of this collector. */
+  readonly facts: SharedFacts;
 }
 
 export interface ProbeContext<C> {

@@ -125,13 +125,19 @@ export function closedAttributes(c: ClosedConnection): Attributes {
   };
 }
 
+/** The DNS name the peer's address was resolved from (published by dns), when one is remembered. */
+export function withPeerName(attributes: Attributes, peerName: string | undefined): Attributes {
+  if (peerName !== undefined) attributes['netprobe.peer.name'] = peerName;
+  return attributes;
+}
+
 export const CLOSED_ATTRIBUTES = [
   'network.transport', 'network.type', ...ENDPOINT_ATTRIBUTES,
   'netprobe.connection.role', 'netprobe.connection.close_reason', 'netprobe.connection.last_state',
   'netprobe.connection.preexisting', 'netprobe.connection.duration',
   'netprobe.connection.bytes_sent', 'netprobe.connection.bytes_received',
   'netprobe.connection.segments_sent', 'netprobe.connection.segments_received',
-  'netprobe.connection.retransmits', 'netprobe.connection.rtt', 'error.type',
+  'netprobe.connection.retransmits', 'netprobe.connection.rtt', 'error.type', 'netprobe.peer.name',
 ] as const;
 
 /** A connect() that failed: who tried to reach whom, why, and after how long and how many SYNs. */
@@ -149,5 +155,5 @@ export function failedAttributes(c: ClosedConnection): Attributes {
 
 export const FAILED_ATTRIBUTES = [
   'network.transport', 'network.type', 'client.address', 'client.port', 'server.address', 'server.port',
-  'netprobe.connection.close_reason', 'netprobe.connection.duration', 'netprobe.connection.retransmits', 'error.type',
+  'netprobe.connection.close_reason', 'netprobe.connection.duration', 'netprobe.connection.retransmits', 'error.type', 'netprobe.peer.name',
 ] as const;

@@ -23,6 +23,8 @@ export interface ConsumerOptions {
   nameAttribute: { enabled: boolean; limit: number };
   interfaceName(ifindex: number): string;
   emit(eventName: string, attributes: Attributes, body: string): void;
+  /** Every well-formed response, as decoded (dns publishes the addresses it resolved). */
+  onResponse?(message: DnsMessage): void;
 }
 
 export class DnsConsumer {
@@ -61,6 +63,7 @@ export class DnsConsumer {
     const message = decoded.message;
     const series = this.seriesOf(capture, message);
     if (message.isResponse) {
+      this.options.onResponse?.(message);
       const rcode = message.rcode;
       this.responses.add(`${series.key}:${rcode}`, () => ({ ...series.attributes(), 'netprobe.dns.response_code': rcode }));
     } else {

@@ -75,7 +75,7 @@ export const CASES: Case[] = [
   { name: 'a.test', type: 'A', port: 5353, unanswered: true },
 ];
 
-function dnsmasqConfig(net: TestNet, dir: string): string {
+function dnsmasqConfig(net: TestNet, dir: string, extra: readonly string[]): string {
   const file = path.join(dir, 'dnsmasq.conf');
   fs.writeFileSync(file, [
     'no-resolv', 'no-hosts', 'bind-interfaces', 'port=53',
@@ -89,6 +89,7 @@ function dnsmasqConfig(net: TestNet, dir: string): string {
     `txt-record=big.test,${BIG_TXT.map((s) => `"${s}"`).join(',')}`,
     // SERVFAIL comes from an upstream that always fails, relayed by dnsmasq.
     'server=/fail.test/127.0.0.1#5399',
+    ...extra,
   ].join('\n') + '\n');
   return file;
 }
@@ -106,11 +107,14 @@ function failingUpstream(): string {
 }
 
 
-/** Starts the SERVFAIL upstream and dnsmasq in nsB; resolves once dnsmasq answers (before any probe runs). */
-export async function startDnsServer(net: TestNet, dir: string): Promise<void> {
+/**
+ * Starts the SERVFAIL upstream and dnsmasq in nsB; resolves once dnsmasq answers (before any probe runs).
+ * `extra`: more dnsmasq config lines, e.g. `host-record=web.test,10.252.1.6`.
+ */
+export async function startDnsServer(net: TestNet, dir: string, extra: readonly string[] = []): Promise<void> {
   const upstream = net.spawn(net.nsB, [process.execPath, '-e', failingUpstream()]);
   await waitForStderr(upstream, /listening/, 'the SERVFAIL upstream');
-  net.spawn(net.nsB, ['dnsmasq', '--keep-in-foreground', `--conf-file=${dnsmasqConfig(net, dir)}`,
+  net.spawn(net.nsB, ['dnsmasq', '--keep-in-foreground', `--conf-file=${dnsmasqConfig(net, dir, extra)}`,
     `--pid-file=${path.join(dir, 'dnsmasq.pid')}`, `--log-facility=${path.join(dir, 'dnsmasq.log')}`]);
   for (let i = 0; ; i++) {
     try {

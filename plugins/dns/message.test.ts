@@ -51,6 +51,7 @@ test('a response with compressed names, a CNAME chain, several record types and 
     'example.test MX 10 web.example.test',
     'example.test TXT "abc" "defg"',
   ]);
+  assert.deepEqual(m.answers.map((a) => a.ttl), [60, 60, 60, 60, 60]);
 });
 
 test('response codes and the TC flag', () => {
@@ -113,13 +114,13 @@ test('a message cut by the capture limit keeps its header and questions', () => 
 
 test('labels print as in zone files; unknown types, classes and codes get RFC 3597 names', () => {
   const odd = Buffer.concat([header(1, 0x810f, 1, 1), Buffer.from([5, 0x61, 0x2e, 0x5c, 0x00, 0xff, 4, 0x74, 0x65, 0x73, 0x74, 0]), u16(65280, 7),
-    u16(0xc00c, 65280, 1), Buffer.from([0, 0, 0, 1]), u16(3), Buffer.from([1, 2, 3])]);
+    u16(0xc00c, 65280, 1), Buffer.from([0x12, 0x34, 0x56, 0x78]), u16(3), Buffer.from([1, 2, 3])]);
   const m = ok(decodeMessage(odd, 'udp'));
   assert.equal(m.questions[0]!.name, 'a\\.\\\\\\000\\255.test');
   assert.equal(m.questions[0]!.type, 'TYPE65280');
   assert.equal(m.questions[0]!.class, 'CLASS7');
   assert.equal(m.rcode, 'RCODE15');
-  assert.deepEqual(m.answers, [{ name: 'a\\.\\\\\\000\\255.test', type: 'TYPE65280', data: '010203' }]);
+  assert.deepEqual(m.answers, [{ name: 'a\\.\\\\\\000\\255.test', type: 'TYPE65280', ttl: 0x12345678, data: '010203' }]);
 });
 
 test('SRV and SOA data; record data that does not match its type is malformed', () => {

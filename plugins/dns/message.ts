@@ -16,7 +16,13 @@ const MIN_QUESTION_BYTES = 5;
 const MIN_RECORD_BYTES = 11;
 
 export interface DnsQuestion { name: string; type: string; class: string }
-export interface DnsAnswer { name: string; type: string; data: string }
+export interface DnsAnswer {
+  name: string;
+  type: string;
+  /** Seconds the answer may be cached. */
+  ttl: number;
+  data: string;
+}
 
 export interface DnsMessage {
   id: number;
@@ -89,7 +95,7 @@ function parse(bytes: Buffer, cut: boolean): DnsMessage {
       const type = bytes.readUInt16BE(pos);
       const length = bytes.readUInt16BE(pos + 8);
       if (pos + 10 + length > bytes.length) throw new WireError('bad_record');
-      answers.push({ name, type: typeName(type), data: rdataText(bytes, type, pos + 10, length) });
+      answers.push({ name, type: typeName(type), ttl: bytes.readUInt32BE(pos + 4), data: rdataText(bytes, type, pos + 10, length) });
       pos += 10 + length;
     } catch (err) {
       if (!cut) throw err;

@@ -16,6 +16,8 @@ import { parseDuration } from '../../core/config/duration';
 import { listInterfaces } from '../../core/net/interfaces';
 import { EventDecoder } from './event';
 import { DnsConsumer, EXCHANGE_EVENT } from './consumer';
+import { resolvedAddresses } from './resolved';
+import type { DnsMessage } from './message';
 
 export interface DnsConfig {
   interfaces: 'auto' | string[];
@@ -26,6 +28,8 @@ export interface DnsConfig {
   query_name_attribute: boolean;
   query_name_limit: number;
   ring_buffer_bytes: number;
+  publish_names: boolean;
+  name_min_ttl: string;
 }
 
 const LINK = ['network.transport', 'network.type', 'network.interface.name', 'network.io.direction'] as const;
@@ -49,6 +53,9 @@ export const dns: ProbePlugin<DnsConfig> = {
     { name: 'netprobe.dns.captured', description: 'Messages the kernel copied into the ring buffer.', unit: '{message}', kind: 'counter', attributes: [] },
     { name: 'netprobe.dns.ringbuf.dropped', description: 'Messages lost in the kernel because the ring buffer was full.', unit: '{message}', kind: 'counter', attributes: [] },
     { name: 'netprobe.dns.pending.evicted', description: 'Queries given up unanswered because max_pending were already waiting.', unit: '{query}', kind: 'counter', attributes: [] },
+    { name: 'netprobe.dns.names.published', description: 'Answer addresses published with the name that was asked (for netprobe.peer.name on flows and connections).', unit: '{address}', kind: 'counter', attributes: [] },
+    { name: 'netprobe.dns.names.remembered', description: 'Addresses the collector remembers a name for now (shared by all dns probes).', unit: '{address}', kind: 'gauge', attributes: [] },
+    { name: 'netprobe.dns.names.evicted', description: 'Remembered names dropped before their TTL ran out because the table was full (shared by all dns probes).', unit: '{address}', kind: 'counter', attributes: [] },
   ],
   logRecords: [
     {
@@ -80,6 +87,16 @@ export const dns: ProbePlugin<DnsConfig> = {
     let sweep: NodeJS.Timeout | undefined;
     const names = new Map<number, string>();
     const timeoutMs = parseDuration(config.query_timeout);
+    const minTtlMs = parseDuration(config.name_min_ttl);
+    const addressNames = host.facts.addressNames;
+    let published = 0;
+    // Flows and connections are reported when they end, often long after the lookup: a floor on the TTL keeps the name for them.
+    const publishNames = (message: DnsMessage) => {
+      for (const r of resolvedAddresses(message)) {
+        addressNames.publish(r.address, r.name, Math.max(r.ttl * 1000, minTtlMs));
+        published++;
+      }
+    };
     const now = () => Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
 
     return {
@@ -102,6 +119,7 @@ export const dns: ProbePlugin<DnsConfig> = {
           nameAttribute: { enabled: config.query_name_attribute, limit: config.query_name_limit },
           interfaceName: (ifindex) => names.get(ifindex) ?? String(ifindex),
           emit: (eventName, attributes, body) => host.emitEvent(eventName, attributes, body),
+          onResponse: config.publish_names ? publishNames : undefined,
         });
         for (const name of interfaces) {
           host.attachTc(object, 'dns_ingress', name, 'ingress');
@@ -120,6 +138,9 @@ export const dns: ProbePlugin<DnsConfig> = {
         const value = entry?.value as { events: number; ringbuf_dropped: number } | undefined;
         sink.record('netprobe.dns.captured', {}, value?.events ?? 0);
         sink.record('netprobe.dns.ringbuf.dropped', {}, value?.ringbuf_dropped ?? 0);
+        sink.record('netprobe.dns.names.published', {}, published);
+        sink.record('netprobe.dns.names.remembered', {}, addressNames.size);
+        sink.record('netprobe.dns.names.evicted', {}, addressNames.evicted);
       },
 
       stop() {

@@ -15,6 +15,8 @@ export interface FlowKeyInfo {
   dst: string;
   srcPort: number;
   dstPort: number;
+  /** The DNS name of the remote end when the flow was first seen (netprobe.peer.name). */
+  peerName?: string;
 }
 
 export interface FlowCounters {

@@ -52,7 +52,7 @@ export const tcpFlagNames = (bits: number) => TCP_FLAGS.filter((_, i) => bits & 
 
 const IFACE = ['network.interface.name', 'network.io.direction'] as const;
 const TRAFFIC = [...IFACE, 'network.type', 'network.transport'] as const;
-const FLOW = [...TRAFFIC, 'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.group'] as const;
+const FLOW = [...TRAFFIC, 'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.peer.name', 'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.group'] as const;
 const PORT = ['network.interface.name', 'network.transport', 'network.local.port', 'netprobe.port.group'] as const;
 const FLOW_RECORD = [
   ...FLOW.filter((a) => a !== 'netprobe.flow.group'), 'netprobe.flow.packets', 'netprobe.flow.bytes', 'netprobe.flow.duration',
@@ -267,7 +267,7 @@ export class FlowStatsRunner {
     for (let i = 0; i < count; i++) {
       const base = i * ks;
       this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
-      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.codec.decodeKey(keys, base), nowMs);
+      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.withPeerName(this.codec.decodeKey(keys, base)), nowMs);
     }
   }
 
@@ -280,6 +280,20 @@ export class FlowStatsRunner {
     }
   }
 
+  /**
+   * The remote end is the source of what was received and the destination of what was
+   * sent; its name (published by dns) is taken when the flow is first seen, so a flow
+   * that outlives the name's TTL keeps it.
+   */
+  private withPeerName(key: FlowKeyInfo): FlowKeyInfo {
+    key.peerName = this.peerName(key);
+    return key;
+  }
+
+  private peerName(key: FlowKeyInfo): string | undefined {
+    return this.host.facts.addressNames.lookup(key.direction === 'receive' ? key.src : key.dst);
+  }
+
   private flowAttributes(key: FlowKeyInfo): Attributes {
     const attrs: Attributes = {
       'network.interface.name': this.ifname(key.ifindex),
@@ -289,6 +303,8 @@ export class FlowStatsRunner {
       'source.address': key.src,
       'destination.address': key.dst,
     };
+    const peerName = key.peerName ?? this.peerName(key);
+    if (peerName !== undefined) attrs['netprobe.peer.name'] = peerName;
     if (isIcmp(key.protocol)) {
       attrs['netprobe.icmp.type'] = key.srcPort;
       attrs['netprobe.icmp.code'] = key.dstPort;

@@ -13,6 +13,7 @@ import { ProbeRunner } from '../../core/plugin/runner';
 import { componentType } from '../../core/config/load';
 import { createLogger } from '../../core/log';
 import { plugins } from '../../plugins/registry';
+import { createSharedFacts } from '../../core/facts/shared-facts';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
 
 const say = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -22,9 +23,10 @@ async function main(): Promise<void> {
   const log = createLogger('harness');
   const events: Array<{ probe: string; name: string; attributes: Attributes; body?: string }> = [];
   const claims = new Map<string, string>();
+  const facts = createSharedFacts();
   const runners = Object.keys(config.probes).map((id) => {
     const plugin = plugins.find((p) => p.type === componentType(id))!;
-    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes, body) => events.push({ probe, name, attributes, body }), claims);
+    return new ProbeRunner(id, plugin, config.probes[id], log, (probe, name, attributes, body) => events.push({ probe, name, attributes, body }), claims, facts);
   });
   try {
     for (const r of runners) await r.start();

@@ -5,9 +5,10 @@
  */
 import path from 'node:path';
 import { BpfObject } from '../../core/bpf/object';
-import type { ProbeHost, ProbePlugin } from '../../core/plugin/types';
+import type { ProbeHost, ProbePlugin, SharedFacts } from '../../core/plugin/types';
+import { createSharedFacts } from '../../core/facts/shared-facts';
 
-export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[]): ProbeHost {
+export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], facts: SharedFacts = createSharedFacts()): ProbeHost {
   return {
     openObject: () => {
       const o = BpfObject.open(path.join(plugin.directory, plugin.object));
@@ -21,5 +22,6 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[]): Pro
     runIterator: () => undefined,
     consumeRingBuffer: () => undefined,
     emitEvent: () => undefined,
+    facts,
   };
 }

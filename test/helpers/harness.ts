@@ -24,11 +24,14 @@ export class ProbeHarness {
   /**
    * Starts the harness in `ns` with the given YAML; resolves once the probes are attached.
    * `keepMounts`: enter only the network namespace, so the cgroup v2 mount stays visible.
+   * `mountCgroup`: enter it like `ip netns exec` (its own /sys, so the namespace's interfaces
+   * are seen) and mount cgroup v2 at /sys/fs/cgroup there, for probes on interfaces and cgroups at once.
    */
-  static async start(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean } = {}): Promise<{ harness: ProbeHarness; ready: unknown[] }> {
+  static async start(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean; mountCgroup?: boolean } = {}): Promise<{ harness: ProbeHarness; ready: unknown[] }> {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-test-')), 'config.yaml');
     fs.writeFileSync(file, yaml);
-    const args = [process.execPath, path.join(distRoot, 'test', 'harness', 'probe-harness.js'), file];
+    let args = [process.execPath, path.join(distRoot, 'test', 'harness', 'probe-harness.js'), file];
+    if (options.mountCgroup) args = ['sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"', 'sh', ...args];
     const child = options.keepMounts ? net.spawnKeepingMounts(ns, args) : net.spawn(ns, args);
     const harness = new ProbeHarness(child);
     const first = await harness.next();
