@@ -80,6 +80,7 @@ async function run(file: string): Promise<number> {
       },
     );
   };
+  process.on('SIGHUP', () => void reload(file, service, log));
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('uncaughtException', (err) => {
@@ -105,6 +106,32 @@ async function run(file: string): Promise<number> {
   for (const a of service.attachments) out.push(`  probe ${a.probe}: ${a.kind} on ${a.target} (${a.detail})`);
   process.stdout.write(out.join('\n') + '\n');
   return -1; // keep running until a signal
+}
+
+/**
+ * SIGHUP: re-reads the config. An invalid one is rejected with every error and the collector
+ * runs on as it was; a valid one is applied by difference (Service.reload).
+ */
+async function reload(file: string, service: Service, log: ReturnType<typeof createLogger>): Promise<void> {
+  let next: CollectorConfig;
+  try {
+    next = loadConfigFile(file, plugins);
+  } catch (err) {
+    const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+    log.error(`reload rejected: ${file} is invalid; running on with the previous config`, { problems: problems.join('; ') });
+    return;
+  }
+  try {
+    const r = await service.reload(next);
+    log.info('reloaded', {
+      kept: r.keep.join(',') || '-', stopped: r.stop.join(',') || '-', started: r.start.join(',') || '-',
+      exporters: r.exporters ? 'replaced' : 'unchanged',
+      ...(r.failed.length ? { failed: r.failed.map((f) => `${f.probe}: ${f.error}`).join('; ') } : {}),
+      ...(r.ignored.length ? { 'needs restart': r.ignored.join(',') } : {}),
+    });
+  } catch (err) {
+    log.error('reload failed; running on with the previous exporters', { error: err });
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -8,6 +8,8 @@ import { buildResource } from './telemetry/resource';
 import { ProbeRunner } from './plugin/runner';
 import { createSharedFacts } from './facts/shared-facts';
 import { componentType, type CollectorConfig } from './config/load';
+import { planReload, usedProbeIds, type ReloadPlan } from './config/reload-plan';
+import type { Resource } from '@opentelemetry/resources';
 import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { ProbePlugin } from './plugin/types';
@@ -16,6 +18,10 @@ import type { HealthSource } from './health';
 
 /** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
 const FINAL_FLUSH_MS = 3000;
+
+export interface ReloadResult extends ReloadPlan {
+  failed: Array<{ probe: string; error: string }>;
+}
 
 export class Service implements HealthSource {
   /** For the health endpoint: when start finished and when a collection last did. */
@@ -28,8 +34,16 @@ export class Service implements HealthSource {
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
 
+  private resource: Resource | undefined;
+  private xdpClaims = new Map<string, string>();
+  private facts = createSharedFacts();
+  /** The reload in progress, if any: reloads run one after the other. */
+  private reloading: Promise<unknown> | undefined;
+  private intervalMsRunning = 0;
+  private applying = false;
+
   constructor(
-    private readonly config: CollectorConfig,
+    private config: CollectorConfig,
     private readonly plugins: readonly ProbePlugin[],
     private readonly log: Logger,
     private readonly env: Env = process.env,
@@ -37,8 +51,7 @@ export class Service implements HealthSource {
 
   /** Probe ids in config order that some pipeline uses; the others are not attached. */
   usedProbeIds(): string[] {
-    const used = new Set(Object.values(this.config.service.pipelines).flatMap((p) => p.probes));
-    return Object.keys(this.config.probes).filter((id) => used.has(id));
+    return usedProbeIds(this.config);
   }
 
   get ready(): boolean {
@@ -58,39 +71,99 @@ export class Service implements HealthSource {
   }
 
   async start(): Promise<void> {
-    this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
-    const xdpClaims = new Map<string, string>();
-    const facts = createSharedFacts();
-    const emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string) =>
-      this.telemetry?.emitEvent(probe, name, attrs, body);
+    this.resource = buildResource(this.env);
+    this.telemetry = await Telemetry.start(this.config, this.resource, this.log, this.env);
     const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
       if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
     }
     try {
-      for (const id of used) {
-        const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts);
-        this.runners.push(runner);
-        await runner.start();
-        for (const a of runner.attachments) {
-          emit(id, 'netprobe.probe.attached', {
-            'netprobe.attach.kind': a.kind,
-            [a.targetKind === 'cgroup' ? 'netprobe.attach.cgroup' : 'network.interface.name']: a.target,
-            'netprobe.attach.detail': a.detail,
-          });
-        }
-      }
+      for (const id of used) await this.startProbe(id);
     } catch (err) {
       await this.shutdown({ finalCollect: false });
       throw err;
     }
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
+    this.intervalMsRunning = this.config.service.intervalMs;
     this.startedAt = Date.now();
+  }
+
+  private emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string): void =>
+    this.telemetry?.emitEvent(probe, name, attrs, body);
+
+  /** Attaches one probe of this.config and announces its attachments as log records. */
+  private async startProbe(id: string): Promise<void> {
+    const plugin = this.plugins.find((p) => p.type === componentType(id))!;
+    const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), this.emit, this.xdpClaims, this.facts);
+    this.runners.push(runner);
+    await runner.start();
+    for (const a of runner.attachments) {
+      this.emit(id, 'netprobe.probe.attached', {
+        'netprobe.attach.kind': a.kind,
+        [a.targetKind === 'cgroup' ? 'netprobe.attach.cgroup' : 'network.interface.name']: a.target,
+        'netprobe.attach.detail': a.detail,
+      });
+    }
+  }
+
+  /**
+   * Applies a new, already validated config by difference (core/config/reload-plan.ts):
+   * unchanged probes keep running and keep their counters; changed and removed ones detach,
+   * added ones attach; new exporters start before the old ones are retired, and the old
+   * ones send what they still hold (their queued log records) within SHUTDOWN_FLUSH_MS.
+   * New exporters that cannot start (a port in use) leave everything as it was.
+   * A probe that fails to attach is reported in `failed`; the rest of the reload stands.
+   */
+  reload(next: CollectorConfig): Promise<ReloadResult> {
+    const run = (this.reloading ?? Promise.resolve()).then(() => this.applyReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: CollectorConfig): Promise<ReloadResult> {
+    if (this.stopping || !this.telemetry || !this.resource) throw new Error('the collector is not running');
+    this.applying = true;
+    try {
+      if (this.ticking) await this.ticking;
+      return await this.applyPlan(next, this.telemetry, this.resource);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private async applyPlan(next: CollectorConfig, old: Telemetry, resource: Resource): Promise<ReloadResult> {
+    const plan = planReload(this.config, next);
+    const replacement = plan.exporters ? await Telemetry.start(next, resource, this.log, this.env, old.probeMetrics) : undefined;
+    for (const id of plan.stop) {
+      const runner = this.runners.find((r) => r.id === id);
+      if (!runner) continue;
+      await runner.stop();
+      this.runners.splice(this.runners.indexOf(runner), 1);
+      old.probeMetrics.forget(id);
+    }
+    if (replacement) this.telemetry = replacement;
+    this.config = next;
+    const failed: Array<{ probe: string; error: string }> = [];
+    for (const id of plan.start) {
+      try {
+        await this.startProbe(id);
+      } catch (err) {
+        this.runners.splice(this.runners.findIndex((r) => r.id === id), 1);
+        failed.push({ probe: id, error: (err as Error).message });
+      }
+    }
+    if (next.service.intervalMs !== this.intervalMsRunning) {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = setInterval(() => void this.tick(), next.service.intervalMs);
+      this.intervalMsRunning = next.service.intervalMs;
+    }
+    if (replacement) await this.withDeadline(old.shutdown(), 'the replaced exporters to send what they held', Date.now() + FINAL_FLUSH_MS);
+    return { ...plan, failed };
   }
 
   /** Reads every probe and exports once; overlapping calls share one run. */
   tick(): Promise<void> {
+    if (this.applying) return Promise.resolve(); // the reload reads nothing half-swapped; the next interval collects
     this.ticking ??= this.collectAndExport().finally(() => {
       this.ticking = undefined;
     });

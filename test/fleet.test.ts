@@ -68,26 +68,26 @@ service:
     })().catch((e) => { console.error(e); process.exit(1); });`;
   fleet.exec(fleet.hub, [process.execPath, '-e', script]);
 
-  const byHost = (all: VmSeries[]) => {
-    const out = new Map<string, VmSeries[]>();
-    for (const s of all) out.set(s.metric['host.name'] ?? '', [...(out.get(s.metric['host.name'] ?? '') ?? []), s]);
+  const byHost = <T>(all: T[], labels: (s: T) => Record<string, string>) => {
+    const out = new Map<string, T[]>();
+    for (const s of all) out.set(labels(s)['host.name'] ?? '', [...(out.get(labels(s)['host.name'] ?? '') ?? []), s]);
     return out;
   };
   const packets = (series: VmSeries[] | undefined, agent: Agent) =>
     series?.find((s) => s.metric.__name__?.startsWith('system.network.packet.count') && s.metric['network.interface.name'] === agent.dataIf)?.values.at(-1);
   await until('every host\'s exact packet count', 120_000, () => {
-    const hosts = byHost(vm.series('system.network.packet.count'));
+    const hosts = byHost(vm.series('system.network.packet.count'), (s) => s.metric);
     return fleet.agents.every((a) => packets(hosts.get(hostName(a)), a) === a.index + 2) ? true : undefined;
   }, 1000);
 
   // Apart: each host's series name only its own interface and its own instance id.
-  const all = byHost(vm.series(''));
+  const all = byHost(vm.seriesLabels(), (s) => s);
   assert.equal([...all.keys()].filter((h) => h.startsWith('fleet-host-')).length, SIZE);
   for (const a of fleet.agents) {
     for (const s of all.get(hostName(a)) ?? []) {
-      const iface = s.metric['network.interface.name'];
+      const iface = s['network.interface.name'];
       if (iface !== undefined) assert.equal(iface, a.dataIf, `${hostName(a)} has a series of ${iface}`);
-      assert.equal(s.metric['service.instance.id'], `fleet-${a.index}`);
+      assert.equal(s['service.instance.id'], `fleet-${a.index}`);
     }
   }
 
@@ -95,7 +95,7 @@ service:
   const before = fleet.agents.map((a) => fleet.exportBytes(a));
   await sleep(MEASURED_INTERVALS * INTERVAL_S * 1000);
   const bytes = fleet.agents.map((a, i) => (fleet.exportBytes(a) - before[i]!) / MEASURED_INTERVALS);
-  const series = byHost(vm.series(''));
+  const series = byHost(vm.seriesLabels('1m'), (s) => s);
   const summary = (pick: (a: Agent) => boolean) => {
     const agents = fleet.agents.filter(pick);
     const b = agents.map((a) => bytes[a.index]!);

@@ -60,8 +60,8 @@ export class Telemetry {
   }
 
   /** Starts every exporter that is in a pipeline. A port already in use fails here, before any probe attaches. */
-  static async start(config: CollectorConfig, resource: Resource, log: Logger, env: Env = process.env): Promise<Telemetry> {
-    const store = new ProbeMetricStore(resource);
+  /** `store`: the probes' series of the exporters this one replaces on a reload (their start times go on). */
+  static async start(config: CollectorConfig, resource: Resource, log: Logger, env: Env = process.env, store = new ProbeMetricStore(resource)): Promise<Telemetry> {
     const self = new SelfMetrics();
     const readers: MetricReader[] = [];
     const pushReaders: PushReader[] = [];

@@ -8,7 +8,7 @@
 #
 #   sudo deploy/container/build-image.sh [--no-build] [IMAGE]   default IMAGE: localhost/netprobe:<version>
 #
-# --no-build packs dist/ as it is (the tests use it: they run from dist/).
+# --no-build packs dist/ as it is (the tests use it: they run from dist/, which a build would rewrite).
 # Environment: NETPROBE_IMAGE_CACHE (default $NETPROBE_CACHE/image or .cache/image) holds steps 1-2;
 # CONTAINERS_ROOT / CONTAINERS_RUNROOT select the containers storage (default: the system's);
 # DEBIAN_MIRROR overrides the mirror. Prints how long each step took and the image size.
@@ -31,16 +31,8 @@ step_started=0
 step() { step_started=$SECONDS; echo "build-image: $*"; }
 done_step() { echo "build-image:   done in $((SECONDS - step_started)) s"; }
 
-# The first Debian archive of this machine's apt sources (one-line or deb822), so no
-# registry host is written here.
 mirror() {
-  if [[ -n "${DEBIAN_MIRROR:-}" ]]; then echo "$DEBIAN_MIRROR"; return; fi
-  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [[ -f "$f" ]] && awk '/^URIs:/{print "deb " $2}' "$f"
-    done
-  } | awk '$1=="deb" { for (i=2;i<=NF;i++) if ($i ~ /^https?:\/\/.*\/debian\/?$/) { sub(/\/$/, "", $i); print $i; exit } }' | grep . \
-    || { echo "build-image: no Debian archive in /etc/apt/sources*; set DEBIAN_MIRROR" >&2; exit 1; }
+  if [[ -n "${DEBIAN_MIRROR:-}" ]]; then echo "$DEBIAN_MIRROR"; else bash "$root/scripts/debian-mirror.sh"; fi
 }
 
 key="$suite-minbase-${packages//,/-}"
@@ -75,8 +67,10 @@ fi
 step "3/4 npm run build && npm pack, with production dependencies"
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
-if (( build )); then npm run --silent build >/dev/null; fi
-tarball="$(npm pack --silent --pack-destination "$context")"
+# npm pack builds first (prepack); --no-build skips that and packs dist/ as it is.
+pack_options=(--silent --pack-destination "$context")
+(( build )) || pack_options+=(--ignore-scripts)
+tarball="$(npm pack "${pack_options[@]}" | tail -1)"
 mkdir "$context/netprobe"
 tar -xzf "$context/$tarball" -C "$context/netprobe" --strip-components=1
 rm "$context/$tarball"

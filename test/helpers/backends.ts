@@ -32,7 +32,8 @@ export function backendsAvailable(t: Pick<TestContext, 'skip'>): boolean {
 
 /** HTTP GET from inside a namespace (the backends listen on that namespace's loopback). */
 export function httpGet(net: Namespaces, ns: string, url: string): string {
-  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
+  // Exit only once stdout is flushed: a big answer through a pipe would be cut short.
+  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { const ok = r.ok; process.stdout.write(await r.text(), () => process.exit(ok ? 0 : 1)); }, () => process.exit(2));`;
   return net.exec(ns, [process.execPath, '-e', script]);
 }
 
@@ -65,8 +66,21 @@ export class VictoriaMetrics {
     return this.get(`/api/v1/export?match[]=${encodeURIComponent(match)}`).split('\n').filter(Boolean).map((l) => JSON.parse(l) as VmSeries);
   }
 
+  /** The label sets of every series seen in the last `window` (no samples: cheap on a big backend). */
+  seriesLabels(window = '10m'): Array<Record<string, string>> {
+    const start = Math.floor(Date.now() / 1000) - parseWindowSeconds(window);
+    const body = JSON.parse(this.get(`/api/v1/series?match[]=${encodeURIComponent('{__name__=~".+"}')}&start=${start}`)) as { data: Array<Record<string, string>> };
+    return body.data;
+  }
+
   /** The latest value of the first series of `metricPrefix` with a label equal to `labelValue`. */
   latest(metricPrefix: string, labelValue: string): number | undefined {
     return this.series(metricPrefix).find((s) => Object.values(s.metric).includes(labelValue))?.values.at(-1);
   }
+}
+
+function parseWindowSeconds(window: string): number {
+  const m = /^(\d+)([smh])$/.exec(window);
+  if (!m) throw new Error(`window ${window}: expected e.g. 10m`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
 }
