@@ -10,9 +10,10 @@ import { BpfObject } from '../core/bpf/object';
 import { addressBytes } from '../core/net/address';
 import type { MetricSink } from '../core/plugin/types';
 import { detachedHost } from '../test/helpers/detached-host';
+import { monotonicNs } from '../plugins/flow-stats/clock';
 import { summarize, type BenchSuite, type Figure } from './types';
 
-function fill(runner: FlowStatsRunner, count: number, jiffies: number): void {
+function fill(runner: FlowStatsRunner, count: number, nowNs: number): void {
   const map = runner.flows;
   const key = runner.object.layout('flow_key');
   const value = runner.object.layout('flow_value');
@@ -32,8 +33,8 @@ function fill(runner: FlowStatsRunner, count: number, jiffies: number): void {
     const v = i * map.entryValueBytes; // CPU 0's copy; the others stay zero
     values.writeUInt32LE(10 + (i % 100), v + at(value, 'packets'));
     values.writeUInt32LE(15_000 + i, v + at(value, 'bytes'));
-    values.writeBigUInt64LE(BigInt(jiffies), v + at(value, 'first_seen'));
-    values.writeBigUInt64LE(BigInt(jiffies), v + at(value, 'last_seen'));
+    values.writeBigUInt64LE(BigInt(nowNs), v + at(value, 'first_seen'));
+    values.writeBigUInt64LE(BigInt(nowNs), v + at(value, 'last_seen'));
   }
   map.updateBatch(keys, values);
 }
@@ -61,7 +62,7 @@ exporters: { debug: }
 service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } }`, 'bench', plugins, {}).probes.flow_stats as FlowStatsConfig;
       try {
         const runner = new FlowStatsRunner(config, detachedHost(flowStats, opened));
-        fill(runner, flows, runner.clock.now());
+        fill(runner, flows, monotonicNs());
         runner.collect(noSink); // first sight of every flow: decodes every key
         const cpu: number[] = [];
         const wall: number[] = [];

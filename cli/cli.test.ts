@@ -11,10 +11,22 @@ function cli(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('validate accepts the default config with a one-line summary', () => {
+test('validate accepts the default config with a one-line summary, named as an option or alone', () => {
   const r = cli('validate');
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'collector.yaml: valid (1 probes, 2 exporters, 2 pipelines, interval 10s)\n');
+  assert.equal(r.stdout, 'collector.yaml: valid (4 probes, 2 exporters, 2 pipelines, interval 10s)\n');
+  assert.equal(cli('validate', 'collector.yaml').stdout, r.stdout);
+  assert.equal(cli('validate', 'a.yaml', 'b.yaml').code, 2);
+});
+
+test('top: bad flags and a bad interval exit 2 with the usage, attaching nothing', () => {
+  const r = cli('top', '--interval', '10');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--interval: expected a duration of at least 100ms/);
+  assert.match(r.stderr, /usage: netprobe top/);
+  assert.equal(cli('top', '--bogus').code, 2);
+  assert.equal(cli('top', '--config', testdata('config', 'bad', 'bad-xdp-mode.yaml')).code, 2);
+  assert.match(cli('top', '--help').stdout, /keys: q or Ctrl-C quit/);
 });
 
 test('validate reports every error and exits 2', () => {

@@ -11,11 +11,14 @@ import { plugins } from '../plugins/registry';
 import { formatChecks, runDoctor } from '../core/doctor/doctor';
 import { VERSION } from '../core/version';
 import { HealthServer } from '../core/health';
+import { top, TOP_USAGE } from './top/top';
+import { runBanner } from './banner';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
 usage:
-  netprobe run      [--config FILE]   run the collector (default ./collector.yaml)
+  netprobe run      [--config FILE]   run the collector (default ./collector.yaml; FILE alone works too)
+  netprobe top      [-i IFACE]...     a live view of the network: interfaces, flows, ports, DNS, TCP
   netprobe validate [--config FILE]   check a config; touches nothing in the kernel
   netprobe plugins                    list the probes with what they attach and emit
   netprobe doctor                     check this machine: kernel, BTF, capabilities, interfaces
@@ -100,11 +103,9 @@ async function run(file: string): Promise<number> {
     await health?.close();
     return 1;
   }
-  const out = [`netprobe ${VERSION} running with ${file} (interval ${config.service.interval})`];
-  if (health) out.push(`  health: ${health.address}/livez, ${health.address}/readyz`);
-  for (const line of service.exporterDescriptions) out.push(`  exporter ${line}`);
-  for (const a of service.attachments) out.push(`  probe ${a.probe}: ${a.kind} on ${a.target} (${a.detail})`);
-  process.stdout.write(out.join('\n') + '\n');
+  const banner = runBanner(file, config, service.attachments, service.exporterDescriptions);
+  if (health) banner.splice(1, 0, `  health: ${health.address}/livez, ${health.address}/readyz`);
+  process.stdout.write(banner.join('\n') + '\n');
   return -1; // keep running until a signal
 }
 
@@ -136,18 +137,30 @@ async function reload(file: string, service: Service, log: ReturnType<typeof cre
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'top') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      process.stdout.write(TOP_USAGE);
+      return 0;
+    }
+    // Exit as soon as top has restored the terminal and detached: nothing else should linger.
+    return top(rest, plugins).then((code) => process.exit(code));
+  }
   let values: { config?: string; help?: boolean };
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: rest,
       options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
+      allowPositionals: true,
     }));
+    // `netprobe validate FILE` reads like `--config FILE`; anything more is a mistake.
+    if (positionals.length > 1 || (positionals.length && values.config)) throw new Error(`unexpected argument ${JSON.stringify(positionals.at(-1))}`);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const file = values.config ?? 'collector.yaml';
+  const file = values.config ?? positionals[0] ?? 'collector.yaml';
   switch (command) {
     case 'run':
       return run(file);

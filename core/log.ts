@@ -19,6 +19,15 @@ export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }
 
+type LogWriter = (line: string, level: LogLevel) => void;
+const toStderr: LogWriter = (line) => process.stderr.write(line + '\n');
+let writer: LogWriter = toStderr;
+
+/** Sends log lines elsewhere (a full-screen view keeps them off the screen); no argument: back to stderr. */
+export function setLogWriter(next: LogWriter = toStderr): void {
+  writer = next;
+}
+
 function parseLevel(value: string | undefined): LogLevel | undefined {
   return value && value in ORDER ? (value as LogLevel) : undefined;
 }
@@ -35,7 +44,7 @@ export function createLogger(component?: string): Logger {
     if (component) parts.push(`[${component}]`);
     parts.push(msg);
     for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) parts.push(`${k}=${format(v)}`);
-    process.stderr.write(parts.join(' ') + '\n');
+    writer(parts.join(' '), level);
   };
   return {
     debug: (m, f) => write('debug', m, f),

@@ -12,9 +12,29 @@ import { planReload, usedProbeIds, type ReloadPlan } from './config/reload-plan'
 import type { Resource } from '@opentelemetry/resources';
 import type { Env } from './config/env';
 import type { Logger } from './log';
-import type { ProbePlugin } from './plugin/types';
+import type { Attributes, HistogramValue, MetricSink, ProbePlugin } from './plugin/types';
 import type { Attachment } from './plugin/host';
 import type { HealthSource } from './health';
+
+/** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
+export interface CollectedPoint {
+  metric: string;
+  attributes: Attributes;
+  value: number | HistogramValue;
+}
+
+/**
+ * Another face of the service (`netprobe top`, ...): it sees, in-process, every probe's
+ * collection and every log record, from the same probes that feed the exporters.
+ * Called on the service's own clock; it must be quick and never throw.
+ */
+export interface ServiceObserver {
+  /** One probe's points of one collection. */
+  collected?(probeId: string, points: readonly CollectedPoint[]): void;
+  /** Every probe was read once; `at` is the epoch ms of the end of the collection. */
+  collectionDone?(at: number): void;
+  event?(probeId: string, eventName: string, attributes: Attributes, body?: string): void;
+}
 
 /** How long shutdown waits, in all, for the last export and the exporters' flush (a dead backend would retry for longer). */
 const FINAL_FLUSH_MS = 3000;
@@ -33,6 +53,7 @@ export class Service implements HealthSource {
   private ticking: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly collectErrorsLogged = new Set<string>();
+  private readonly observers: ServiceObserver[] = [];
 
   private resource: Resource | undefined;
   private xdpClaims = new Map<string, string>();
@@ -62,6 +83,21 @@ export class Service implements HealthSource {
     return this.config.service.intervalMs;
   }
 
+  /** Adds a face that sees each collection and every log record (before start, to see everything). */
+  observe(observer: ServiceObserver): void {
+    this.observers.push(observer);
+  }
+
+  private notify(call: (o: ServiceObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        call(o);
+      } catch (err) {
+        this.log.error('a service observer failed', { error: err });
+      }
+    }
+  }
+
   get exporterDescriptions(): readonly string[] {
     return this.telemetry?.description ?? [];
   }
@@ -88,8 +124,10 @@ export class Service implements HealthSource {
     this.startedAt = Date.now();
   }
 
-  private emit = (probe: string, name: string, attrs: Record<string, string | number | boolean>, body?: string): void =>
+  private emit = (probe: string, name: string, attrs: Attributes, body?: string): void => {
     this.telemetry?.emitEvent(probe, name, attrs, body);
+    if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
+  };
 
   /** Attaches one probe of this.config and announces its attachments as log records. */
   private async startProbe(id: string): Promise<void> {
@@ -176,10 +214,12 @@ export class Service implements HealthSource {
     for (const runner of this.runners) {
       if (!runner.running) continue;
       const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
+      const points: CollectedPoint[] = [];
       try {
         const started = process.hrtime.bigint();
-        runner.collect(sink);
+        runner.collect(this.observers.length ? teeSink(sink, points) : sink);
         sink.commit();
+        if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
         telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
         this.collectErrorsLogged.delete(runner.id);
       } catch (err) {
@@ -189,6 +229,10 @@ export class Service implements HealthSource {
       }
     }
     this.lastCollectAt = Date.now();
+    if (this.observers.length) {
+      const at = this.lastCollectAt;
+      this.notify((o) => o.collectionDone?.(at));
+    }
     await telemetry.exportMetrics();
   }
 
@@ -218,4 +262,14 @@ export class Service implements HealthSource {
     clearTimeout(timer);
     if (late) this.log.warn(`stopped waiting for ${what} (${FINAL_FLUSH_MS / 1000}s for the whole shutdown); what it had not sent is lost`);
   }
+}
+
+/** A sink that also keeps what the probe reported, for the observers. */
+function teeSink(sink: MetricSink, points: CollectedPoint[]): MetricSink {
+  return {
+    record(metric, attributes, value) {
+      sink.record(metric, attributes, value);
+      points.push({ metric, attributes, value });
+    },
+  };
 }

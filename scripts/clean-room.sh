@@ -101,8 +101,8 @@ new_root() {
   [[ -s "$root/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
   mount -t proc proc "$root/proc"
   for fs in sys dev; do mount --rbind "/$fs" "$root/$fs"; mount --make-rslave "$root/$fs"; done
-  mkdir -p "$cache/apt-$suite" "$cache/npm" "$cache/test-backends" "$root/root/.npm" "$root/var/cache/netprobe-test"
-  mount --bind "$cache/apt-$suite" "$root/var/cache/apt/archives"
+  mkdir -p "$cache/apt-$name" "$cache/npm" "$cache/test-backends" "$root/root/.npm" "$root/var/cache/netprobe-test"
+  mount --bind "$cache/apt-$name" "$root/var/cache/apt/archives"
   mount --bind "$cache/npm" "$root/root/.npm"
   mount --bind "$cache/test-backends" "$root/var/cache/netprobe-test"
   mkdir -p "$root/src"
@@ -118,32 +118,50 @@ in_root() {
   chroot "$root" /usr/bin/env -i "${root_env[@]}" "$@"
 }
 
-netprobe_programs() { bpftool -j prog show 2>/dev/null | grep -o '"name":"[a-z_0-9]*"' | grep -cE '"(xdp_counter|flow_stats|dns|conntrack)' || true; }
+# Ids of the BPF programs that processes inside `root` hold through a program or link fd
+# (the kernel names them in /proc/PID/fdinfo); other programs on the machine are not ours.
+programs_held_in_root() {
+  local root="$1" p fd
+  for p in /proc/[0-9]*; do
+    [[ "$(readlink "$p/root" 2>/dev/null)" == "$root" ]] || continue
+    for fd in "$p"/fd/*; do
+      case "$(readlink "$fd" 2>/dev/null)" in
+        anon_inode:bpf-prog|anon_inode:bpf_link|anon_inode:bpf-link) awk '$1 == "prog_id:" { print $2 }' "$p/fdinfo/${fd##*/}" 2>/dev/null ;;
+      esac
+    done
+  done | sort -un
+}
 
 # Starts `command` in `root`, waits until its output shows an attached probe and a first
 # export from the debug exporter, then sends SIGINT and expects exit 0 with nothing left
 # attached.
 run_until_first_export() {
-  local root="$1" label="$2"; shift 2
+  local root="$1" label="$2" ok_exit="0"; shift 2
+  # npm itself exits 130 after Ctrl-C (it was interrupted too); the collector's own exit is in its log.
+  if [[ "$1" == --npm ]]; then ok_exit="0|130"; shift; fi
   local out="$work/$label.out" pid deadline
   log "$label: $*"
-  # exec: $! is the command itself (chroot execs into it), so SIGINT reaches it as Ctrl-C would.
-  ( exec chroot "$root" /usr/bin/env -i "${root_env[@]}" "$@" ) > "$out" 2>&1 &
+  # Its own process group, led by $! (setsid and chroot exec in place), so that SIGINT to the
+  # group reaches every process in it as Ctrl-C in a terminal does (npm start: npm, sh, node).
+  ( exec setsid chroot "$root" /usr/bin/env -i "${root_env[@]}" "$@" ) > "$out" 2>&1 &
   pid=$!
   deadline=$(( SECONDS + run_timeout ))
-  until grep -q 'attached' "$out" && grep -qE '^debug: metrics' "$out"; do
+  until grep -q 'attached' "$out" && grep -qE '^debug: (metrics|network over)' "$out"; do
     if ! kill -0 "$pid" 2>/dev/null; then tail -40 "$out" >&2; die "$label: exited before its first export"; fi
     if (( SECONDS > deadline )); then kill_in_root "$root"; tail -40 "$out" >&2; die "$label: no export within ${run_timeout}s"; fi
     sleep 1
   done
-  kill -INT "$pid"
+  local held; held="$(programs_held_in_root "$root" | tr '\n' ' ')"
+  [[ -n "${held// }" ]] || die "$label: its output says attached, but no process in the root holds a BPF program"
+  kill -INT -- "-$pid"
   local rc=0
   wait "$pid" || rc=$?
   sed -n '/attached/,$p' "$out" | head -25
-  (( rc == 0 )) || { tail -20 "$out" >&2; die "$label: exit $rc after Ctrl-C"; }
-  local left; left="$(netprobe_programs)"
-  (( left == 0 )) || die "$label: $left netprobe programs still loaded after exit"
-  log "$label: attached, exported, exited 0, nothing left loaded"
+  [[ "$rc" =~ ^($ok_exit)$ ]] || { tail -20 "$out" >&2; die "$label: exit $rc after Ctrl-C"; }
+  local id left=""
+  for id in $held; do bpftool prog show id "$id" >/dev/null 2>&1 && left+="$id "; done
+  [[ -z "$left" ]] || die "$label: BPF programs $left are still loaded after it exited"
+  log "$label: attached (programs $held), exported, exited 0 on Ctrl-C, none of its programs left loaded"
 }
 
 check_test() {
@@ -161,7 +179,7 @@ check_run() {
 
   log "Debian 12: npm install -g . gives a working netprobe command; npm start runs the collector"
   in_root "$root12" bash -c 'cd /src/netprobe && npm install -g . --no-audit --no-fund --loglevel=error >/dev/null && netprobe validate --config collector.yaml'
-  run_until_first_export "$root12" "debian12-npm-start" bash -c 'cd /src/netprobe && exec npm start --silent'
+  run_until_first_export "$root12" "debian12-npm-start" --npm bash -c 'cd /src/netprobe && exec npm start --silent'
 
   log "Debian 12: npm pack"
   in_root "$root12" bash -c 'cd /src/netprobe && npm pack --silent --pack-destination /src >/dev/null'

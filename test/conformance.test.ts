@@ -18,9 +18,66 @@ import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
 import { ProbeHarness } from './helpers/harness';
 import { TestCgroup } from './helpers/cgroup';
-import { startServer, runClient } from './helpers/tcp';
+import { startServer, runClient, failingConnect } from './helpers/tcp';
+import type { EmittedEvent } from './helpers/harness';
+import type { Attributes, LogRecordSpec } from '../core/plugin/types';
 import { PROBE_ID_ATTRIBUTE } from '../core/telemetry/probe-metrics';
 import { stringify } from 'yaml';
+
+/**
+ * Declared log-record attributes that the traffic below cannot cause, and why. Everything
+ * else a plugin declares must show up, so a declared attribute that is never emitted fails.
+ */
+const PEER_NAME = 'netprobe.peer.name'; // needs the dns probe running beside: test/peer-names.test.ts
+const NOT_PRODUCED_HERE: Record<string, readonly string[]> = {
+  // Pre-existing connections (opened before the probe started) only; and a socket error at close.
+  'netprobe.tcp.connection.closed': ['network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port', 'error.type', PEER_NAME],
+  'netprobe.tcp.connect.failed': [PEER_NAME],
+  'netprobe.flow.end': [PEER_NAME],
+  'netprobe.flow.update': [PEER_NAME],
+};
+
+/** How OTLP encodes a value: the SDK sends an integral number as an int, any other as a double. */
+const otlpType = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'double') : typeof v);
+/** Attribute name -> type -> where it was first seen with that type, over every probe. */
+const attributeTypes = new Map<string, Map<string, string>>();
+function noteTypes(attributes: Attributes, where: string): void {
+  for (const [name, value] of Object.entries(attributes)) {
+    const types = attributeTypes.get(name) ?? new Map<string, string>();
+    if (!types.has(otlpType(value))) types.set(otlpType(value), `${where} (${JSON.stringify(value)})`);
+    attributeTypes.set(name, types);
+  }
+}
+const typeConflicts = () => [...attributeTypes].filter(([, types]) => types.size > 1).map(([name, types]) => `${name}: ${[...types].map(([type, where]) => `${type} in ${where}`).join(' vs ')}`);
+
+/**
+ * Traffic that makes every probe report everything it can: UDP, a TCP exchange and a
+ * refused connect from the test cgroup, pings (one in IP fragments) over IPv4 and IPv6,
+ * and a DNS query with its answer.
+ */
+async function sendEveryKindOfTraffic(net: TestNet, cgroup: TestCgroup): Promise<void> {
+  net.sendUdp([100, 200]);
+  await startServer(net, cgroup, net.nsB, net.ipB, 7100);
+  runClient(net, cgroup, net.nsA, net.ipB, 7100, [{ request: 100, response: 100, holdMs: 0, end: 'close' }]);
+  assert.equal(failingConnect(net, cgroup, net.nsA, net.ipB, 7101), 'ECONNREFUSED');
+  net.ping(net.ipB, 2);
+  net.ping(net.ip6B, 2);
+  net.ping(net.ipB, 1, 2000);
+  net.ping(net.ip6B, 1, 2000);
+  // A DNS server that answers every query with no records (the query with its QR bit set).
+  const server = net.spawn(net.nsB, [process.execPath, '-e', `
+    const s = require('node:dgram').createSocket('udp4');
+    s.on('message', (m, from) => { m[2] |= 0x80; s.send(m, from.port, from.address); });
+    s.bind(53, '${net.ipB}', () => console.log('up'));`]);
+  await new Promise((r) => server.stdout!.once('data', r));
+  const question = Buffer.concat([Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), Buffer.from('\x0bconformance\x04test\x00', 'latin1'), Buffer.from([0, 1, 0, 1])]);
+  net.exec(net.nsA, [process.execPath, '-e', `
+    const s = require('node:dgram').createSocket('udp4');
+    s.on('message', () => s.close());
+    s.send(Buffer.from('${question.toString('hex')}', 'hex'), 53, '${net.ipB}');
+    setTimeout(() => process.exit(1), 5000).unref();`]);
+  server.kill();
+}
 
 const METRIC_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const ATTRIBUTE_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -89,9 +146,9 @@ for (const plugin of plugins) {
     await failing.stop();
   });
 
-  test(`${plugin.type}: in the kernel, collect reports only declared metrics and attributes`, async (t) => {
+  test(`${plugin.type}: in the kernel, it reports exactly the metrics, log records and attributes it declares, each attribute with one type`, { timeout: 120_000 }, async (t) => {
     if (!kernelTestsPossible(t)) return;
-    const net = TestNet.create();
+    const net = TestNet.create({ ipv6: true });
     const cgroup = TestCgroup.create();
     t.after(() => {
       net.cleanup();
@@ -101,9 +158,7 @@ for (const plugin of plugins) {
     // ip netns exec hides the cgroup v2 mount; a probe given the cgroup enters only the network namespace.
     const { harness, ready } = await ProbeHarness.start(net, net.nsB, configFor(plugin.type, example), { keepMounts: 'cgroup' in example });
     assert.ok(ready.length > 0, 'attached somewhere');
-    net.sendUdp([100, 200]);
-    await startServer(net, cgroup, net.nsB, net.ipB, 7100);
-    runClient(net, cgroup, net.nsA, net.ipB, 7100, [{ request: 100, response: 100, holdMs: 0, end: 'close' }]);
+    await sendEveryKindOfTraffic(net, cgroup);
     const points = await harness.collect();
     assert.ok(points.length > 0, 'reported something after traffic');
     for (const p of points) {
@@ -112,14 +167,35 @@ for (const plugin of plugins) {
       for (const key of Object.keys(p.attributes)) {
         assert.ok(spec.attributes.includes(key) || key === PROBE_ID_ATTRIBUTE, `${p.metric}: undeclared attribute ${key}`);
       }
+      noteTypes(p.attributes, `${plugin.type} metric ${p.metric}`);
     }
-    // Log records the traffic caused (closes arrive through a ring buffer drained on a timer).
-    await new Promise((r) => setTimeout(r, 300));
-    for (const e of await harness.events()) {
+
+    // Log records: poll (collect drives flow updates, ring buffers drain on timers) until every
+    // declared attribute of every declared record has shown up, within a bound; stop adds the
+    // records of the end.
+    const events: EmittedEvent[] = [];
+    const missing = (spec: LogRecordSpec) => {
+      const seen = new Set(events.filter((e) => e.name === spec.eventName).flatMap((e) => Object.keys(e.attributes)));
+      return spec.attributes.filter((a) => !seen.has(a) && !NOT_PRODUCED_HERE[spec.eventName]?.includes(a));
+    };
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && plugin.logRecords.some((spec) => missing(spec).length > 0);) {
+      await new Promise((r) => setTimeout(r, 250));
+      await harness.collect();
+      events.push(...(await harness.events()));
+    }
+    events.push(...(await harness.stop()));
+    for (const spec of plugin.logRecords) {
+      const records = events.filter((e) => e.name === spec.eventName);
+      assert.ok(records.length > 0, `no ${spec.eventName} record after traffic that causes one`);
+      assert.deepEqual(missing(spec), [], `${spec.eventName}: declared but never emitted`);
+      for (const e of records) assert.ok(typeof e.body === 'string' && e.body.length > 0, `${spec.eventName}: a one-line body`);
+    }
+    for (const e of events) {
       const spec = plugin.logRecords.find((r) => r.eventName === e.name);
       assert.ok(spec, `undeclared log record ${e.name}`);
       for (const key of Object.keys(e.attributes)) assert.ok(spec.attributes.includes(key), `${e.name}: undeclared attribute ${key}`);
+      noteTypes(e.attributes, `${plugin.type} record ${e.name}`);
     }
-    await harness.stop();
+    assert.deepEqual(typeConflicts(), [], 'an attribute changes type (a backend keeps the first type it sees)');
   });
 }

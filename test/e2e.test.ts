@@ -125,7 +125,7 @@ service:
   });
   assert.match(scrape, new RegExp(`system_network_packet_count[^\\n]*network_interface_name="${net.vB}"[^\\n]* 3\\b`));
   // stderr reaches us on its own schedule; the line must come, but not necessarily before the scrape.
-  await until('the failure to be logged', 10_000, () => (/export failed; will retry at the next interval exporter=otlp_http/.test(output()) ? true : undefined));
+  await until('the failure to be logged', 10_000, () => (/export failed; retrying quietly exporter=otlp_http/.test(output()) ? true : undefined));
   assert.equal(child.exitCode, null, 'collector exited');
   const failureLines = output().split('\n').filter((l) => l.includes('export failed')).length;
   assert.ok(failureLines <= 6, `failures should be logged at most once per interval, got ${failureLines} lines`);

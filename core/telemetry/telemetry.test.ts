@@ -133,17 +133,41 @@ test('failed log exports are counted as send_failed', async () => {
   await processor.shutdown(); // safe twice
 });
 
-test('the debug exporter prints a summary, or each point with verbosity normal', async () => {
+test('the debug exporter prints each point with verbosity normal', async () => {
   const store = new ProbeMetricStore(resource);
   const sink = store.beginCollect('p/1', specs);
   sink.record('a.count', { x: 'eth0' }, 5);
   sink.commit();
   const metrics = await collect(store, ['p/1']);
-  for (const [verbosity, expected] of [['basic', ['d: metrics: 1 metrics, 1 data points']], ['normal', ['d: metrics: 1 metrics, 1 data points', '  a.count{x=eth0, netprobe.probe.id=p/1} 5 {packet}']]] as const) {
-    const lines: string[] = [];
-    new DebugMetricExporter('d', { verbosity }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
-    assert.deepEqual(lines, expected);
-  }
+  const lines: string[] = [];
+  new DebugMetricExporter('d', { verbosity: 'normal' }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
+  assert.deepEqual(lines, ['d: metrics: 1 metrics, 1 data points', '  a.count{x=eth0, netprobe.probe.id=p/1} 5 {packet}']);
+});
+
+test('the debug exporter at basic prints a network summary: rates since the start, flows with the peer name', async () => {
+  const store = new ProbeMetricStore(resource);
+  const flowSpecs = [
+    { name: 'netprobe.traffic.io', description: '', unit: 'By', kind: 'counter', attributes: [] },
+    { name: 'netprobe.flow.io', description: '', unit: 'By', kind: 'gauge', attributes: [] },
+    { name: 'netprobe.flow.packet.count', description: '', unit: '{packet}', kind: 'gauge', attributes: [] },
+  ] as const;
+  const sink = store.beginCollect('flow_stats', flowSpecs);
+  sink.record('netprobe.traffic.io', { 'network.interface.name': 'eth0', 'network.io.direction': 'receive' }, 1_000_000);
+  const flowAttrs = {
+    'network.interface.name': 'eth0', 'network.io.direction': 'receive', 'network.transport': 'udp',
+    'source.address': '192.0.2.1', 'source.port': 53, 'destination.address': '10.0.0.2', 'destination.port': 4000, 'netprobe.peer.name': 'ns.example',
+  };
+  sink.record('netprobe.flow.io', flowAttrs, 1_000_000);
+  sink.record('netprobe.flow.packet.count', flowAttrs, 1000);
+  sink.commit();
+  const metrics = await collect(store, ['flow_stats']);
+  const lines: string[] = [];
+  new DebugMetricExporter('d', { verbosity: 'basic' }, (l) => lines.push(l)).export(metrics, (r) => assert.equal(r.code, ExportResultCode.SUCCESS));
+  assert.match(lines[0]!, /^d: network over the last \d+\.\ds:$/);
+  assert.match(lines[1]!, /^d:   eth0: rx \S+b\/s \S+\/s pkt$/);
+  assert.equal(lines[2], 'd:   top flows (tx/rx):');
+  assert.match(lines[3]!, /^d:     udp 10\.0\.0\.2:4000 <-> ns\.example \(192\.0\.2\.1:53\)  0b\/s \/ \S+b\/s$/);
+  assert.equal(lines.length, 4);
 });
 
 test('OTLP URLs follow the config, then the OTEL_EXPORTER_OTLP_* variables', () => {
@@ -165,4 +189,24 @@ test('resource attributes: defaults, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_N
   assert.ok(r.attributes['service.version']);
   assert.equal(buildResource({ OTEL_SERVICE_NAME: 'edge', OTEL_RESOURCE_ATTRIBUTES: 'service.name=x' }).attributes['service.name'], 'edge');
   assert.equal(buildResource({}).attributes['service.name'], 'netprobe');
+});
+
+test('export failures are logged at once, then with a doubling gap, and the gap starts over after a quiet spell', () => {
+  const logged: Array<Record<string, unknown> | undefined> = [];
+  const log = { ...createLogger('test'), warn: (_m: string, f?: Record<string, unknown>) => void logged.push(f) };
+  let now = 1_000_000;
+  const failures = new FailureLog(log, 'otlp_http', 10_000, () => now);
+  // A dead backend: one failure per 10 s interval for 5 minutes.
+  const at: number[] = [];
+  for (let i = 0; i < 30; i++, now += 10_000) {
+    const before = logged.length;
+    failures.failed('metrics', 1, new Error('ECONNREFUSED'));
+    if (logged.length > before) at.push(i);
+  }
+  assert.deepEqual(at, [0, 1, 3, 7, 15], 'gaps of 1, 2, 4, 8 intervals');
+  assert.equal(logged[4]!.failures_since_last_report, 7);
+  now += 10 * 60_000; // the backend came back; later it fails again
+  failures.failed('metrics', 1, new Error('ECONNREFUSED'));
+  assert.equal(logged.length, 6);
+  assert.equal(logged[5]!.next_report_in_s, 10);
 });

@@ -19,7 +19,8 @@ import { SelfMetrics } from './self-metrics';
 import { FailureLog } from './failure-log';
 import { PushReader } from './push-reader';
 import { BoundedLogProcessor } from './log-processor';
-import { DebugLogExporter, DebugMetricExporter } from './debug-exporter';
+import { DebugLogExporter, DebugMetricExporter, debugSummarizer } from './debug-exporter';
+import type { NetworkSummarizer } from '../summary/network-summary';
 import { otlpLogExporter, otlpMetricExporter, type OtlpExporterType } from './otlp';
 
 /** Which probes each exporter serves, per signal, from service.pipelines. */
@@ -68,7 +69,9 @@ export class Telemetry {
     const processors: LogRecordProcessor[] = [];
     const description: string[] = [];
     const interval = config.service.intervalMs;
+    const summaries = new Map<string, NetworkSummarizer>(); // a debug exporter's metrics and logs make one summary
     for (const [id, route] of routes(config)) {
+      if (componentType(id) === 'debug') summaries.set(id, debugSummarizer());
       const type = componentType(id);
       const exporterConfig = config.exporters[id]!;
       const failures = new FailureLog(log.child('exporter'), id, interval);
@@ -79,7 +82,7 @@ export class Telemetry {
           readers.push(await startPrometheus(id, c, producers));
           description.push(`${id}: metrics served at http://${c.host}:${c.port}/metrics`);
         } else {
-          const { exporter, target } = metricExporter(id, type, exporterConfig, env);
+          const { exporter, target } = metricExporter(id, type, exporterConfig, env, summaries.get(id));
           const reader = new PushReader(exporter, id, self, failures, producers);
           readers.push(reader);
           pushReaders.push(reader);
@@ -87,7 +90,7 @@ export class Telemetry {
         }
       }
       if (route.logs.size > 0) {
-        const { exporter, target } = logExporter(id, type, exporterConfig, env);
+        const { exporter, target } = logExporter(id, type, exporterConfig, env, summaries.get(id));
         const maxQueue = type === 'otlp' || type === 'otlp_http' ? (exporterConfig as OtlpConfig).max_queue_size : 2048;
         processors.push(new BoundedLogProcessor(exporter, id, route.logs, maxQueue, Math.min(interval, 1000), self, failures));
         description.push(`${id}: logs to ${target}`);
@@ -121,13 +124,13 @@ export class Telemetry {
   }
 }
 
-function metricExporter(id: string, type: string, config: unknown, env: Env): { exporter: PushMetricExporter; target: string } {
-  if (type === 'debug') return { exporter: new DebugMetricExporter(id, config as DebugConfig), target: 'stdout' };
+function metricExporter(id: string, type: string, config: unknown, env: Env, summary?: NetworkSummarizer): { exporter: PushMetricExporter; target: string } {
+  if (type === 'debug') return { exporter: new DebugMetricExporter(id, config as DebugConfig, undefined, summary), target: 'stdout' };
   return otlpMetricExporter(type as OtlpExporterType, config as OtlpConfig, env);
 }
 
-function logExporter(id: string, type: string, config: unknown, env: Env): { exporter: LogRecordExporter; target: string } {
-  if (type === 'debug') return { exporter: new DebugLogExporter(id, config as DebugConfig), target: 'stdout' };
+function logExporter(id: string, type: string, config: unknown, env: Env, summary?: NetworkSummarizer): { exporter: LogRecordExporter; target: string } {
+  if (type === 'debug') return { exporter: new DebugLogExporter(id, config as DebugConfig, undefined, summary), target: 'stdout' };
   return otlpLogExporter(type as OtlpExporterType, config as OtlpConfig, env);
 }
 

@@ -25,6 +25,8 @@ export interface ClosedConnection {
   peerPort: number;
   /** Seconds from connect() or accept (from pick-up for pre-existing connections) to close. */
   durationS: number;
+  /** The same in whole nanoseconds, for attributes (an integer whatever the value, so one type). */
+  durationNs: number;
   bytesSent: number;
   bytesReceived: number;
   segmentsSent: number;
@@ -32,6 +34,8 @@ export interface ClosedConnection {
   retransmits: number;
   /** Smoothed RTT at close, seconds; 0 when never measured. */
   rttS: number;
+  /** The same in whole nanoseconds. */
+  rttNs: number;
   /** errno name of the socket's error at close, e.g. ECONNREFUSED; '' if none. */
   error: string;
 }
@@ -73,12 +77,14 @@ export class CloseEventDecoder {
       peer: decodeAddress(conn.peer_addr as Buffer),
       peerPort: num(conn, 'peer_port'),
       durationS: end > start ? (end - start) / 1e9 : 0,
+      durationNs: end > start ? end - start : 0,
       bytesSent: num(e, 'bytes_sent'),
       bytesReceived: num(e, 'bytes_received'),
       segmentsSent: num(e, 'segs_out'),
       segmentsReceived: num(e, 'segs_in'),
       retransmits: num(e, 'total_retrans'),
       rttS: num(e, 'srtt_us') / 1e6,
+      rttNs: num(e, 'srtt_us') * 1000,
       error: num(e, 'sk_err') ? (ERRNO_NAMES.get(num(e, 'sk_err')) ?? `errno ${num(e, 'sk_err')}`) : '',
     };
   }
@@ -114,13 +120,13 @@ export function closedAttributes(c: ClosedConnection): Attributes {
     'netprobe.connection.close_reason': c.reason,
     'netprobe.connection.last_state': c.lastState,
     'netprobe.connection.preexisting': c.preexisting,
-    'netprobe.connection.duration': c.durationS,
+    'netprobe.connection.duration': c.durationNs,
     'netprobe.connection.bytes_sent': c.bytesSent,
     'netprobe.connection.bytes_received': c.bytesReceived,
     'netprobe.connection.segments_sent': c.segmentsSent,
     'netprobe.connection.segments_received': c.segmentsReceived,
     'netprobe.connection.retransmits': c.retransmits,
-    'netprobe.connection.rtt': c.rttS,
+    'netprobe.connection.rtt': c.rttNs,
     ...(c.error ? { 'error.type': c.error } : {}),
   };
 }
@@ -147,10 +153,30 @@ export function failedAttributes(c: ClosedConnection): Attributes {
     'network.type': c.local.type,
     ...endpointAttributes({ ...c, role: 'client' }), // a socket in SYN_SENT is a client
     'netprobe.connection.close_reason': c.reason,
-    'netprobe.connection.duration': c.durationS,
+    'netprobe.connection.duration': c.durationNs,
     'netprobe.connection.retransmits': c.retransmits,
     ...(c.error ? { 'error.type': c.error } : {}),
   };
+}
+
+const endpoint = (address: Address, port: number) => (address.type === 'ipv6' ? `[${address.text}]:${port}` : `${address.text}:${port}`);
+const seconds = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
+
+/** One line for a log viewer: `tcp client 10.0.0.1:40000 > 10.0.0.2:80 closed (normal) after 1.234 s: sent 100 B, received 2000 B, rtt 0.120 ms` */
+export function closedSummary(c: ClosedConnection): string {
+  const who = c.preexisting ? 'connection' : c.role;
+  const [from, to] = c.role === 'server' ? [endpoint(c.peer, c.peerPort), endpoint(c.local, c.localPort)] : [endpoint(c.local, c.localPort), endpoint(c.peer, c.peerPort)];
+  let line = `tcp ${who} ${from} > ${to} closed (${c.reason}${c.error ? `, ${c.error}` : ''}) after ${seconds(c.durationNs)}: sent ${c.bytesSent} B, received ${c.bytesReceived} B`;
+  if (c.retransmits) line += `, ${c.retransmits} retransmit${c.retransmits === 1 ? '' : 's'}`;
+  if (c.rttNs) line += `, rtt ${(c.rttNs / 1e6).toFixed(3)} ms`;
+  return line;
+}
+
+/** `tcp connect 10.0.0.1:40000 > 10.0.0.2:81 failed (refused, ECONNREFUSED) after 0.001 s` */
+export function failedSummary(c: ClosedConnection): string {
+  let line = `tcp connect ${endpoint(c.local, c.localPort)} > ${endpoint(c.peer, c.peerPort)} failed (${c.reason}${c.error ? `, ${c.error}` : ''}) after ${seconds(c.durationNs)}`;
+  if (c.retransmits) line += `, ${c.retransmits} SYN retransmit${c.retransmits === 1 ? '' : 's'}`;
+  return line;
 }
 
 export const FAILED_ATTRIBUTES = [

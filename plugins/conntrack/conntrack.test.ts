@@ -98,9 +98,9 @@ function assertExchange(events: EmittedEvent[], x: Exchange, clientPort: number,
     assert.equal(a['netprobe.connection.bytes_received'], received, `${a['netprobe.connection.role']} bytes received`);
     assert.equal(a['netprobe.connection.retransmits'], 0);
     assert.ok((a['netprobe.connection.segments_sent'] as number) > 0 && (a['netprobe.connection.segments_received'] as number) > 0);
-    const duration = a['netprobe.connection.duration'] as number;
+    const duration = (a['netprobe.connection.duration'] as number) / 1e9;
     assert.ok(duration >= x.holdMs / 1000 && duration < x.holdMs / 1000 + DURATION_SLACK_S, `duration ${duration}s for a ${x.holdMs} ms hold`);
-    const rtt = a['netprobe.connection.rtt'] as number;
+    const rtt = (a['netprobe.connection.rtt'] as number) / 1e9;
     assert.ok(rtt > 0 && rtt < MAX_LOCAL_RTT_S, `rtt ${rtt}s`);
   }
   assert.equal(client.attributes['netprobe.connection.last_state'], 'fin_wait_2', 'the client closed first');
@@ -213,7 +213,7 @@ test('a refused connect, a timed-out connect and resets each have their reason',
   // The socket's count against the namespace's own TCP counter (the only retransmissions in nsA).
   assert.equal(timedOut.attributes['netprobe.connection.retransmits'], synRetransmits);
   assert.ok(synRetransmits >= 1);
-  const waited = timedOut.attributes['netprobe.connection.duration'] as number;
+  const waited = (timedOut.attributes['netprobe.connection.duration'] as number) / 1e9;
   assert.ok(waited >= 2.9 && waited < 3 + DURATION_SLACK_S, `gave up after ${waited}s; SYN at 0 s, retry at 1 s, timeout at 3 s`);
 
   const [client] = byRole(events, 'client', resetPort!);

@@ -7,7 +7,7 @@ import { CumulativeHistogram } from './histogram';
 import { EnumNames } from './names';
 import { BpfObject } from '../../core/bpf/object';
 import { conntrack, cgroupDirectory, cgroupLevel, type ConntrackConfig } from './plugin';
-import { endpointAttributes, type ClosedConnection } from './close-event';
+import { closedAttributes, closedSummary, endpointAttributes, failedAttributes, failedSummary, type ClosedConnection } from './close-event';
 
 const bytes = (...b: number[]) => Buffer.from(b);
 
@@ -67,4 +67,24 @@ test('config checks: ascending buckets, a power-of-two ring, a cgroup inside the
   assert.equal(cgroupDirectory('/', '/sys/fs/cgroup'), '/sys/fs/cgroup');
   assert.equal(cgroupDirectory('/../etc', '/sys/fs/cgroup'), '/sys/fs/cgroup/etc', 'cannot climb out');
   assert.deepEqual(['/', '/a', '/a/b/', '/a//b/../c'].map(cgroupLevel), [0, 1, 2, 2]);
+});
+
+test('closed and failed records: durations and RTT in whole ns whatever their value, and a one-line body', () => {
+  const base: ClosedConnection = {
+    role: 'client', reason: 'normal', lastState: 'fin_wait_2', established: true, preexisting: false,
+    local: { text: '10.0.0.1', type: 'ipv4' }, localPort: 40000, peer: { text: '10.0.0.2', type: 'ipv4' }, peerPort: 80,
+    durationS: 1.5, durationNs: 1_500_000_000, bytesSent: 100, bytesReceived: 2000, segmentsSent: 5, segmentsReceived: 6, retransmits: 0, rttS: 0.00012, rttNs: 120_000, error: '',
+  };
+  for (const c of [base, { ...base, durationS: 0, durationNs: 0, rttS: 0, rttNs: 0 }]) {
+    for (const attrs of [closedAttributes(c), failedAttributes(c)]) {
+      for (const name of ['netprobe.connection.duration', 'netprobe.connection.rtt']) {
+        if (name in attrs) assert.ok(Number.isInteger(attrs[name]), `${name} = ${attrs[name]} is sent as an int`);
+      }
+    }
+  }
+  assert.equal(closedSummary(base), 'tcp client 10.0.0.1:40000 > 10.0.0.2:80 closed (normal) after 1.500 s: sent 100 B, received 2000 B, rtt 0.120 ms');
+  assert.equal(closedSummary({ ...base, role: 'server', reason: 'reset', error: 'ECONNRESET', retransmits: 2, rttNs: 0 }),
+    'tcp server 10.0.0.2:80 > 10.0.0.1:40000 closed (reset, ECONNRESET) after 1.500 s: sent 100 B, received 2000 B, 2 retransmits');
+  assert.equal(failedSummary({ ...base, established: false, reason: 'refused', error: 'ECONNREFUSED', durationNs: 1_000_000, peer: { text: 'fd00::2', type: 'ipv6' }, local: { text: 'fd00::1', type: 'ipv6' } }),
+    'tcp connect [fd00::1]:40000 > [fd00::2]:80 failed (refused, ECONNREFUSED) after 0.001 s');
 });

@@ -53,7 +53,7 @@ test('a response is matched to its query: one log record with the latency and ad
     'netprobe.dns.transaction_id': 77, 'dns.question.name': 'Host.Test', 'netprobe.dns.question.type': 'A',
     'netprobe.dns.question.class': 'IN', 'netprobe.dns.question_count': 1,
     'netprobe.dns.response_code': 'NOERROR', 'netprobe.dns.answer_count': 2, 'netprobe.dns.answers': 'A 10.9.9.9; A 10.9.9.8',
-    'netprobe.dns.truncated': false, 'netprobe.dns.capture_truncated': false, 'netprobe.dns.duration': 0.003,
+    'netprobe.dns.truncated': false, 'netprobe.dns.capture_truncated': false, 'netprobe.dns.duration': 3_000_000,
   });
   assert.equal(consumer.pending, 0);
   const p = points();

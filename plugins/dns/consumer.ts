@@ -169,7 +169,7 @@ export function exchangeRecord(e: Exchange, interfaceName: (ifindex: number) => 
     body += ` -> ${response.rcode}, ${response.answerCount} answer${response.answerCount === 1 ? '' : 's'}`;
   }
   if (e.outcome === 'answered') {
-    attributes['netprobe.dns.duration'] = e.durationNs / 1e9;
+    attributes['netprobe.dns.duration'] = Math.round(e.durationNs); // whole ns: an integer whatever the value, so one type
     body += ` in ${(e.durationNs / 1e6).toFixed(3)} ms`;
   } else {
     body += e.outcome === 'timeout' ? ' -> no answer (timeout)' : ' (query not seen)';

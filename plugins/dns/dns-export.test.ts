@@ -73,7 +73,7 @@ service:
   assert.equal(Number(attr(answered.attributes, 'server.port')?.intValue), 53, 'ports are integers');
   assert.equal(attr(answered.attributes, 'client.address')?.stringValue, net.ipA);
   assert.equal(attr(answered.attributes, 'netprobe.dns.truncated')?.boolValue ?? false, false);
-  assert.equal(typeof attr(answered.attributes, 'netprobe.dns.duration')?.doubleValue, 'number', 'the duration is a double');
+  assert.ok(Number(attr(answered.attributes, 'netprobe.dns.duration')?.intValue) > 0, 'the duration is an integer (ns)');
   assert.equal(attr(answered.attributes, 'netprobe.probe.id')?.stringValue, 'dns');
   assert.match(String(answered.body?.stringValue), /^a\.test A -> NOERROR, 1 answer in \d+\.\d{3} ms$/);
 

@@ -144,7 +144,7 @@ service: { pipelines: { metrics: { probes: [dns, xdp_counter], exporters: [debug
     for (const s of response.txt) assert.ok(answers.includes(`"${s}"`), `${what}: tshark's TXT ${s}`);
     // The probe stamps the query before the capture tap and the response after it.
     const seen = response.time - query.time;
-    const duration = a['netprobe.dns.duration'] as number;
+    const duration = (a['netprobe.dns.duration'] as number) / 1e9;
     assert.ok(duration >= seen - 0.0005 && duration <= seen + 0.05, `${what}: duration ${duration} s vs tshark ${seen} s`);
   }
 

@@ -15,6 +15,8 @@ export interface FlowKeyInfo {
   dst: string;
   srcPort: number;
   dstPort: number;
+  /** IP fragments after the first: no transport header, so no ports or ICMP type/code. */
+  fragment: boolean;
   /** The DNS name of the remote end when the flow was first seen (netprobe.peer.name). */
   peerName?: string;
 }
@@ -23,9 +25,9 @@ export interface FlowCounters {
   packets: number;
   bytes: number;
   syns: number;
-  /** jiffies */
+  /** CLOCK_MONOTONIC ns (tick resolution) */
   firstSeen: number;
-  /** jiffies */
+  /** CLOCK_MONOTONIC ns (tick resolution) */
   lastSeen: number;
   tcpFlags: number;
 }
@@ -35,7 +37,7 @@ export const emptyCounters = (): FlowCounters => ({ packets: 0, bytes: 0, syns: 
 const u64 = (b: Buffer, at: number) => b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x1_0000_0000;
 
 export class FlowCodec {
-  private readonly k: Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'src' | 'dst' | 'src_port' | 'dst_port', number>;
+  private readonly k: Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'fragment' | 'src' | 'dst' | 'src_port' | 'dst_port', number>;
   private readonly v: Record<'packets' | 'bytes' | 'syns' | 'first_seen' | 'last_seen' | 'tcp_flags', number>;
   readonly keySize: number;
 
@@ -44,7 +46,7 @@ export class FlowCodec {
     this.keySize = key.size;
     this.k = {
       ifindex: at(key, 'ifindex'), direction: at(key, 'direction'), ip_version: at(key, 'ip_version'),
-      protocol: at(key, 'protocol'), src: at(key, 'src'), dst: at(key, 'dst'),
+      protocol: at(key, 'protocol'), fragment: at(key, 'fragment'), src: at(key, 'src'), dst: at(key, 'dst'),
       src_port: at(key, 'src_port'), dst_port: at(key, 'dst_port'),
     };
     this.v = {
@@ -64,6 +66,7 @@ export class FlowCodec {
       dst: formatAddress(keys, base + k.dst),
       srcPort: keys.readUInt16LE(base + k.src_port),
       dstPort: keys.readUInt16LE(base + k.dst_port),
+      fragment: keys[base + k.fragment] !== 0,
     };
   }
 

@@ -11,13 +11,13 @@ import { Capture, type CapturedFlow } from '../../test/helpers/capture';
 
 const NUMERIC_ATTRS = ['source.port', 'destination.port', 'netprobe.icmp.type', 'netprobe.icmp.code'];
 
-function flowId(f: { direction: string; protocol: number | string; src: string; dst: string; srcPort: number; dstPort: number }): string {
-  return `${f.direction} ${f.protocol} ${f.src}:${f.srcPort} > ${f.dst}:${f.dstPort}`;
+function flowId(f: { direction: string; protocol: number | string; src: string; dst: string; srcPort: number; dstPort: number; fragment: boolean }): string {
+  return `${f.direction} ${f.protocol} ${f.src}:${f.srcPort} > ${f.dst}:${f.dstPort}${f.fragment ? ' fragments' : ''}`;
 }
 
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, 'ipv6-icmp': 58 };
 
-test('TCP, UDP, ICMP and ICMPv6 over IPv4 and IPv6, both directions, match a tshark capture exactly', async (t) => {
+test('TCP, UDP, ICMP and ICMPv6 over IPv4 and IPv6, both directions, fragmented pings too, match a tshark capture exactly', async (t) => {
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create({ ipv6: true });
   t.after(() => net.cleanup());
@@ -37,6 +37,9 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] }, l
   net.tcpExchange(1000, 2000, net.ip6B, 7002);
   net.ping(net.ipB, 3);
   net.ping(net.ip6B, 3);
+  // Echo requests and replies of 3,000 bytes: each in three IP fragments, two without an ICMP header.
+  net.ping(net.ipB, 2, 3000);
+  net.ping(net.ip6B, 2, 3000);
 
   // Between the test addresses only: IPv6 also sends multicast listener reports on its own.
   const testAddresses = [net.ipA, net.ipB, net.ip6A, net.ip6B];
@@ -53,6 +56,7 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] }, l
       protocol: PROTOCOLS[a['network.transport'] as string] ?? a['network.transport'],
       src: a['source.address'] as string, dst: a['destination.address'] as string,
       srcPort: Number(a['source.port'] ?? a['netprobe.icmp.type'] ?? 0), dstPort: Number(a['destination.port'] ?? a['netprobe.icmp.code'] ?? 0),
+      fragment: a['netprobe.flow.fragments'] === true,
       packets: a['netprobe.flow.packets'] as number, bytes: a['netprobe.flow.bytes'] as number,
     };
   }).filter(between);
@@ -65,6 +69,15 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] }, l
   for (const p of [6, 17, 1, 58]) for (const dir of ['receive', 'transmit']) {
     if (p === 17 && dir === 'transmit') continue; // nobody answers UDP port 9 / 5353 (ICMP unreachable does)
     assert.ok([...kinds].some((k) => k.startsWith(`${p}/`) && k.endsWith(dir)), `no ${p} ${dir} traffic`);
+  }
+
+  // Trailing fragments are their own flows, never ICMP type 0 (echo reply) in the echo requests' direction.
+  const received = (version: string) => events.filter((e) => e.name === 'netprobe.flow.end' && e.attributes['network.io.direction'] === 'receive'
+    && e.attributes['network.transport'] === (version === 'ipv4' ? 'icmp' : 'ipv6-icmp') && e.attributes['network.type'] === version
+    && between({ src: e.attributes['source.address'] as string, dst: e.attributes['destination.address'] as string }));
+  for (const version of ['ipv4', 'ipv6']) {
+    const kinds = received(version).map((e) => (e.attributes['netprobe.flow.fragments'] ? 'fragments' : `type ${e.attributes['netprobe.icmp.type']}`));
+    assert.deepEqual(kinds.sort(), version === 'ipv4' ? ['fragments', 'type 8'] : ['fragments', 'type 128'], `${version}: received ICMP flows`);
   }
 
   // Traffic metrics add up to the same totals.

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowTracker } from './flow-tracker';
 import type { FlowCounters, FlowKeyInfo } from './flow-codec';
-import { tcpFlagNames } from './plugin';
+import { tcpFlagNames } from './flow-record';
 
 const key = (over: Partial<FlowKeyInfo> = {}): FlowKeyInfo => ({
-  ifindex: 2, direction: 'receive', ipVersion: 4, protocol: 6, src: '10.0.0.1', dst: '10.0.0.2', srcPort: 40000, dstPort: 443, ...over,
+  ifindex: 2, direction: 'receive', ipVersion: 4, protocol: 6, src: '10.0.0.1', dst: '10.0.0.2', srcPort: 40000, dstPort: 443, fragment: false, ...over,
 });
 const c = (packets: number, bytes: number, lastSeen = 100, syns = 0): FlowCounters => ({ packets, bytes, syns, firstSeen: 1, lastSeen, tcpFlags: 0 });
 

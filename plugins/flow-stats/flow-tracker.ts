@@ -27,6 +27,12 @@ export interface PortKey { ifindex: number; protocol: number; port: number }
 export interface Totals { packets: number; bytes: number }
 export interface PortTotals extends Totals { connections: number }
 
+/**
+ * Traffic to ports without a series of their own: ephemeral (client-side) ports,
+ * ports past the series limit, and IP fragments after the first (no port to read).
+ */
+export type PortGroup = 'ephemeral' | 'other' | 'fragments';
+
 export interface EndedFlow { key: FlowKeyInfo; counters: FlowCounters; reason: 'idle' | 'evicted' | 'collector_stop' }
 
 const TCP = 6;
@@ -42,7 +48,7 @@ export class FlowTracker {
    * Ports without a series of their own: the ephemeral range (client-side ports,
    * one per connection: useless one by one) and any port past the series limit.
    */
-  readonly groupedPorts = new Map<string, { ifindex: number; protocol: number; group: 'ephemeral' | 'other' } & PortTotals>();
+  readonly groupedPorts = new Map<string, { ifindex: number; protocol: number; group: PortGroup } & PortTotals>();
   /** Flows that ended, by reason, since start. */
   readonly ended = { idle: 0, evicted: 0, collector_stop: 0 };
 
@@ -101,10 +107,10 @@ export class FlowTracker {
     return { key: flow.key, counters: flow.counters, reason };
   }
 
-  /** Flows whose last packet is at least `idleJiffies` old. */
-  idleFlows(nowJiffies: number, idleJiffies: number): string[] {
+  /** Flows whose last packet is at least `idleNs` old (`nowNs` on the kernel's monotonic clock). */
+  idleFlows(nowNs: number, idleNs: number): string[] {
     const out: string[] = [];
-    for (const [id, f] of this.flows) if (nowJiffies - f.counters.lastSeen >= idleJiffies) out.push(id);
+    for (const [id, f] of this.flows) if (nowNs - f.counters.lastSeen >= idleNs) out.push(id);
     return out;
   }
 
@@ -183,15 +189,16 @@ export class FlowTracker {
     // The local port: the destination of what arrives, the source of what leaves.
     const port = key.direction === 'receive' ? key.dstPort : key.srcPort;
     const ephemeral = port >= this.ephemeralPorts[0] && port <= this.ephemeralPorts[1];
+    const ownSeries = !ephemeral && !key.fragment;
     const pid = `${key.ifindex}/${key.protocol}/${port}`;
-    let entry: PortTotals | undefined = ephemeral ? undefined : this.ports.get(pid);
-    if (!entry && !ephemeral && this.ports.size < this.portSeriesLimit) {
+    let entry: PortTotals | undefined = ownSeries ? this.ports.get(pid) : undefined;
+    if (!entry && ownSeries && this.ports.size < this.portSeriesLimit) {
       const fresh = { key: { ifindex: key.ifindex, protocol: key.protocol, port }, packets: 0, bytes: 0, connections: 0 };
       this.ports.set(pid, fresh);
       entry = fresh;
     }
     if (!entry) {
-      const group = ephemeral ? 'ephemeral' : 'other';
+      const group: PortGroup = key.fragment ? 'fragments' : ephemeral ? 'ephemeral' : 'other';
       const gid = `${key.ifindex}/${key.protocol}/${group}`;
       let grouped = this.groupedPorts.get(gid);
       if (!grouped) {

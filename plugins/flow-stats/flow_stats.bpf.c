@@ -158,6 +158,7 @@ static __always_inline int parse_ipv4(struct parsed *p, void *l3, void *data, vo
 	if (iph->frag_off & bpf_htons(0x1fff)) {
 		/* Only the first fragment carries the transport header. */
 		p->reason = FLOW_FRAGMENT;
+		p->key.fragment = 1;
 		p->hdr_len = (__u16)((l3 - data) + ihl_bytes);
 		return 0;
 	}
@@ -213,6 +214,7 @@ static __always_inline int parse_ipv6(struct parsed *p, void *l3, void *data, vo
 			if (frag) {
 				p->key.protocol = next;
 				p->reason = FLOW_FRAGMENT;
+				p->key.fragment = 1;
 				p->hdr_len = (__u16)(cursor - data);
 				return 0;
 			}
@@ -397,7 +399,11 @@ static __always_inline int same_flow(struct flow_key *a, struct flow_key *b)
  */
 static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 bytes)
 {
-	__u64 now = bpf_jiffies64();
+	/*
+	 * CLOCK_MONOTONIC as of the last tick: userspace reads the same clock, so no
+	 * rate is guessed, and a tick (1-10 ms) is fine for flow times.
+	 */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	__u64 syn = (p->tcp_flags & 0x12) == 0x02 ? packets : 0; /* SYN without ACK */
 	__u32 zero = 0;
 	struct hot_slot *slot;
@@ -518,27 +524,6 @@ SEC("tc")
 int flow_stats_tc_ingress(struct __sk_buff *skb)
 {
 	return handle_skb(skb, FLOW_DIR_INGRESS);
-}
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct clock_sample);
-} flow_stats_clock SEC(".maps");
-
-/* Run by userspace (BPF_PROG_TEST_RUN) to map jiffies to the monotonic clock. Never attached. */
-SEC("xdp")
-int flow_stats_clock_sample(struct xdp_md *ctx)
-{
-	__u32 zero = 0;
-	struct clock_sample *s = bpf_map_lookup_elem(&flow_stats_clock, &zero);
-
-	if (s) {
-		s->jiffies = bpf_jiffies64();
-		s->ktime_ns = bpf_ktime_get_ns();
-	}
-	return XDP_PASS;
 }
 
 /*

@@ -17,7 +17,7 @@ enum flow_direction {
 enum flow_reason {
 	FLOW_OK = 0,
 	FLOW_NON_IP,            /* not IPv4/IPv6 (ARP, LLDP, ...): counted, not tracked */
-	FLOW_FRAGMENT,          /* IP fragment after the first: tracked without ports */
+	FLOW_FRAGMENT,          /* IP fragment after the first: tracked in a flow of its own, key.fragment = 1 */
 	FLOW_TRUNC_ETH,         /* shorter than an Ethernet header (runt) */
 	FLOW_TRUNC_VLAN,        /* VLAN tag cut short */
 	FLOW_VLAN_TOO_DEEP,     /* more than two VLAN tags */
@@ -36,7 +36,7 @@ struct flow_key {
 	__u8 direction;   /* enum flow_direction */
 	__u8 ip_version;  /* 4 or 6 */
 	__u8 protocol;    /* IP protocol number (after IPv6 extension headers) */
-	__u8 pad;
+	__u8 fragment;    /* 1: IP fragments after the first, which carry no transport header (ports 0) */
 	__u8 src[16];
 	__u8 dst[16];
 	__u16 src_port;   /* host order; ICMP/ICMPv6 type */
@@ -48,8 +48,8 @@ struct flow_value {
 	np_counter_t packets;
 	np_counter_t bytes;
 	np_counter_t syns;             /* TCP SYN without ACK: connection attempts */
-	np_jiffies_first_t first_seen;
-	np_jiffies_t last_seen;
+	np_ktime_first_t first_seen;   /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC at tick resolution */
+	np_ktime_t last_seen;
 	np_flags_t tcp_flags;          /* union of TCP flags seen */
 	__u8 pad[7];
 };
@@ -86,12 +86,6 @@ enum untracked_reason {
 struct untracked_value {
 	np_counter_t packets;
 	np_counter_t bytes;
-};
-
-/* bpf_jiffies64() and bpf_ktime_get_ns() read together, so userspace can convert jiffies. */
-struct clock_sample {
-	__u64 jiffies;
-	__u64 ktime_ns;
 };
 
 /* Parse outcomes, indexed by enum flow_reason, per CPU. */

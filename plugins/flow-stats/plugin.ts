@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import schema from './config.schema.json';
+import type { Logger } from '../../core/log';
 import type { Attributes, ConfigIssue, MetricSink, ProbeHost, ProbePlugin } from '../../core/plugin/types';
 import type { TcMode, XdpMode } from '../../core/bpf/link';
 import type { BpfMap } from '../../core/bpf/map';
@@ -15,7 +16,8 @@ import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
-import { JiffiesClock } from './clock';
+import { clockReference, type ClockReference } from './clock';
+import { FLOW_ATTRIBUTES, FLOW_END_ATTRIBUTES, FLOW_UPDATE_ATTRIBUTES, flowAttributes, flowRecord, protocolName } from './flow-record';
 import { flushHotSlots } from './hot-slots';
 
 export interface FlowStatsConfig {
@@ -43,21 +45,10 @@ const FILTER = { includeCidrs: 1, excludeCidrs: 2, includePorts: 4, excludePorts
 const PORT_INCLUDE = 1;
 const PORT_EXCLUDE = 2;
 
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp' };
-const protocolName = (p: number) => PROTOCOL_NAMES[p] ?? String(p);
-const isIcmp = (p: number) => p === 1 || p === 58;
-/** TCP flag bits, low to high. */
-const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
-export const tcpFlagNames = (bits: number) => TCP_FLAGS.filter((_, i) => bits & (1 << i)).join('|');
-
 const IFACE = ['network.interface.name', 'network.io.direction'] as const;
 const TRAFFIC = [...IFACE, 'network.type', 'network.transport'] as const;
-const FLOW = [...TRAFFIC, 'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.peer.name', 'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.group'] as const;
+const FLOW = [...FLOW_ATTRIBUTES, 'netprobe.flow.group'] as const;
 const PORT = ['network.interface.name', 'network.transport', 'network.local.port', 'netprobe.port.group'] as const;
-const FLOW_RECORD = [
-  ...FLOW.filter((a) => a !== 'netprobe.flow.group'), 'netprobe.flow.packets', 'netprobe.flow.bytes', 'netprobe.flow.duration',
-  'netprobe.flow.start_time', 'netprobe.flow.end_time', 'netprobe.flow.tcp_flags', 'netprobe.flow.end_reason',
-] as const;
 
 function ephemeralPortRange(): [number, number] {
   try {
@@ -80,7 +71,7 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   directory: __dirname,
   attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface',
   object: 'flow_stats.bpf.o',
-  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_reasons', 'flow_stats_clock'], ringBuffers: [] },
+  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_reasons'], ringBuffers: [] },
   configSchema: schema,
   metrics: [
     { name: 'netprobe.traffic.packet.count', description: 'Packets by interface, direction, IP version and transport (every packet, tracked or not).', unit: '{packet}', kind: 'counter', attributes: TRAFFIC },
@@ -98,11 +89,11 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
     { name: 'netprobe.flow.sample_rate', description: 'One packet in this many is counted (and weighted by it).', unit: '1', kind: 'gauge', attributes: [] },
   ],
   logRecords: [
-    { eventName: 'netprobe.flow.end', description: 'A flow ended (idle, evicted, or the collector stopped): its totals and duration.', attributes: FLOW_RECORD },
-    { eventName: 'netprobe.flow.update', description: 'A long-lived flow, every update_interval: its totals so far.', attributes: FLOW_RECORD },
+    { eventName: 'netprobe.flow.end', description: 'A flow ended (idle, evicted, or the collector stopped): its totals and duration.', attributes: FLOW_END_ATTRIBUTES },
+    { eventName: 'netprobe.flow.update', description: 'A long-lived flow, every update_interval: its totals so far.', attributes: FLOW_UPDATE_ATTRIBUTES },
   ],
 
-  exampleConfig: ({ interfaces }) => ({ interfaces, idle_timeout: '2s' }),
+  exampleConfig: ({ interfaces }) => ({ interfaces, idle_timeout: '10s', update_interval: '1s' }),
 
   validate(config): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -119,8 +110,9 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
     let state: FlowStatsRunner | undefined;
     return {
       start() {
-        state = new FlowStatsRunner(config, host);
-        log.info('attached', { interfaces: state.interfaceNames().join(','), max_flows: config.max_flows });
+        state = new FlowStatsRunner(config, host, log);
+        const hooks = [...state.ingressHooks].map(([name, hook]) => `${name}:${hook}`).join(',');
+        log.info('attached', { interfaces: state.interfaceNames().join(','), ingress: hooks, max_flows: config.max_flows });
       },
       collect(sink) {
         state!.collect(sink);
@@ -142,7 +134,6 @@ export class FlowStatsRunner {
   private readonly untrackedKeyLayout: StructLayout;
   private readonly reasonLayout: StructLayout;
   private readonly codec: FlowCodec;
-  readonly clock: JiffiesClock;
   private readonly tracker: FlowTracker;
   private readonly ifnames = new Map<number, string>();
   private readonly parseReasons: Map<number, string>;
@@ -150,7 +141,10 @@ export class FlowStatsRunner {
   private readonly idleMs: number;
   private readonly updateMs: number;
 
-  constructor(private readonly config: FlowStatsConfig, private readonly host: ProbeHost) {
+  /** The ingress hook used on each interface. */
+  readonly ingressHooks = new Map<string, 'xdp/native' | 'tc'>();
+
+  constructor(private readonly config: FlowStatsConfig, private readonly host: ProbeHost, private readonly log?: Logger) {
     const interfaces = host.resolveInterfaces(config.interfaces);
     const object = (this.object = host.openObject());
     object.setKnob('sample_rate', config.sample_rate);
@@ -172,7 +166,6 @@ export class FlowStatsRunner {
     this.codec = new FlowCodec(keyLayout, valueLayout);
     this.parseReasons = enumLabels(object.btf.enumNames('flow_reason'), 'FLOW_');
     this.untrackedReasons = enumLabels(object.btf.enumNames('untracked_reason'), 'UNTRACKED_');
-    this.clock = new JiffiesClock(object.programFd('flow_stats_clock_sample'), object.map('flow_stats_clock'));
     this.tracker = new FlowTracker(config.port_series_limit, ephemeralPortRange());
     this.idleMs = parseDuration(config.idle_timeout);
     this.updateMs = parseDuration(config.update_interval);
@@ -181,16 +174,35 @@ export class FlowStatsRunner {
     const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
     for (const name of interfaces) {
       this.ifnames.set(indexes.get(name)!, name);
-      if (config.directions.includes('ingress')) {
-        if (config.ingress_hook === 'xdp') host.attachXdp(object, 'flow_stats_xdp', name, config.xdp_mode);
-        else host.attachTc(object, 'flow_stats_tc_ingress', name, 'ingress', config.tc_mode);
-      }
+      if (config.directions.includes('ingress')) this.ingressHooks.set(name, this.attachIngress(name));
       if (config.directions.includes('egress')) host.attachTc(object, 'flow_stats_tc_egress', name, 'egress', config.tc_mode);
     }
   }
 
   interfaceNames(): string[] {
     return [...this.ifnames.values()];
+  }
+
+  /**
+   * Native XDP where the driver has it (or can take it: an interface another probe's
+   * XDP holds falls back too); otherwise TC ingress. Generic XDP is never used: it sees
+   * the skb the stack got, a GRO or driver (virtio, veth TSO) super-packet as one frame,
+   * and cannot read how many wire segments it stands for; TC ingress, at the same place
+   * in the stack, can (gso_segs). So packets mean wire segments on every hook.
+   */
+  private attachIngress(name: string): 'xdp/native' | 'tc' {
+    const { ingress_hook: hook, xdp_mode: mode, tc_mode: tcMode } = this.config;
+    if (hook === 'xdp' && mode !== 'generic') {
+      try {
+        this.host.attachXdp(this.object, 'flow_stats_xdp', name, 'native');
+        return 'xdp/native';
+      } catch (err) {
+        if (mode === 'native') throw err;
+        this.log?.info('no native XDP: counting ingress at TC, where GRO super-packets show their segments', { interface: name, reason: (err as Error).message });
+      }
+    }
+    this.host.attachTc(this.object, 'flow_stats_tc_ingress', name, 'ingress', tcMode);
+    return 'tc';
   }
 
   private loadFilters(): void {
@@ -223,13 +235,13 @@ export class FlowStatsRunner {
   }
 
   collect(sink: MetricSink): void {
-    const nowMs = Date.now();
-    const ref = { jiffies: this.clock.now(), epochMs: nowMs };
+    const ref = clockReference();
+    const nowMs = Math.floor(ref.epochMs);
     this.readFlows(nowMs);
     this.recordTopFlows(sink);
 
     // End idle flows, then make room if the table is nearly full.
-    const idle = this.tracker.idleFlows(ref.jiffies, Math.ceil((this.idleMs * 1e6) / this.clock.nsPerJiffy));
+    const idle = this.tracker.idleFlows(ref.monoNs, this.idleMs * 1e6);
     const ending = new Set(idle.slice(0, END_BUDGET));
     const excess = this.tracker.size - ending.size - Math.floor(EVICT_TO * this.flows.maxEntries);
     const pressured = this.tracker.size > EVICT_ABOVE * this.flows.maxEntries;
@@ -247,8 +259,8 @@ export class FlowStatsRunner {
 
   /** At stop: every remaining flow ends, so no flow goes unreported. */
   endAll(): void {
-    const nowMs = Date.now();
-    const ref = { jiffies: this.clock.now(), epochMs: nowMs };
+    const ref = clockReference();
+    const nowMs = Math.floor(ref.epochMs);
     this.readFlows(nowMs);
     for (const id of this.tracker.ids()) {
       const ended = this.tracker.end(id, undefined, 'collector_stop', nowMs);
@@ -271,7 +283,7 @@ export class FlowStatsRunner {
     }
   }
 
-  private endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: { jiffies: number; epochMs: number }): void {
+  private endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: ClockReference): void {
     for (const id of ids) {
       const raw = this.flows.lookupAndDelete(Buffer.from(id, 'latin1'));
       const final: FlowCounters | undefined = raw ? this.codec.decodeValue(raw, 0, this.flows.valueStride, this.flows.cpus) : undefined;
@@ -294,47 +306,15 @@ export class FlowStatsRunner {
     return this.host.facts.addressNames.lookup(key.direction === 'receive' ? key.src : key.dst);
   }
 
-  private flowAttributes(key: FlowKeyInfo): Attributes {
-    const attrs: Attributes = {
-      'network.interface.name': this.ifname(key.ifindex),
-      'network.io.direction': key.direction,
-      'network.type': `ipv${key.ipVersion}`,
-      'network.transport': protocolName(key.protocol),
-      'source.address': key.src,
-      'destination.address': key.dst,
-    };
-    const peerName = key.peerName ?? this.peerName(key);
-    if (peerName !== undefined) attrs['netprobe.peer.name'] = peerName;
-    if (isIcmp(key.protocol)) {
-      attrs['netprobe.icmp.type'] = key.srcPort;
-      attrs['netprobe.icmp.code'] = key.dstPort;
-    } else if (key.protocol === 6 || key.protocol === 17 || key.protocol === 132) {
-      attrs['source.port'] = key.srcPort;
-      attrs['destination.port'] = key.dstPort;
-    }
-    return attrs;
-  }
-
-  private emitRecord(event: string, key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: { jiffies: number; epochMs: number }): void {
-    const start = this.clock.toEpochMs(c.firstSeen, ref);
-    const end = this.clock.toEpochMs(c.lastSeen, ref);
-    const attrs: Attributes = {
-      ...this.flowAttributes(key),
-      'netprobe.flow.packets': c.packets,
-      'netprobe.flow.bytes': c.bytes,
-      'netprobe.flow.duration': Math.max(0, (end - start) / 1000),
-      'netprobe.flow.start_time': new Date(start).toISOString(),
-      'netprobe.flow.end_time': new Date(end).toISOString(),
-    };
-    if (key.protocol === 6) attrs['netprobe.flow.tcp_flags'] = tcpFlagNames(c.tcpFlags);
-    if (reason) attrs['netprobe.flow.end_reason'] = reason;
-    this.host.emitEvent(event, attrs);
+  private emitRecord(event: string, key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: ClockReference): void {
+    const { attributes, body } = flowRecord(key, c, reason, ref, this.ifname(key.ifindex), key.peerName ?? this.peerName(key));
+    this.host.emitEvent(event, attributes, body);
   }
 
   private recordTopFlows(sink: MetricSink): void {
     const { top, rest } = this.tracker.top(this.config.top_flows);
     for (const f of top as TrackedFlow[]) {
-      const attrs = this.flowAttributes(f.key);
+      const attrs = flowAttributes(f.key, this.ifname(f.key.ifindex), f.key.peerName ?? this.peerName(f.key));
       sink.record('netprobe.flow.io', attrs, f.intervalBytes);
       sink.record('netprobe.flow.packet.count', attrs, f.intervalPackets);
     }

@@ -186,9 +186,12 @@ export class TestNet {
     return Number(out);
   }
 
-  /** `count` echo requests from nsA (answered by nsB): ICMP or ICMPv6 by the address family. */
-  ping(dst: string, count: number): void {
-    this.exec(this.nsA, ['ping', '-q', '-n', '-c', String(count), '-i', '0.05', '-W', '2', dst]);
+  /**
+   * `count` echo requests from nsA (answered by nsB): ICMP or ICMPv6 by the address family.
+   * `size`: payload bytes; above the MTU, requests and replies travel as IP fragments.
+   */
+  ping(dst: string, count: number, size = 56): void {
+    this.exec(this.nsA, ['ping', '-q', '-n', '-c', String(count), '-s', String(size), '-i', '0.05', '-W', '2', dst]);
   }
 
   cleanup(): void {
