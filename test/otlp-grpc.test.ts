@@ -44,7 +44,7 @@ service:
     metrics: { probes: [xdp_counter], exporters: [otlp] }
     logs: { probes: [xdp_counter], exporters: [otlp] }
 `);
-  assert.match(output(), /exporter otlp: metrics to http:\/\/127\.0\.0\.1:4317 \(grpc\)/);
+  assert.match(output(), /otlp: metrics to http:\/\/127\.0\.0\.1:4317 \(grpc\)/);
   const N = 17;
   net.sendUdp(Array.from({ length: N }, () => 64));
   await until(`${N} packets over gRPC`, 20_000, () => (latestPoint(grpcExports(dir, 'metrics').map((e) => e.request), 'system.network.packet.count', net.vB) === N ? true : undefined));
@@ -78,7 +78,7 @@ service:
   pipelines:
     metrics: { probes: [xdp_counter], exporters: [otlp] }
 `, { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' } });
-  assert.match(output(), /exporter otlp: metrics to http:\/\/127\.0\.0\.1:4318\/v1\/metrics \(http\/json\)/);
+  assert.match(output(), /otlp: metrics to http:\/\/127\.0\.0\.1:4318\/v1\/metrics \(http\/json\)/);
   net.sendUdp([64, 64, 64]);
   await until('3 packets as OTLP/HTTP JSON', 20_000, () => (latestPoint(capturedJson(dir, 'metrics'), 'system.network.packet.count', net.vB) === 3 ? true : undefined));
   child.kill('SIGTERM');
