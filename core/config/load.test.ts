@@ -63,8 +63,8 @@ service:
     logs/events: { probes: [xdp_counter/a], exporters: [otlp_http/backup] }
 `, 'inline', plugins, {});
   assert.deepEqual((config.probes['xdp_counter/b'] as { interfaces: unknown }).interfaces, 'auto');
-  // protocol stays unset: OTEL_EXPORTER_OTLP_PROTOCOL may decide at start (core/telemetry/otlp.ts).
-  assert.deepEqual(config.exporters['otlp_http/backup'], { headers: {}, max_queue_size: 2048 });
+  // protocol stays unset: OTEL_EXPORTER_OTLP_PROTOCOL may decide at start (core/telemetry/exporters/otlp-http.ts).
+  assert.deepEqual(config.exporters['otlp_http/backup'], { headers: {}, max_queue_size: 32768 });
 });
 
 test('env substitution fills typed values and defaults', () => {
