@@ -86,11 +86,15 @@ function connectTimeoutAgent(protocol: string, timeoutMs: number): http.Agent {
 }
 
 /** Options left unset in the config are left to the SDK, which reads OTEL_EXPORTER_OTLP_* for them. */
-function exporterOptions(c: OtlpConfig, url: string, timeoutMs: number) {
+function exporterOptions(c: OtlpConfig, url: string, timeoutMs: number, agents: http.Agent[]) {
   return {
     url,
     timeoutMillis: timeoutMs,
-    httpAgentOptions: (protocol: string) => connectTimeoutAgent(protocol, timeoutMs),
+    httpAgentOptions: (protocol: string) => {
+      const agent = connectTimeoutAgent(protocol, timeoutMs);
+      agents.push(agent);
+      return agent;
+    },
     ...(Object.keys(c.headers).length ? { headers: { ...c.headers } } : {}),
     ...(c.compression ? { compression: c.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE } : {}),
   };
@@ -98,21 +102,38 @@ function exporterOptions(c: OtlpConfig, url: string, timeoutMs: number) {
 
 /** An OTLP/HTTP exporter pair for one signal, in the HTTP `protocol` chosen (also `otlp` told to speak HTTP). */
 export function httpMetricExporter(config: OtlpConfig, env: Env, protocol: OtlpProtocol) {
-  const { options, target, timeoutMs } = prepare(config, env, 'metrics', protocol);
+  const { options, agents, target, timeoutMs } = prepare(config, env, 'metrics', protocol);
   const exporter = protocol === 'http/json' ? new OtlpJsonMetricExporter(options) : new OtlpProtoMetricExporter(options);
-  return { exporter, target, timeoutMs };
+  return { exporter: closingAgents(exporter, agents), target, timeoutMs };
 }
 
 export function httpLogExporter(config: OtlpConfig, env: Env, protocol: OtlpProtocol) {
-  const { options, target, timeoutMs } = prepare(config, env, 'logs', protocol);
+  const { options, agents, target, timeoutMs } = prepare(config, env, 'logs', protocol);
   const exporter = protocol === 'http/json' ? new OtlpJsonLogExporter(options) : new OtlpProtoLogExporter(options);
-  return { exporter, target, timeoutMs, maxQueueSize: config.max_queue_size };
+  return { exporter: closingAgents(exporter, agents), target, timeoutMs, maxQueueSize: config.max_queue_size };
 }
 
 function prepare(c: OtlpConfig, env: Env, signal: OtlpSignal, protocol: OtlpProtocol) {
   const url = otlpUrl(c, signal, env, protocol);
   const timeoutMs = otlpTimeoutMs(c, signal, env);
-  return { options: exporterOptions(c, url, timeoutMs), target: `${url} (${protocol})`, timeoutMs };
+  const agents: http.Agent[] = [];
+  return { options: exporterOptions(c, url, timeoutMs, agents), agents, target: `${url} (${protocol})`, timeoutMs };
+}
+
+/**
+ * The SDK's shutdown leaves its agent's keep-alive connection open; an exporter retired by
+ * a reload would hold it (one socket per reload) until the backend hangs up. Destroy it.
+ */
+function closingAgents<E extends { shutdown(): Promise<void> }>(exporter: E, agents: http.Agent[]): E {
+  const shutdown = exporter.shutdown.bind(exporter);
+  exporter.shutdown = async () => {
+    try {
+      await shutdown();
+    } finally {
+      for (const agent of agents.splice(0)) agent.destroy();
+    }
+  };
+  return exporter;
 }
 
 export const otlpHttpKind: ExporterKind = {
