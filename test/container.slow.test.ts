@@ -64,7 +64,7 @@ service:
   const state = await until('the container to run', 120_000, () => (child.exitCode !== null ? 'exited' : output.includes(' running with ') ? 'running' : undefined), 200);
   assert.equal(state, 'running', `podman exited with ${child.exitCode}:\n${output}`);
   assert.match(output, new RegExp(`xdp_counter\\s+xdp \\(mode=\\w+\\) on ${net.vB}`));
-  assert.match(output, /conntrack\s+sock_ops[^\n]* on \/sys\/fs\/cgroup/);
+  assert.match(output, /conntrack\s+[^\n]*sock_ops[^\n]* on \/sys\/fs\/cgroup/);
   assert.equal(httpGet(net, 'http://127.0.0.1:13133/readyz').trim(), '{"status":"ready"}');
 
   const pid = Number(execFileSync(podman[0]!, [...podman.slice(1), 'inspect', '--format', '{{.State.Pid}}', name], { encoding: 'utf8' }).trim());
