@@ -44,6 +44,6 @@ test('a probe taken out of every pipeline stops; exporters, pipelines and the in
 });
 
 test('what a reload cannot apply is named', () => {
-  const next = config(`${base}  telemetry: { logs: { level: debug } }\nextensions: { health_check: {} }\n`);
-  assert.deepEqual(planReload(config(base), next).ignored, ['extensions', 'service::telemetry::logs::level']);
+  const next = config(`${base}  telemetry: { logs: { level: debug }, kernel_stats: true }\nextensions: { health_check: {} }\n`);
+  assert.deepEqual(planReload(config(base), next).ignored, ['extensions', 'service::telemetry::logs', 'service::telemetry::kernel_stats']);
 });

@@ -38,6 +38,9 @@ export function planReload(running: CollectorConfig, next: CollectorConfig): Rel
     || running.service.interval !== next.service.interval;
   const ignored: string[] = [];
   if (!isDeepStrictEqual(running.extensions, next.extensions)) ignored.push('extensions');
-  if (running.service.telemetry.logs.level !== next.service.telemetry.logs.level) ignored.push('service::telemetry::logs::level');
+  // Any key under service::telemetry (logs::level, kernel_stats...) is read once at start.
+  for (const key of Object.keys({ ...running.service.telemetry, ...next.service.telemetry }) as Array<keyof CollectorConfig['service']['telemetry']>) {
+    if (!isDeepStrictEqual(running.service.telemetry[key], next.service.telemetry[key])) ignored.push(`service::telemetry::${key}`);
+  }
   return { keep, stop, start, exporters, ignored };
 }
