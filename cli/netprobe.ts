@@ -16,6 +16,7 @@ import path from 'node:path';
 import { HealthServer } from '../core/health';
 import { top, TOP_USAGE } from './top/top';
 import { runBanner } from './banner';
+import { keepHeapTight } from './heap';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
@@ -78,6 +79,7 @@ function listPlugins(): number {
 }
 
 async function run(file: string): Promise<number> {
+  keepHeapTight();
   const config = loadConfig(file);
   if (!config) return 2;
   setLogLevel(config.service.telemetry.logs.level);

@@ -18,8 +18,10 @@ import type { Resource } from '@opentelemetry/resources';
 import type { HealthSource } from './health';
 import type { Env } from './config/env';
 import type { Logger } from './log';
-import type { Attributes, HistogramValue, MetricSink, ProbePlugin } from './plugin/types';
+import type { Attributes, HistogramValue, MetricSink, MetricSpec, ProbePlugin } from './plugin/types';
 import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
+import { InterfaceWatcher, sameInterfaces, type InterfaceSelection, type NetInterface } from './net/interface-watcher';
+import { NetprobeError, wrapError } from './errors';
 
 /** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
 export interface CollectedPoint {
@@ -40,6 +42,15 @@ export interface ServiceObserver {
   collectionDone?(at: number): void;
   event?(probeId: string, eventName: string, attributes: Attributes, body?: string): void;
 }
+
+/** The attached set, one series per probe and interface it is attached to now. */
+const INTERFACE_ATTACHED: MetricSpec = {
+  name: 'netprobe.interface.attached',
+  description: 'Interfaces a probe is attached to now: 1 per probe and interface (an interface that went away leaves the set).',
+  unit: '{interface}',
+  kind: 'gauge',
+  attributes: ['network.interface.name'],
+};
 
 /** How long shutdown waits for the last collection, and then for the exporters to send what they hold (a dead backend would retry for longer). */
 export const SHUTDOWN_FLUSH_MS = 3000;
@@ -62,6 +73,7 @@ export class Service implements HealthSource {
   onProbeFinished: ProbeFinished = (probe, reason) => this.log.info('probe finished', { probe, reason });
   private runStats: { close(): void } | undefined;
   private readonly observers: ServiceObserver[] = [];
+  private interfaceWatcher: InterfaceWatcher | undefined;
   private resource: Resource | undefined;
   private readonly xdpClaims = new Map<string, string>();
   private readonly facts = createSharedFacts();
@@ -114,6 +126,7 @@ export class Service implements HealthSource {
   async start(): Promise<void> {
     this.resource = buildResource(this.env);
     this.telemetry = await Telemetry.start(this.config, this.resource, this.log, this.env);
+    const watcher = (this.interfaceWatcher = new InterfaceWatcher(() => void this.followInterfaces()));
     const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
       if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
@@ -125,6 +138,7 @@ export class Service implements HealthSource {
       throw err;
     }
     this.watchKernelCost();
+    watcher.start();
     this.startClock();
     this.startedAt = Date.now();
   }
@@ -139,19 +153,15 @@ export class Service implements HealthSource {
     if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
   };
 
-  /** Attaches one probe of this.config and announces its attachments as log records. */
+  /** Attaches one probe of this.config (on the interfaces it selects now) and announces its attachments. */
   private async startProbe(id: string): Promise<void> {
     const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-    const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), this.emit, this.xdpClaims, this.facts, (probe, reason) => this.onProbeFinished(probe, reason));
+    const selection = interfaceSelection(this.config.probes[id]);
+    const interfaces = selection ? resolveAtStart(id, selection, this.interfaceWatcher!) : [];
+    const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), this.emit, this.xdpClaims, this.facts, (probe, reason) => this.onProbeFinished(probe, reason), interfaces);
     this.runners.push(runner);
     await runner.start();
-    for (const a of runner.attachments) {
-      this.emit(id, 'netprobe.probe.attached', {
-        'netprobe.attach.kind': a.kind,
-        [ATTACH_TARGET_ATTRIBUTE[a.targetKind]]: a.target,
-        'netprobe.attach.detail': a.detail,
-      });
-    }
+    this.announceAttachments(runner);
   }
 
   /**
@@ -170,10 +180,10 @@ export class Service implements HealthSource {
   }
 
   private async applyReload(next: CollectorConfig): Promise<ReloadResult> {
+    // Nothing is swapped under a collection or an interface follow-up; intervals due meanwhile skip (and are counted).
+    while (this.collecting) await this.collecting.catch(() => undefined);
     const old = this.telemetry;
     if (this.stopping || !old || !this.resource) throw new Error('the collector is not running');
-    // Nothing is swapped under a collection in progress; intervals that come meanwhile skip (and are counted).
-    if (this.collecting) await this.collecting;
     let release!: () => void;
     this.collecting = new Promise<void>((r) => (release = r));
     try {
@@ -238,26 +248,88 @@ export class Service implements HealthSource {
     const telemetry = this.telemetry;
     if (!telemetry) return;
     for (const runner of this.runners) {
-      if (!runner.running) continue;
-      const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
-      const points: CollectedPoint[] = [];
-      try {
-        const started = process.hrtime.bigint();
-        await runner.collect(this.observers.length ? teeSink(sink, points) : sink);
-        sink.commit();
-        if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
-        telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
-        this.collectErrorsLogged.delete(runner.id);
-      } catch (err) {
-        // Keep the previous values; log once until the probe recovers.
-        if (!this.collectErrorsLogged.has(runner.id)) this.log.error('collecting probe failed', { probe: runner.id, error: err });
-        this.collectErrorsLogged.add(runner.id);
-      }
+      if (runner.running) await this.collectRunner(runner);
     }
     this.lastCollectAt = Date.now();
     if (this.observers.length) {
       const at = this.lastCollectAt;
       this.notify((o) => o.collectionDone?.(at));
+    }
+  }
+
+  private announceAttachments(runner: ProbeRunner): void {
+    for (const a of runner.attachments) {
+      this.emit(runner.id, 'netprobe.probe.attached', {
+        'netprobe.attach.kind': a.kind,
+        [ATTACH_TARGET_ATTRIBUTE[a.targetKind]]: a.target,
+        'netprobe.attach.detail': a.detail,
+      });
+    }
+  }
+
+  /**
+   * The interfaces changed (core/net/interface-watcher): every probe whose selection now
+   * resolves differently exports its last values once (a vanished interface's final
+   * counts), releases its links, and starts again on the new set; its counters continue
+   * where they were. Runs in the collection's place, so it never overlaps a collection.
+   */
+  private async followInterfaces(): Promise<void> {
+    while (this.collecting) await this.collecting.catch(() => undefined);
+    if (this.stopping || !this.telemetry) return;
+    this.collecting = this.reattachChanged().finally(() => {
+      this.collecting = undefined;
+    });
+    await this.collecting;
+  }
+
+  private async reattachChanged(): Promise<void> {
+    const telemetry = this.telemetry!;
+    let changed = false;
+    for (const runner of this.runners) {
+      const selection = interfaceSelection(this.config.probes[runner.id]);
+      if (!selection || runner.plugin.followsInterfaces === false) continue;
+      const next = this.interfaceWatcher!.select(selection);
+      if (sameInterfaces(next, runner.interfaces)) continue;
+      const key = (i: NetInterface) => `${i.name}#${i.index}`;
+      const nextKeys = new Set(next.map(key));
+      const oldKeys = new Set(runner.interfaces.map(key));
+      for (const i of runner.interfaces) if (!nextKeys.has(key(i))) this.log.info('interface gone: releasing it', { probe: runner.id, interface: i.name, ifindex: i.index });
+      for (const i of next) if (!oldKeys.has(key(i))) this.log.info('interface appeared: attaching to it', { probe: runner.id, interface: i.name, ifindex: i.index });
+      if (runner.running) await this.collectRunner(runner); // the last values on the old set, exported below
+      telemetry.probeMetrics.carryOver(runner.id);
+      changed = true;
+      try {
+        await runner.reattach(next);
+        this.announceAttachments(runner);
+        if (runner.running) this.log.info('probe attached again', { probe: runner.id, interfaces: next.map((i) => i.name).join(',') });
+        else this.log.info('none of the probe\'s interfaces is left: it waits for one', { probe: runner.id });
+      } catch (err) {
+        this.log.error('attaching to the changed interfaces failed; the probe waits for the next change', { probe: runner.id, error: err });
+      }
+    }
+    if (!changed) return;
+    await telemetry.offerMetrics();
+    // A probe left with no interface reports nothing: its series end here, after their final values went out.
+    for (const runner of this.runners) if (!runner.running) telemetry.probeMetrics.forget(runner.id);
+  }
+
+  private async collectRunner(runner: ProbeRunner): Promise<void> {
+    const telemetry = this.telemetry!;
+    const sink = telemetry.probeMetrics.beginCollect(runner.id, [...runner.plugin.metrics, INTERFACE_ATTACHED]);
+    const points: CollectedPoint[] = [];
+    try {
+      const started = process.hrtime.bigint();
+      await runner.collect(this.observers.length ? teeSink(sink, points) : sink);
+      // Beside the probe's own series, so it goes where they go and ends when they end.
+      for (const i of runner.interfaces) sink.record(INTERFACE_ATTACHED.name, { 'network.interface.name': i.name }, 1);
+      sink.commit();
+      if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
+      telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
+      this.collectErrorsLogged.delete(runner.id);
+    } catch (err) {
+      // Keep the previous values; log once until the probe recovers.
+      if (!this.collectErrorsLogged.has(runner.id)) this.log.error('collecting probe failed', { probe: runner.id, error: err });
+      this.collectErrorsLogged.add(runner.id);
     }
   }
 
@@ -287,6 +359,7 @@ export class Service implements HealthSource {
 
   private async doShutdown(finalCollect: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.interfaceWatcher?.stop();
     if (this.reloading) await this.reloading;
     const collectBy = Date.now() + SHUTDOWN_FLUSH_MS;
     if (this.collecting && !(await settledBy(this.collecting, collectBy))) this.log.warn('stopped waiting for the collection in progress');
@@ -297,6 +370,27 @@ export class Service implements HealthSource {
     // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
     await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }
+}
+
+/** A probe's `interfaces` config when it selects interfaces (`auto` or names); `all` and other shapes select none. */
+function interfaceSelection(config: unknown): InterfaceSelection | undefined {
+  const value = (config as { interfaces?: unknown } | undefined)?.interfaces;
+  if (value === 'auto') return 'auto';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  return undefined;
+}
+
+/** At start every named interface must exist, and `auto` must find one: a typo fails loudly rather than waiting. */
+function resolveAtStart(probeId: string, selection: InterfaceSelection, watcher: InterfaceWatcher): NetInterface[] {
+  const found = watcher.select(selection);
+  if (selection === 'auto' && found.length === 0) {
+    throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)'));
+  }
+  if (selection !== 'auto') {
+    const missing = selection.filter((name) => !found.some((i) => i.name === name));
+    if (missing.length) throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`));
+  }
+  return found;
 }
 
 /** A sink that also keeps what the probe reported, for the observers. */
