@@ -9,6 +9,7 @@
 import type { Logger } from '../log';
 import type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 import type { RecordHandler } from '../bpf/ringbuf';
+import type { InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 import type { KernelTypes } from '../bpf/kernel-btf';
 import type { Decoded, StructLayout } from '../bpf/layout';
 import type { MapEntries } from '../bpf/map';
@@ -20,6 +21,7 @@ export type { NetInterface } from '../net/interface-watcher';
 import type { NetInterface } from '../net/interface-watcher';
 export type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 export type { RecordHandler } from '../bpf/ringbuf';
+export type { InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 export type { Decoded, LayoutField, StructLayout } from '../bpf/layout';
 export type { MapEntries } from '../bpf/map';
 export type { TestRunOptions, TestRunResult } from '../bpf/test-run';
@@ -204,10 +206,14 @@ export interface ProbeHost {
   /**
    * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
    * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
-   * `borrowed`: each record is a view into the ring, valid only during the call, read
-   * without a foreign call per record (for high rates; the handler copies what it keeps).
    */
-  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler): RingBufferHandle;
+  /**
+   * The same, for high record rates: the ring is read from its memory mapping without a
+   * foreign call or an object per record; each record is handed over in place (offset and
+   * length in the ring's bytes), valid only during the call (the handler copies what it keeps).
+   */
+  consumeRingBufferInPlace(object: ProbeObject, map: string, onRecord: InPlaceRecordHandler): RingBufferHandle;
   /**
    * The probe has done what it was asked (e.g. a capture reached its packet count, or
    * its output failed). A command face (`netprobe capture`) stops the service then;
