@@ -13,6 +13,7 @@ import { VERSION } from '../core/version';
 import { capture } from './capture';
 import { BpfObject } from '../core/bpf/object';
 import path from 'node:path';
+import { HealthServer } from '../core/health';
 import { top, TOP_USAGE } from './top/top';
 import { runBanner } from './banner';
 import { keepHeapTight } from './heap';
@@ -103,10 +104,13 @@ async function run(file: string): Promise<number> {
       },
     );
   };
+  // SIGHUP (systemd's ExecReload, kill -HUP) reloads; reloads run one after another, never during shutdown.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(() => (exiting ? undefined : reload(file, service, log)));
+  });
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
-  // Until hot reload gives SIGHUP a meaning, a hangup (a closed terminal, nohup) must not kill the collector unflushed.
-  process.on('SIGHUP', () => log.warn('SIGHUP ignored: the config is not reloaded; stop with SIGTERM or SIGINT'));
   process.on('uncaughtException', (err) => {
     log.error('unexpected error', { error: err, stack: err.stack });
     stop('uncaught exception', 1);
@@ -115,14 +119,45 @@ async function run(file: string): Promise<number> {
     log.error('unexpected rejection', { error: err });
   });
 
+  let health: HealthServer | undefined;
   try {
+    if (config.extensions.health_check) health = await HealthServer.start(config.extensions.health_check, service);
     await service.start();
   } catch (err) {
     log.error((err as Error).message);
+    await health?.close();
     return 1;
   }
-  process.stdout.write(runBanner(file, config, service.attachments, service.exporterDescriptions).join('\n') + '\n');
+  const banner = runBanner(file, config, service.attachments, service.exporterDescriptions);
+  if (health) banner.splice(1, 0, `  health: ${health.address}/livez, ${health.address}/readyz`);
+  process.stdout.write(banner.join('\n') + '\n');
   return -1; // keep running until a signal
+}
+
+/**
+ * SIGHUP: re-reads the config. An invalid one is rejected with every error and the collector
+ * runs on as it was; a valid one is applied by difference (Service.reload).
+ */
+async function reload(file: string, service: Service, log: ReturnType<typeof createLogger>): Promise<void> {
+  let next: CollectorConfig;
+  try {
+    next = loadConfigFile(file, plugins);
+  } catch (err) {
+    const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+    log.error(`reload rejected: ${file} is invalid; running on with the previous config`, { problems: problems.join('; ') });
+    return;
+  }
+  try {
+    const r = await service.reload(next);
+    log.info('reloaded', {
+      kept: r.keep.join(',') || '-', stopped: r.stop.join(',') || '-', started: r.start.join(',') || '-',
+      exporters: r.exporters ? 'replaced' : 'unchanged',
+      ...(r.failed.length ? { failed: r.failed.map((f) => `${f.probe}: ${f.error}`).join('; ') } : {}),
+      ...(r.ignored.length ? { 'needs restart': r.ignored.join(',') } : {}),
+    });
+  } catch (err) {
+    log.error('reload failed; running on with the previous exporters', { error: err });
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -4,6 +4,7 @@
  * no exporter's backend can hold up collection or another exporter. On shutdown: a
  * last collection, probes detached in reverse order (their final log records
  * emitted), then every exporter sends what it can within SHUTDOWN_FLUSH_MS.
+ * A reload (SIGHUP) applies a new config by difference: see reload().
  */
 import { Telemetry } from './telemetry/telemetry';
 import type { KernelCost } from './telemetry/self-metrics';
@@ -13,6 +14,9 @@ import { ProbeRunner, type ProbeFinished } from './plugin/runner';
 import { createSharedFacts } from './facts/shared-facts';
 import { enableRunStats, programCost, statsSysctlEnabled } from './bpf/prog-stats';
 import { componentType, type CollectorConfig } from './config/load';
+import { planReload, usedProbeIds, type ReloadPlan } from './config/reload-plan';
+import type { Resource } from '@opentelemetry/resources';
+import type { HealthSource } from './health';
 import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { Attributes, HistogramValue, MetricSink, MetricSpec, ProbePlugin } from './plugin/types';
@@ -52,7 +56,14 @@ const INTERFACE_ATTACHED: MetricSpec = {
 /** How long shutdown waits for the last collection, and then for the exporters to send what they hold (a dead backend would retry for longer). */
 export const SHUTDOWN_FLUSH_MS = 3000;
 
-export class Service {
+export interface ReloadResult extends ReloadPlan {
+  failed: Array<{ probe: string; error: string }>;
+}
+
+export class Service implements HealthSource {
+  /** For the health endpoint: when start finished and when a collection last did. */
+  startedAt: number | undefined;
+  lastCollectAt: number | undefined;
   private telemetry: Telemetry | undefined;
   private readonly runners: ProbeRunner[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -64,10 +75,14 @@ export class Service {
   private runStats: { close(): void } | undefined;
   private readonly observers: ServiceObserver[] = [];
   private interfaceWatcher: InterfaceWatcher | undefined;
-  private emit: (probe: string, name: string, attrs: Attributes, body?: string) => void = () => undefined;
+  private resource: Resource | undefined;
+  private readonly xdpClaims = new Map<string, string>();
+  private readonly facts = createSharedFacts();
+  /** The reload in progress, if any: reloads run one after the other, and collection waits for none. */
+  private reloading: Promise<unknown> | undefined;
 
   constructor(
-    private readonly config: CollectorConfig,
+    private config: CollectorConfig,
     private readonly plugins: readonly ProbePlugin[],
     private readonly log: Logger,
     private readonly env: Env = process.env,
@@ -75,8 +90,15 @@ export class Service {
 
   /** Probe ids in config order that some pipeline uses; the others are not attached. */
   usedProbeIds(): string[] {
-    const used = new Set(Object.values(this.config.service.pipelines).flatMap((p) => p.probes));
-    return Object.keys(this.config.probes).filter((id) => used.has(id));
+    return usedProbeIds(this.config);
+  }
+
+  get ready(): boolean {
+    return this.startedAt !== undefined && !this.stopping;
+  }
+
+  get intervalMs(): number {
+    return this.config.service.intervalMs;
   }
 
   /** Adds a face that sees each collection and every log record (before start, to see everything). */
@@ -103,39 +125,109 @@ export class Service {
   }
 
   async start(): Promise<void> {
-    this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
-    const xdpClaims = new Map<string, string>();
-    const facts = createSharedFacts();
-    const emit = (this.emit = (probe: string, name: string, attrs: Attributes, body?: string) => {
-      this.telemetry?.emitEvent(probe, name, attrs, body);
-      if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
-    });
+    this.resource = buildResource(this.env);
+    this.telemetry = await Telemetry.start(this.config, this.resource, this.log, this.env);
     const watcher = (this.interfaceWatcher = new InterfaceWatcher(() => void this.followInterfaces()));
     const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
       if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
     }
     try {
-      for (const id of used) {
-        const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        let interfaces: NetInterface[];
-        try {
-          interfaces = resolveAtStart(this.config.probes[id], watcher.interfaces);
-        } catch (err) {
-          throw wrapError(`starting probe ${id}`, err);
-        }
-        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts, (probe, reason) => this.onProbeFinished(probe, reason), interfaces);
-        this.runners.push(runner);
-        await runner.start();
-        this.announceAttachments(runner);
-      }
+      for (const id of used) await this.startProbe(id);
     } catch (err) {
       await this.shutdown({ finalCollect: false });
       throw err;
     }
     this.watchKernelCost();
     watcher.start();
+    this.startClock();
+    this.startedAt = Date.now();
+  }
+
+  private startClock(): void {
+    if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
+  }
+
+  private readonly emit = (probe: string, name: string, attrs: Attributes, body?: string): void => {
+    this.telemetry?.emitEvent(probe, name, attrs, body);
+    if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
+  };
+
+  /** Attaches one probe of this.config (on the interfaces it selects now) and announces its attachments. */
+  private async startProbe(id: string): Promise<void> {
+    const plugin = this.plugins.find((p) => p.type === componentType(id))!;
+    let interfaces: NetInterface[];
+    try {
+      interfaces = resolveAtStart(this.config.probes[id], this.interfaceWatcher!.interfaces);
+    } catch (err) {
+      throw wrapError(`starting probe ${id}`, err);
+    }
+    const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), this.emit, this.xdpClaims, this.facts, (probe, reason) => this.onProbeFinished(probe, reason), interfaces);
+    this.runners.push(runner);
+    await runner.start();
+    this.announceAttachments(runner);
+  }
+
+  /**
+   * Applies a new, already validated config by difference (core/config/reload-plan.ts):
+   * unchanged probes keep running and keep their counters; changed and removed ones
+   * detach, added ones attach. Changed exporters: the new ones start first, on the same
+   * probe series (start times go on, so no counter resets), then the old ones send what
+   * they still hold (queued log records included) within SHUTDOWN_FLUSH_MS. New exporters
+   * that cannot start (a port in use) leave everything as it was. A probe that fails to
+   * attach is reported in `failed`; the rest of the reload stands.
+   */
+  reload(next: CollectorConfig): Promise<ReloadResult> {
+    const run = (this.reloading ?? Promise.resolve()).then(() => this.applyReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: CollectorConfig): Promise<ReloadResult> {
+    // Nothing is swapped under a collection or an interface follow-up; intervals due meanwhile skip (and are counted).
+    while (this.collecting) await this.collecting.catch(() => undefined);
+    const old = this.telemetry;
+    if (this.stopping || !old || !this.resource) throw new Error('the collector is not running');
+    let release!: () => void;
+    this.collecting = new Promise<void>((r) => (release = r));
+    try {
+      return await this.applyPlan(next, old, this.resource);
+    } finally {
+      this.collecting = undefined;
+      release();
+    }
+  }
+
+  private async applyPlan(next: CollectorConfig, old: Telemetry, resource: Resource): Promise<ReloadResult> {
+    const plan = planReload(this.config, next);
+    const replacement = plan.exporters ? await Telemetry.start(next, resource, this.log, this.env, old.probeMetrics) : undefined;
+    for (const id of plan.stop) {
+      const runner = this.runners.find((r) => r.id === id);
+      if (!runner) continue;
+      await runner.stop(); // its last log records go to the exporters that served it
+      this.runners.splice(this.runners.indexOf(runner), 1);
+      old.probeMetrics.forget(id);
+    }
+    const intervalChanged = next.service.intervalMs !== this.config.service.intervalMs;
+    this.config = next;
+    if (replacement) {
+      this.telemetry = replacement;
+      this.watchKernelCost();
+    }
+    const failed: Array<{ probe: string; error: string }> = [];
+    for (const id of plan.start) {
+      try {
+        await this.startProbe(id);
+      } catch (err) {
+        const i = this.runners.findIndex((r) => r.id === id);
+        if (i >= 0) await this.runners.splice(i, 1)[0]!.stop();
+        failed.push({ probe: id, error: (err as Error).message });
+      }
+    }
+    if (intervalChanged) this.startClock();
+    if (replacement) await old.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
+    return { ...plan, failed };
   }
 
   /**
@@ -163,8 +255,9 @@ export class Service {
     for (const runner of this.runners) {
       if (runner.running) await this.collectRunner(runner);
     }
+    this.lastCollectAt = Date.now();
     if (this.observers.length) {
-      const at = Date.now();
+      const at = this.lastCollectAt;
       this.notify((o) => o.collectionDone?.(at));
     }
   }
@@ -247,7 +340,7 @@ export class Service {
 
   /** Each probe program's run count and time as self-metrics; statistics on while running, if configured. */
   private watchKernelCost(): void {
-    if (this.config.service.telemetry.kernel_stats && !statsSysctlEnabled()) {
+    if (!this.runStats && this.config.service.telemetry.kernel_stats && !statsSysctlEnabled()) {
       try {
         this.runStats = enableRunStats();
       } catch (err) {
@@ -285,6 +378,7 @@ export class Service {
   private async doShutdown(finalCollect: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.interfaceWatcher?.stop();
+    if (this.reloading) await this.reloading;
     const collectBy = Date.now() + SHUTDOWN_FLUSH_MS;
     if (this.collecting && !(await settledBy(this.collecting, collectBy))) this.log.warn('stopped waiting for the collection in progress');
     // The last values go into the store; the exporters' last snapshot (after the probes' final log records) sends them.

@@ -3,6 +3,8 @@
 // time: kernel tests share interfaces and attach points, so they must not overlap. Each file
 // is its own `node --test` run (Node 18 has no --test-concurrency), and the totals of all of
 // them close the output as one line: "tests: N passed, N failed, N skipped".
+// Slow files (*.slow.test.js: the container image build, the fleet of 20) run only with
+// --slow (npm run test:slow): they would not fit CI's time budget for the default suite.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -13,15 +15,17 @@ const dist = path.resolve(process.env.NETPROBE_TESTS_DIR || path.join(__dirname,
 // Each argument is a substring of a path; a file runs when it matches any (all run without one).
 // --one-process runs every matching file in a single node process, in order: for the kernel
 // matrix's guests, where starting node and loading the modules again per file costs minutes.
+// --slow runs the *.slow.test files (image build, fleet), which the default run leaves out.
 const args = process.argv.slice(2);
 const oneProcess = args.includes('--one-process');
-const filters = args.filter((a) => a !== '--one-process');
+const slow = args.includes('--slow');
+const filters = args.filter((a) => a !== '--one-process' && a !== '--slow');
 const files = [];
 const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name);
     if (e.isDirectory()) walk(full);
-    else if (e.name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => full.includes(f)))) files.push(full);
+    else if (e.name.endsWith('.test.js') && slow === e.name.endsWith('.slow.test.js') && (filters.length === 0 || filters.some((f) => full.includes(f)))) files.push(full);
   }
 };
 walk(dist);

@@ -21,10 +21,13 @@ if [[ "$(id -u)" != 0 ]]; then
   exit 1
 fi
 
-# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools, tmux (drives `netprobe top`).
+# Runtime: libbpf; build: clang and headers; tests: bpftool, iproute2, protoc, capture and DNS tools, tmux (drives `netprobe top`),
+# and what builds and checks deploy/ (container image, systemd unit).
 packages=(libbpf1 clang llvm libbpf-dev linux-libc-dev iproute2 procps util-linux ca-certificates)
 if [[ "$mode" == test || "$mode" == kernels ]]; then
   packages+=(bpftool tcpdump tshark bind9-dnsutils dnsmasq-base protobuf-compiler iputils-ping ethtool iptables dpkg apt tmux)
+  # deploy/: the container image (debootstrap, buildah, podman with runc) and the systemd unit (systemd-analyze).
+  packages+=(debootstrap debian-archive-keyring buildah podman runc systemd)
 fi
 if [[ "$mode" == kernels ]]; then
   # Guests boot Debian's kernels under qemu on this root, shared over 9p, from a busybox initramfs.

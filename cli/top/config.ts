@@ -44,6 +44,7 @@ export function forTop(config: CollectorConfig, intervalMs: number, kernelStats 
   return {
     probes: Object.fromEntries(probes.map((id) => [id, config.probes[id]])),
     exporters: {},
+    extensions: {}, // no health endpoint for an interactive view
     service: {
       ...config.service,
       interval: `${intervalMs}ms`,

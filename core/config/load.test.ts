@@ -67,7 +67,8 @@ service:
     logs/events: { probes: [xdp_counter/a], exporters: [otlp_http/backup] }
 `, 'inline', plugins, {});
   assert.deepEqual((config.probes['xdp_counter/b'] as { interfaces: unknown }).interfaces, 'auto');
-  assert.equal((config.exporters['otlp_http/backup'] as { protocol: string }).protocol, 'http/protobuf');
+  // protocol stays unset: OTEL_EXPORTER_OTLP_PROTOCOL may decide at start (core/telemetry/exporters/otlp-http.ts).
+  assert.deepEqual(config.exporters['otlp_http/backup'], { headers: {}, max_queue_size: 32768 });
 });
 
 test('each pipeline\'s signal is parsed once from its name, and routes follow it', () => {

@@ -17,6 +17,7 @@ import { formats } from './formats';
 import { formatAjvErrors, formatPath } from './errors';
 import { NetprobeError } from '../errors';
 import type { ProbePlugin } from '../plugin/types';
+import type { HealthCheckConfig } from '../health';
 
 export const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
 
@@ -34,11 +35,14 @@ export function pipelineSignal(name: string): Signal {
   if (signal !== 'metrics' && signal !== 'logs') throw new NetprobeError('NETPROBE_ERR_CONFIG', `pipeline ${name}: expected a name metrics[/name] or logs[/name]`);
   return signal;
 }
-export type ExporterType = 'otlp_http' | 'prometheus' | 'debug';
+export type ExporterType = 'otlp' | 'otlp_http' | 'prometheus' | 'debug';
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 
-export interface OtlpHttpConfig {
+/** `otlp` (gRPC unless told otherwise) and `otlp_http` share these keys. */
+export interface OtlpConfig {
   endpoint?: string;
-  protocol: 'http/protobuf' | 'http/json';
+  /** Unset: the OTEL_EXPORTER_OTLP_*PROTOCOL variables decide, else the exporter type's own. */
+  protocol?: OtlpProtocol;
   headers: Record<string, string>;
   timeout?: string;
   compression?: 'none' | 'gzip';
@@ -49,7 +53,8 @@ export interface DebugConfig { verbosity: 'basic' | 'normal' | 'detailed' }
 
 export interface CollectorConfig {
   probes: Record<string, unknown>;
-  exporters: Record<string, OtlpHttpConfig | PrometheusConfig | DebugConfig>;
+  extensions: { health_check?: HealthCheckConfig };
+  exporters: Record<string, OtlpConfig | PrometheusConfig | DebugConfig>;
   service: {
     interval: string;
     /** `interval` in milliseconds. */
@@ -185,7 +190,7 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
 
 /** `debug:` with nothing after it means "defaults", as in the OpenTelemetry Collector. */
 function emptyComponentsToObjects(data: Record<string, unknown>): Record<string, unknown> {
-  for (const section of ['probes', 'exporters']) {
+  for (const section of ['probes', 'exporters', 'extensions']) {
     const components = data[section];
     if (components && typeof components === 'object' && !Array.isArray(components)) {
       for (const [id, value] of Object.entries(components)) if (value === null) (components as Record<string, unknown>)[id] = {};

@@ -72,9 +72,11 @@ export class Telemetry {
     this.logger = this.loggerProvider?.getLogger('netprobe', VERSION);
   }
 
-  /** Starts every exporter that is in a pipeline. A port already in use fails here, before any probe attaches. */
-  static async start(config: CollectorConfig, resource: Resource, log: Logger, env: Env = process.env): Promise<Telemetry> {
-    const store = new ProbeMetricStore(resource);
+  /**
+   * Starts every exporter that is in a pipeline. A port already in use fails here, before any probe attaches.
+   * `store`: on a reload, the probes' series of the exporters this one replaces (their start times go on).
+   */
+  static async start(config: CollectorConfig, resource: Resource, log: Logger, env: Env = process.env, store = new ProbeMetricStore(resource)): Promise<Telemetry> {
     const self = new SelfMetrics();
     const exporters: Exporters = { readers: [], metricQueues: [], logQueues: [], description: [] };
     const interval = config.service.intervalMs;

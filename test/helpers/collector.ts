@@ -29,10 +29,22 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => T |
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-/** HTTP GET from inside nsB (the backends listen on that namespace's loopback). Node 18 has fetch. */
+/** What runs commands in namespaces: a TestNet, a Fleet. */
+export interface Namespaces {
+  exec(ns: string, args: string[]): string;
+  spawn(ns: string, args: string[]): ChildProcess;
+}
+
+/** HTTP GET from inside namespace `ns` (backends listen on its loopback). Node 18 has fetch. */
+export function httpGetIn(net: Namespaces, ns: string, url: string): string {
+  // Exit only once stdout is flushed: a big answer through a pipe would be cut short.
+  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { const ok = r.ok; process.stdout.write(await r.text(), () => process.exit(ok ? 0 : 1)); }, () => process.exit(2));`;
+  return net.exec(ns, [process.execPath, '-e', script]);
+}
+
+/** HTTP GET from inside nsB, where the single-host tests' backends listen. */
 export function httpGet(net: TestNet, url: string): string {
-  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(2));`;
-  return net.exec(net.nsB, [process.execPath, '-e', script]);
+  return httpGetIn(net, net.nsB, url);
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
@@ -42,13 +54,15 @@ export function exited(child: ChildProcess): Promise<number | null> {
 
 /**
  * Starts `netprobe run` with `yaml` inside `ns`; resolves once it printed that it runs.
- * `keepMounts` enters only the network namespace, so the cgroup v2 mount stays visible.
+ * `keepMounts` enters only the network namespace, so the cgroup v2 mount stays visible;
+ * `env` adds environment variables.
  */
-export async function startCollector(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean } = {}): Promise<{ child: ChildProcess; output: () => string }> {
+export async function startCollector(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<{ child: ChildProcess; output: () => string }> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-run-')), 'collector.yaml');
   fs.writeFileSync(file, yaml);
   const args = [process.execPath, cliPath, 'run', '--config', file];
-  const child = options.keepMounts ? net.spawnKeepingMounts(ns, args) : net.spawn(ns, args);
+  const spawnOptions = options.env ? { env: { ...process.env, ...options.env } } : {};
+  const child = options.keepMounts ? net.spawnKeepingMounts(ns, args, spawnOptions) : net.spawn(ns, args, spawnOptions);
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   readline.createInterface({ input: child.stdout! }).on('line', (line) => (output += line + '\n'));
