@@ -70,11 +70,14 @@ test('a stopped service really stopped: its probe was stopped and is never colle
   const calls = { collect: 0, stop: 0 };
   const plugin = scriptedProbe(() => undefined, calls);
   const service = new Service(scriptedConfig(plugin), [plugin], recordingLogger(), {});
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const timersBefore = timers();
   await service.start();
   await sleep(350); // about three intervals of 100 ms
   assert.ok(calls.collect >= 2, `collected on the service's clock (${calls.collect} times)`);
   await service.shutdown();
   assert.equal(calls.stop, 1, 'the probe was stopped');
+  assert.equal(timers(), timersBefore, 'no timer of the service is left (the process can exit)');
   const after = calls.collect;
   await sleep(350);
   assert.equal(calls.collect, after, 'no collection after shutdown');
@@ -106,7 +109,7 @@ test('a failing collect is logged once until the probe recovers, then once again
   }
 });
 
-test('shutdown gives up on a collection that never ends, after the deadline, and still stops the probe', async () => {
+test('shutdown gives up on a collection that never ends, after the deadline, and still stops the probe', { timeout: 4 * SHUTDOWN_FLUSH_MS }, async () => {
   const calls = { collect: 0, stop: 0 };
   let hang = false;
   const plugin = scriptedProbe(() => (hang ? new Promise<void>(() => undefined) : undefined), calls);
