@@ -89,6 +89,26 @@ export function capturedJson(dir: string, signal: 'logs' | 'metrics'): unknown[]
 export interface OtlpJsonLogRecord { eventName?: string; attributes: Array<{ key: string; value: Record<string, unknown> }>; body?: Record<string, unknown> }
 
 /** Every log record in the captured OTLP/HTTP JSON logs requests, in arrival order. */
+/** One metric as OTLP/HTTP JSON carries it: a sum, gauge or histogram with its data points. */
+export interface OtlpJsonMetric {
+  name: string;
+  unit?: string;
+  sum?: { dataPoints: OtlpJsonNumberPoint[]; aggregationTemporality?: number; isMonotonic?: boolean };
+  gauge?: { dataPoints: OtlpJsonNumberPoint[] };
+  histogram?: { dataPoints: unknown[]; aggregationTemporality?: number };
+}
+export interface OtlpJsonNumberPoint {
+  attributes?: Array<{ key: string; value: Record<string, unknown> }>;
+  asInt?: string | number;
+  asDouble?: number;
+}
+
+/** Every metric of every captured OTLP/HTTP JSON metrics request, in arrival order. */
+export function capturedMetrics(dir: string): OtlpJsonMetric[] {
+  return (capturedJson(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: OtlpJsonMetric[] }> }> }>)
+    .flatMap((r) => r.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)));
+}
+
 export function capturedLogRecords(dir: string): OtlpJsonLogRecord[] {
   return (capturedJson(dir, 'logs') as Array<{ resourceLogs: Array<{ scopeLogs: Array<{ logRecords: OtlpJsonLogRecord[] }> }> }>)
     .flatMap((r) => r.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
