@@ -13,7 +13,7 @@ import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
 import { KernelBtf, type KernelTypes } from '../bpf/kernel-btf';
 import { kernelSymbols } from '../bpf/kallsyms';
-import { autoInterfaces, listInterfaces } from '../net/interfaces';
+import type { NetInterface } from '../net/interface-watcher';
 import { CgroupPaths } from '../net/cgroup';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
@@ -56,6 +56,8 @@ export class TrackingHost implements ProbeHost {
     private readonly xdpClaims: Map<string, string>,
     readonly facts: SharedFacts,
     private readonly onFinished: (probeId: string, reason: string) => void = () => undefined,
+    /** What the probe's `interfaces` config selects, resolved by core. */
+    private readonly selected: readonly NetInterface[] = [],
   ) {}
 
   openObject(): ProbeObjectSpec {
@@ -69,16 +71,13 @@ export class TrackingHost implements ProbeHost {
     return numPossibleCpus();
   }
 
-  resolveInterfaces(spec: 'auto' | readonly string[]): string[] {
-    if (spec === 'auto') {
-      const found = autoInterfaces();
-      if (found.length === 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)');
-      return found;
-    }
-    const existing = new Set(listInterfaces().map((i) => i.name));
-    const missing = spec.filter((name) => !existing.has(name));
-    if (missing.length) throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`);
-    return [...spec];
+  interfaces(): readonly NetInterface[] {
+    return this.selected;
+  }
+
+  /** The resolved interface by name (its ifindex for the attach), or just the name for one this probe did not select. */
+  private target(ifname: string): NetInterface | string {
+    return this.selected.find((i) => i.name === ifname) ?? ifname;
   }
 
   attachXdp(object: ProbeObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic' {
@@ -86,7 +85,7 @@ export class TrackingHost implements ProbeHost {
     if (owner && owner !== this.probeId) {
       throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface ${ifname} already has XDP from ${owner}; an interface takes one XDP program, so give each probe its own interfaces`);
     }
-    const { link, mode: used } = attachXdp(loadedBpf(object).programFd(program), ifname, mode);
+    const { link, mode: used } = attachXdp(loadedBpf(object).programFd(program), this.target(ifname), mode);
     this.xdpClaims.set(ifname, this.probeId);
     this.track(link, { kind: 'xdp', target: ifname, targetKind: 'interface', detail: `mode=${used}` });
     this.cleanups.push({ what: `XDP claim on ${ifname}`, fn: () => this.xdpClaims.delete(ifname) });
@@ -94,7 +93,7 @@ export class TrackingHost implements ProbeHost {
   }
 
   attachTc(object: ProbeObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
-    const attached = attachTc(loadedBpf(object).programFd(program), ifname, direction, mode);
+    const attached = attachTc(loadedBpf(object).programFd(program), this.target(ifname), direction, mode);
     this.track(attached, { kind: `tc/${direction}`, target: ifname, targetKind: 'interface', detail: attached.mode });
     if (mode === 'auto' && attached.mode === 'classic' && !this.toldClassicTc) {
       this.toldClassicTc = true;

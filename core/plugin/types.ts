@@ -16,6 +16,8 @@ import type { TestRunOptions, TestRunResult } from '../bpf/test-run';
 import type { BtfEnum } from './enum';
 
 export type { KernelTypes } from '../bpf/kernel-btf';
+export type { NetInterface } from '../net/interface-watcher';
+import type { NetInterface } from '../net/interface-watcher';
 export type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 export type { RecordHandler } from '../bpf/ringbuf';
 export type { Decoded, LayoutField, StructLayout } from '../bpf/layout';
@@ -174,8 +176,13 @@ export interface ProbeHost {
   openObject(): ProbeObjectSpec;
   /** CPUs the kernel may run (per-CPU maps hold this many copies). */
   readonly possibleCpus: number;
-  /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
-  resolveInterfaces(spec: 'auto' | readonly string[]): string[];
+  /**
+   * The interfaces this probe's `interfaces` config selects (`auto`: every up, non-loopback
+   * one; or a list of names), resolved once by core, with their ifindex. Core follows
+   * interfaces as they come and go: when the set changes it stops this probe instance
+   * (its last values are exported once) and starts a new one on the new set.
+   */
+  interfaces(): readonly NetInterface[];
   attachXdp(object: ProbeObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
   /**
    * Attaches a `SEC("tc")` program: through tcx where the kernel has it (shared hook,
@@ -258,6 +265,11 @@ export interface ProbePlugin<C = unknown> {
   validate?(config: C): ConfigIssue[];
   metrics: readonly MetricSpec[];
   logRecords: readonly LogRecordSpec[];
+  /**
+   * Whether core starts the probe again when the interfaces its `interfaces` config selects
+   * change (default true). False keeps one session, e.g. one capture file, on the start set.
+   */
+  followsInterfaces?: boolean;
   create(ctx: ProbeContext<C>): ProbeInstance;
   /**
    * A config that runs this probe on the given test interfaces, or for the processes of the

@@ -13,7 +13,6 @@ import {
 } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
-import { listInterfaces } from '../../core/net/interfaces';
 import { VERSION } from '../../core/version';
 import { RecordDecoder, type CapturedFrame } from './record';
 import { PcapngWriter } from './pcapng-writer';
@@ -60,6 +59,8 @@ export const packetCapture: ProbePlugin<PacketCaptureConfig> = {
   object: 'packet_capture.bpf.o',
   reads: { maps: ['capture_counts'], ringBuffers: ['capture_events'] },
   configSchema: schema,
+  // One capture is one pcap-ng session: a restart on new interfaces would start a new file.
+  followsInterfaces: false,
   metrics: [
     { name: 'netprobe.capture.packet.count', description: 'Packets the capture programs saw, by outcome: captured, filtered_out, sampled_out, over_packet_budget, over_byte_budget, ring_full, copy_failed.', unit: '{packet}', kind: 'counter', attributes: ['netprobe.capture.outcome'] },
     { name: 'netprobe.capture.io', description: 'Bytes on the wire of the packets the capture programs saw, by outcome.', unit: 'By', kind: 'counter', attributes: ['netprobe.capture.outcome'] },
@@ -130,14 +131,14 @@ export class CaptureRun {
   badRecords = 0;
 
   constructor(private readonly config: PacketCaptureConfig, private readonly host: ProbeHost, private readonly log: Log) {
-    const interfaces = host.resolveInterfaces(config.interfaces);
-    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-    interfaces.forEach((name, id) => {
+    const resolved = host.interfaces();
+    const interfaces = resolved.map((i) => i.name);
+    resolved.forEach(({ name, index }, id) => {
       const type = arphrdType(name);
       if (type !== undefined && !ETHERNET_FRAMED.has(type)) {
         throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface ${name} is not Ethernet-framed (ARPHRD type ${type}); packet_capture captures Ethernet and loopback interfaces`);
       }
-      this.interfaceIds.set(indexes.get(name) ?? 0, { id, name });
+      this.interfaceIds.set(index, { id, name });
     });
 
     const spec = host.openObject();

@@ -19,7 +19,7 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
       return new ObjectSpec(o);
     },
     possibleCpus: numPossibleCpus(),
-    resolveInterfaces: () => [],
+    interfaces: () => [],
     attachXdp: () => 'generic',
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
