@@ -22,6 +22,7 @@ import { startServer, runClient, failingConnect } from './helpers/tcp';
 import type { EmittedEvent } from './helpers/harness';
 import type { Attributes, LogRecordSpec } from '../core/plugin/types';
 import { PROBE_ID_ATTRIBUTE } from '../core/telemetry/probe-metrics';
+import type { NetprobeError } from '../core/errors';
 import { stringify } from 'yaml';
 import { patience } from './helpers/slowdown';
 
@@ -103,6 +104,19 @@ test('the registry has unique plugin types', () => {
 });
 
 for (const plugin of plugins) {
+  /** A test network and cgroup (removed after the test), and the plugin's example config on them. */
+  const testbed = (t: { after(fn: () => void): void }) => {
+    const net = TestNet.create({ ipv6: true });
+    const cgroup = TestCgroup.create();
+    t.after(() => {
+      net.cleanup();
+      cgroup.remove();
+    });
+    const example = plugin.exampleConfig({ interfaces: [net.vB], cgroup: cgroup.path });
+    // ip netns exec hides the cgroup v2 mount; a probe given the cgroup enters only the network namespace.
+    return { net, cgroup, yaml: configFor(plugin.type, example), keepMounts: 'cgroup' in example };
+  };
+
   test(`${plugin.type}: an empty config gets defaults that pass the plugin's own checks`, () => {
     const config = parseConfig(configFor(plugin.type, {}), 'conformance', plugins, {});
     const defaults = config.probes[plugin.type];
@@ -141,29 +155,45 @@ for (const plugin of plugins) {
     }
   });
 
-  test(`${plugin.type}: stop is safe before start and twice; a failed start releases everything`, async () => {
+  test(`${plugin.type}: stop is safe before start and twice; a start that fails at once is an error with a code`, async () => {
     const log = createLogger('conformance');
     const config = parseConfig(configFor(plugin.type, plugin.exampleConfig({ interfaces: ['np-absent0'], cgroup: '/np-absent0' })), 'c', plugins, {}).probes[plugin.type];
     const unstarted = new ProbeRunner(plugin.type, plugin, config, log, () => {}, new Map());
     await unstarted.stop();
     await unstarted.stop();
     const failing = new ProbeRunner(plugin.type, plugin, config, log, () => {}, new Map());
-    await assert.rejects(failing.start(), /np-absent0/);
+    await assert.rejects(failing.start(), (err: NetprobeError) => /np-absent0/.test(err.message) && /^NETPROBE_ERR_/.test(err.code));
     assert.equal(failing.attachments.length, 0);
     await failing.stop();
   });
 
+  test(`${plugin.type}: in the kernel, a start that fails after attaching releases everything; start, stop, start again works`, { timeout: patience(120_000) }, async (t) => {
+    if (!kernelTestsPossible(t)) return;
+    const { net, yaml, keepMounts } = testbed(t);
+    const failed = await ProbeHarness.failedStart(net, net.nsB, yaml, { keepMounts });
+    assert.match(String(failed.error), /injected failure after attaching/, String(failed.stderr));
+    assert.equal(failed.code, 'NETPROBE_ERR_ATTACH', 'the failure keeps its code through the runner');
+    const released = failed.released as { programIds: number[]; stillLoaded: number[]; attachments: number };
+    assert.ok(released.programIds.length > 0, 'the probe had loaded programs and attached one when it failed');
+    assert.deepEqual(released.stillLoaded, [], 'every program it loaded is gone from the kernel (so no link or filter holds one)');
+    assert.equal(released.attachments, 0);
+
+    const { harness, ready } = await ProbeHarness.start(net, net.nsB, yaml, { keepMounts });
+    try {
+      assert.ok(ready.length > 0, 'attached');
+      const again = await harness.restart();
+      assert.deepEqual(again, ready, 'stopped and started again, it attaches the same way');
+      net.sendUdp([100]);
+      assert.ok((await harness.collect()).length > 0, 'and reports');
+    } finally {
+      await harness.stop();
+    }
+  });
+
   test(`${plugin.type}: in the kernel, it reports exactly the metrics, log records and attributes it declares, each attribute with one type`, { timeout: patience(120_000) }, async (t) => {
     if (!kernelTestsPossible(t)) return;
-    const net = TestNet.create({ ipv6: true });
-    const cgroup = TestCgroup.create();
-    t.after(() => {
-      net.cleanup();
-      cgroup.remove();
-    });
-    const example = plugin.exampleConfig({ interfaces: [net.vB], cgroup: cgroup.path });
-    // ip netns exec hides the cgroup v2 mount; a probe given the cgroup enters only the network namespace.
-    const { harness, ready } = await ProbeHarness.start(net, net.nsB, configFor(plugin.type, example), { keepMounts: 'cgroup' in example });
+    const { net, cgroup, yaml, keepMounts } = testbed(t);
+    const { harness, ready } = await ProbeHarness.start(net, net.nsB, yaml, { keepMounts });
     assert.ok(ready.length > 0, 'attached somewhere');
     await sendEveryKindOfTraffic(net, cgroup);
     const points = await harness.collect();

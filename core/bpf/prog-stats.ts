@@ -53,6 +53,11 @@ export function programCost(fd: number): ProgramCost {
   return readInfo(fd);
 }
 
+/** The kernel's id of the program behind `fd` (ids are never reused while it lives). */
+export function programId(fd: number): number {
+  return readInfo(fd).id;
+}
+
 function readInfo(fd: number): ProgramInfo {
   const l = infoLayout();
   const info = Buffer.alloc(l.size);

@@ -5,14 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { linksOfProgram } from '../../test/helpers/bpftool';
 import { exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
-import { capturedLogRecords, plainAttributes } from '../../test/helpers/otlp-json';
+import { capturedLogRecords, capturedMetrics, plainAttributes } from '../../test/helpers/otlp-json';
 import { startServer, runClient } from '../../test/helpers/tcp';
 
 /** Every captured log record, attributes flattened to their values. */
@@ -63,10 +61,14 @@ service:
   assert.equal(attached?.attributes['netprobe.attach.cgroup'], cgroup.dir, 'a cgroup attachment names its cgroup');
   assert.equal(attached?.attributes['network.interface.name'], undefined);
 
-  // The opened counter arrives as an OTLP sum.
-  await until('netprobe.tcp.connection.opened in an OTLP metrics request', 10_000, () => (fs.readdirSync(captureDir)
-    .filter((f) => f.includes('v1_metrics'))
-    .some((f) => /"name":"netprobe\.tcp\.connection\.opened"/.test(fs.readFileSync(path.join(captureDir, f), 'utf8'))) ? true : undefined));
+  // The opened counter arrives as an OTLP sum: monotonic, cumulative, one connection opened as client.
+  const opened = await until('netprobe.tcp.connection.opened in an OTLP metrics request', 10_000, () => capturedMetrics(captureDir)
+    .filter((m) => m.name === 'netprobe.tcp.connection.opened').pop());
+  assert.ok(opened.sum, `an OTLP sum, not ${Object.keys(opened).join(', ')}`);
+  assert.equal(opened.sum.isMonotonic, true);
+  assert.equal(opened.sum.aggregationTemporality, 2, 'cumulative');
+  const asClient = opened.sum.dataPoints.find((p) => p.attributes?.some((a) => a.key === 'netprobe.connection.role' && a.value.stringValue === 'client'));
+  assert.equal(Number(asClient?.asInt), 1, 'one connection opened as client');
 
   child.kill('SIGTERM');
   assert.equal(await exited(child), 0, `collector did not exit cleanly:\n${output()}`);

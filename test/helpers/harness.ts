@@ -42,6 +42,27 @@ export class ProbeHarness {
     return { harness, ready: first.ready as unknown[] };
   }
 
+  /**
+   * Starts the harness with --fail-after-attach: each probe fails right after its first
+   * attachment. Resolves with the harness's answer (error, code, released) once it exited.
+   */
+  static async failedStart(net: TestNet, ns: string, yaml: string, options: { keepMounts?: boolean } = {}): Promise<Record<string, unknown>> {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-test-')), 'config.yaml');
+    fs.writeFileSync(file, yaml);
+    const args = [process.execPath, path.join(distRoot, 'test', 'harness', 'probe-harness.js'), file, '--fail-after-attach'];
+    const child = options.keepMounts ? net.spawnKeepingMounts(ns, args) : net.spawn(ns, args);
+    const harness = new ProbeHarness(child);
+    const reply = await harness.next();
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    return { ...reply, stderr: harness.stderr };
+  }
+
+  /** Stops every probe, then starts them again as new runners; resolves with the new attachments. */
+  async restart(): Promise<unknown[]> {
+    this.child.stdin!.write('restart\n');
+    return (await this.next()).ready as unknown[];
+  }
+
   private async next(): Promise<Record<string, unknown>> {
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`harness timed out; stderr:\n${this.stderr}`)), patience(20_000)).unref());
     const r = await Promise.race([this.lines.next(), timeout]);

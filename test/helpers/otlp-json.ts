@@ -17,7 +17,13 @@ export interface OtlpDataPoint {
   bucketCounts?: Array<string | number>;
 }
 type Points = { dataPoints: OtlpDataPoint[] };
-export interface OtlpMetric { name: string; unit?: string; sum?: Points & { isMonotonic?: boolean }; gauge?: Points; histogram?: Points }
+export interface OtlpMetric {
+  name: string;
+  unit?: string;
+  sum?: Points & { isMonotonic?: boolean; aggregationTemporality?: number };
+  gauge?: Points;
+  histogram?: Points & { aggregationTemporality?: number };
+}
 
 type LogsBody = { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: OtlpLogRecord[] }> }> };
 type MetricsBody = { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: OtlpMetric[] }> }> };
@@ -30,6 +36,11 @@ export function capturedLogRecords(dir: string): OtlpLogRecord[] {
 /** Every metric in the given metrics request bodies. */
 export function metricsIn(bodies: unknown[]): OtlpMetric[] {
   return (bodies as MetricsBody[]).flatMap((b) => b.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)));
+}
+
+/** Every metric of every captured metrics request, in arrival order. */
+export function capturedMetrics(dir: string): OtlpMetric[] {
+  return metricsIn(capturedJson(dir, 'metrics'));
 }
 
 /** The metrics of the latest export (sums are cumulative, so the latest has everything). */
