@@ -17,7 +17,7 @@ import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
 import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
-import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
+import { FlowTracker, type EndedFlow } from './flow-tracker';
 import { clockReference, type ClockReference } from './clock';
 import { FLOW_ATTRIBUTES, FLOW_END_ATTRIBUTES, FLOW_UPDATE_ATTRIBUTES, flowAttributes, flowRecord, protocolName } from './flow-record';
 import { flushHotSlots } from './hot-slots';
@@ -184,7 +184,12 @@ export class FlowStatsRunner {
     const untrackedNames = object.btf.enumNames('untracked_reason');
     this.untrackedReasons = enumLabels(untrackedNames, 'UNTRACKED_');
     this.nonIpReason = this.untrackedReasons.get([...untrackedNames].find(([, name]) => name === 'UNTRACKED_NON_IP')![0])!;
-    this.tracker = new FlowTracker(config.port_series_limit, ephemeralPortRange());
+    this.tracker = new FlowTracker({
+      portSeriesLimit: config.port_series_limit,
+      ephemeralPorts: ephemeralPortRange(),
+      keyOf: (id) => this.codec.decodeKey(Buffer.from(id, 'latin1'), 0),
+      nameOf: (key) => this.peerName(key),
+    });
     this.idleMs = parseDuration(config.idle_timeout);
     this.updateMs = parseDuration(config.update_interval);
     this.loadFilters();
@@ -315,7 +320,7 @@ export class FlowStatsRunner {
     for (let i = 0; i < count; i++) {
       const base = i * ks;
       this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
-      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.withPeerName(this.codec.decodeKey(keys, base)), nowMs);
+      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, nowMs);
     }
   }
 
@@ -332,14 +337,9 @@ export class FlowStatsRunner {
 
   /**
    * The remote end is the source of what was received and the destination of what was
-   * sent; its name (published by dns) is taken when the flow is first seen, so a flow
-   * that outlives the name's TTL keeps it.
+   * sent; the tracker takes its name (published by dns) when the flow is first seen, so
+   * a flow that outlives the name's TTL keeps it.
    */
-  private withPeerName(key: FlowKeyInfo): FlowKeyInfo {
-    key.peerName = this.peerName(key);
-    return key;
-  }
-
   private peerName(key: FlowKeyInfo): string | undefined {
     return this.host.facts.addressNames.lookup(key.direction === 'receive' ? key.src : key.dst);
   }
@@ -351,7 +351,7 @@ export class FlowStatsRunner {
 
   private recordTopFlows(sink: MetricSink): void {
     const { top, rest } = this.tracker.top(this.config.top_flows);
-    for (const f of top as TrackedFlow[]) {
+    for (const f of top) {
       const attrs = flowAttributes(f.key, this.ifname(f.key.ifindex), f.key.peerName ?? this.peerName(f.key));
       sink.record('netprobe.flow.io', attrs, f.intervalBytes);
       sink.record('netprobe.flow.packet.count', attrs, f.intervalPackets);
