@@ -9,20 +9,42 @@ const key = (over: Partial<FlowKeyInfo> = {}): FlowKeyInfo => ({
 });
 const c = (packets: number, bytes: number, lastSeen = 100, syns = 0): FlowCounters => ({ packets, bytes, syns, firstSeen: 1, lastSeen, tcpFlags: 0 });
 
-/** A tracker whose flow ids name keys registered by see() (the plugin's ids are the raw kernel keys). */
+/** A tracker whose raw keys are short ids (16 bytes) naming keys registered by see(). */
 class Tracker extends FlowTracker {
   private readonly keys: Map<string, FlowKeyInfo>;
   constructor(portSeriesLimit: number, ephemeralPorts?: readonly [number, number], nameOf?: (key: FlowKeyInfo) => string | undefined) {
     const keys = new Map<string, FlowKeyInfo>();
-    super({ portSeriesLimit, ephemeralPorts, keyOf: (id) => ({ ...keys.get(id)! }), nameOf });
+    super({ keySize: 16, portSeriesLimit, ephemeralPorts, keyOf: (raw, at) => ({ ...keys.get(idOf(raw, at))! }), nameOf });
     this.keys = keys;
   }
 
-  see(id: string, counters: FlowCounters, k: FlowKeyInfo = key(), nowMs = 0): void {
+  see(id: string, counters: FlowCounters, k: FlowKeyInfo = key(), nowMs = 0): number {
     if (!this.keys.has(id)) this.keys.set(id, k);
-    this.observe(id, counters, nowMs);
+    return this.observe(raw(id), 0, counters, nowMs);
+  }
+
+  slot(id: string): number {
+    return this.find(raw(id), 0);
+  }
+
+  flow(id: string) {
+    return this.get(this.slot(id));
+  }
+
+  endId(id: string, final: FlowCounters | undefined, reason: 'idle' | 'evicted' | 'collector_stop') {
+    return this.end(this.slot(id), final, reason);
+  }
+
+  ids(slots: number[]): string[] {
+    return slots.map((s) => idOf(this.keyBytes(s), 0));
   }
 }
+const raw = (id: string) => {
+  const b = Buffer.alloc(16);
+  b.write(id, 'latin1');
+  return b;
+};
+const idOf = (b: Buffer, at: number) => b.toString('latin1', at, at + 16).replace(/\0+$/, '');
 
 test('growth between reads becomes traffic, port and connection totals', () => {
   const t = new Tracker(100);
@@ -34,7 +56,7 @@ test('growth between reads becomes traffic, port and connection totals', () => {
   assert.deepEqual(traffic.map((x) => [x.packets, x.bytes]), [[15, 1600]]);
   const port = [...t.ports.values()][0]!;
   assert.deepEqual([port.key.port, port.packets, port.bytes, port.connections], [443, 15, 1600, 1]);
-  assert.equal(t.get('a')!.intervalBytes, 600, 'interval growth only');
+  assert.equal(t.flow('a')!.intervalBytes, 600, 'interval growth only');
 });
 
 test('an entry that shrank was re-created by the kernel and counts in full', () => {
@@ -47,10 +69,10 @@ test('an entry that shrank was re-created by the kernel and counts in full', () 
 test('ending a flow adds what arrived since the last read, once', () => {
   const t = new Tracker(100);
   t.see('a', c(10, 1000), key(), 0);
-  const ended = t.end('a', c(12, 1200), 'idle', 0)!;
+  const ended = t.endId('a', c(12, 1200), 'idle')!;
   assert.equal(ended.counters.packets, 12);
   assert.equal([...t.traffic.values()][0]!.packets, 12);
-  assert.equal(t.end('a', c(12, 1200), 'idle', 0), undefined, 'a flow ends once');
+  assert.equal(t.endId('a', c(12, 1200), 'idle'), undefined, 'a flow ends once');
   assert.equal(t.ended.idle, 1);
 });
 
@@ -70,8 +92,8 @@ test('idle flows, least recently active flows and the top by interval bytes', ()
   t.see('old', c(1, 10, 100), key({ srcPort: 1 }), 0);
   t.see('mid', c(1, 5000, 500), key({ srcPort: 2 }), 0);
   t.see('new', c(1, 20, 900), key({ srcPort: 3 }), 0);
-  assert.deepEqual(t.idleFlows(1000, 450), ['old', 'mid']);
-  assert.deepEqual(t.leastRecent(2, new Set(['old'])), ['mid', 'new']);
+  assert.deepEqual(t.ids(t.idleFlows(1000, 450)), ['old', 'mid']);
+  assert.deepEqual(t.ids(t.leastRecent(2, new Set([t.slot('old')]))), ['mid', 'new']);
   const { top, rest } = t.top(1);
   assert.deepEqual(top.map((f) => f.key.srcPort), [2]);
   assert.deepEqual(rest, { packets: 2, bytes: 30, flows: 2 });
@@ -96,8 +118,8 @@ test('the peer name is looked up once, when a flow is first seen, and kept', () 
   const t = new Tracker(100, undefined, () => names.shift());
   t.see('a', c(1, 100), key());
   t.see('a', c(2, 200), key());
-  assert.equal(t.get('a')!.key.peerName, 'first.example');
-  assert.equal(t.end('a', undefined, 'idle', 0)!.key.peerName, 'first.example');
+  assert.equal(t.flow('a')!.key.peerName, 'first.example');
+  assert.equal(t.endId('a', undefined, 'idle')!.key.peerName, 'first.example');
   assert.deepEqual(names, ['second.example'], 'one lookup for the whole flow');
 });
 
@@ -106,17 +128,18 @@ test('slots freed by ended flows are reused without leaking their counters', () 
   const totals = () => [...t.traffic.values()].reduce((n, x) => n + x.packets, 0);
   // Enough flows to grow the slot arrays twice; end every other one, then new flows take their slots.
   for (let i = 0; i < 3000; i++) t.see(`f${i}`, c(10, 1000, i), key({ srcPort: i }));
-  for (let i = 0; i < 3000; i += 2) t.end(`f${i}`, undefined, 'idle', 0);
+  for (let i = 0; i < 3000; i += 2) t.endId(`f${i}`, undefined, 'idle');
   assert.equal(t.size, 1500);
   t.beginInterval();
   for (let i = 3000; i < 4500; i++) t.see(`f${i}`, c(1, 7, i), key({ srcPort: i }));
   assert.equal(t.size, 3000);
   assert.equal(totals(), 3000 * 10 + 1500 * 1, 'every flow counted once, in full');
-  const fresh = t.get('f3001')!;
+  const fresh = t.flow('f3001')!;
   assert.deepEqual([fresh.counters.packets, fresh.intervalPackets, fresh.intervalBytes, fresh.key.srcPort], [1, 1, 7, 3001]);
-  assert.equal(t.get('f0'), undefined);
+  assert.equal(t.slot('f0'), -1);
+  assert.equal(t.flow('f0'), undefined);
   const idle = Array.from({ length: 50 }, (_, i) => `f${2 * i + 1}`); // last seen <= 100, and live
-  assert.deepEqual(t.idleFlows(4500, 4400).sort(), idle.sort(), 'only live flows are idle');
+  assert.deepEqual(t.ids(t.idleFlows(4500, 4400)).sort(), idle.sort(), 'only live flows are idle');
   const { top, rest } = t.top(2);
   assert.deepEqual(top.map((f) => f.intervalBytes), [7, 7]);
   assert.deepEqual(rest, { packets: 1498, bytes: 1498 * 7, flows: 1498 });

@@ -8,12 +8,13 @@
  * room (table pressure).
  *
  * 100,000 live flows is the design point, so a flow is a slot in typed arrays, not
- * an object: the heap holds one id string and a few shared pointers per flow, and a
- * collection allocates nothing per known flow (no old-generation garbage, short GC
- * pauses). A flow's key is decoded from its id (`keyOf`) only when a record or a
- * top-flow series needs it.
+ * an object, found by its raw kernel key (FlowIndex): the heap holds a few shared
+ * pointers per flow, and a collection allocates nothing per known flow (no garbage,
+ * short GC pauses). A flow's key is decoded (`keyOf`) only when it is first seen and
+ * when a record or a top-flow series needs it. Callers name flows by slot.
  */
 import { emptyCounters, type FlowCounters, type FlowKeyInfo } from './flow-codec';
+import { FlowIndex } from './flow-index';
 
 export interface TrackedFlow {
   key: FlowKeyInfo;
@@ -40,12 +41,14 @@ export type PortGroup = 'ephemeral' | 'other' | 'fragments';
 export interface EndedFlow { key: FlowKeyInfo; counters: FlowCounters; reason: 'idle' | 'evicted' | 'collector_stop' }
 
 export interface FlowTrackerOptions {
+  /** Bytes of a raw key (a multiple of 4). */
+  keySize: number;
   /** Most local ports with a series of their own. */
   portSeriesLimit: number;
   /** The kernel's ip_local_port_range. */
   ephemeralPorts?: readonly [number, number];
-  /** A flow's key from its id (called when a flow is first seen and when a record needs it). */
-  keyOf: (id: string) => FlowKeyInfo;
+  /** A flow's key from its raw bytes (called when a flow is first seen and when a record needs it). */
+  keyOf: (keys: Buffer, at: number) => FlowKeyInfo;
   /** The remote end's name, looked up once when a flow is first seen (netprobe.peer.name). */
   nameOf?: (key: FlowKeyInfo) => string | undefined;
 }
@@ -55,14 +58,15 @@ const UDP = 17;
 const INITIAL_SLOTS = 1024;
 
 export class FlowTracker {
-  /** Flow id -> slot. */
-  private readonly index = new Map<string, number>();
+  /** Raw key -> slot. */
+  private readonly index: FlowIndex;
   /** Slots given back by ended flows. */
   private readonly free: number[] = [];
   /** Slots in use are below this. */
   private used = 0;
   private capacity = 0;
-  private idOf: Array<string | undefined> = [];
+  /** 1 for a slot holding a live flow. */
+  private live = new Uint8Array(0);
   private packets = new Float64Array(0);
   private bytes = new Float64Array(0);
   private syns = new Float64Array(0);
@@ -97,15 +101,26 @@ export class FlowTracker {
   constructor(private readonly options: FlowTrackerOptions) {
     this.portSeriesLimit = options.portSeriesLimit;
     this.ephemeralPorts = options.ephemeralPorts ?? [32768, 60999];
+    this.index = new FlowIndex(options.keySize, 0);
   }
 
   get size(): number {
     return this.index.size;
   }
 
-  get(id: string): TrackedFlow | undefined {
-    const slot = this.index.get(id);
-    return slot === undefined ? undefined : this.flowAt(slot);
+  /** The slot of the flow with the raw key at `keys[at..]`, or -1. */
+  find(keys: Buffer, at: number): number {
+    return this.index.find(keys, at);
+  }
+
+  /** A live flow as an object (its key decoded again), or undefined. */
+  get(slot: number): TrackedFlow | undefined {
+    return this.live[slot] ? this.flowAt(slot) : undefined;
+  }
+
+  /** The raw key of a live flow's slot (a view, valid until the next observe()). */
+  keyBytes(slot: number): Buffer {
+    return this.index.key(slot);
   }
 
   /** Starts an interval: growth is measured from here. */
@@ -115,13 +130,19 @@ export class FlowTracker {
   }
 
   /**
-   * One kernel entry as read now (`counters` is copied, so the caller may reuse it).
-   * Counters only grow while a flow lives; anything else means the kernel re-created
-   * the entry (deleted and seen again), and the new values count in full.
+   * One kernel entry as read now, its raw key at `keys[at..]` (`counters` is copied, so
+   * the caller may reuse it); returns the flow's slot. Counters only grow while a flow
+   * lives; anything else means the kernel re-created the entry (deleted and seen
+   * again), and the new values count in full.
    */
-  observe(id: string, counters: FlowCounters, nowMs: number): void {
-    let slot = this.index.get(id);
-    if (slot === undefined) slot = this.add(id, nowMs);
+  observe(keys: Buffer, at: number, counters: FlowCounters, nowMs: number): number {
+    let slot = this.index.find(keys, at);
+    if (slot < 0) slot = this.add(keys, at, nowMs);
+    this.update(slot, counters);
+    return slot;
+  }
+
+  private update(slot: number, counters: FlowCounters): void {
     const prevPackets = this.packets[slot]!;
     const prevBytes = this.bytes[slot]!;
     const prevSyns = this.syns[slot]!;
@@ -150,13 +171,12 @@ export class FlowTracker {
   }
 
   /** Removes a flow; `final` are its last counters (read as it was deleted), if any. */
-  end(id: string, final: FlowCounters | undefined, reason: EndedFlow['reason'], nowMs: number): EndedFlow | undefined {
-    if (!this.index.has(id)) return undefined;
-    if (final) this.observe(id, final, nowMs);
-    const slot = this.index.get(id)!;
+  end(slot: number, final: FlowCounters | undefined, reason: EndedFlow['reason']): EndedFlow | undefined {
+    if (!this.live[slot]) return undefined;
+    if (final) this.update(slot, final);
     const { key, counters } = this.flowAt(slot);
-    this.index.delete(id);
-    this.idOf[slot] = undefined;
+    this.index.remove(slot);
+    this.live[slot] = 0;
     this.trafficOf[slot] = this.portOf[slot] = this.peerNames[slot] = undefined;
     this.free.push(slot);
     this.ended[reason]++;
@@ -164,27 +184,18 @@ export class FlowTracker {
   }
 
   /** Flows whose last packet is at least `idleNs` old (`nowNs` on the kernel's monotonic clock). */
-  idleFlows(nowNs: number, idleNs: number): string[] {
-    const out: string[] = [];
-    for (let s = 0; s < this.used; s++) {
-      const id = this.idOf[s];
-      if (id !== undefined && nowNs - this.lastSeen[s]! >= idleNs) out.push(id);
-    }
+  idleFlows(nowNs: number, idleNs: number): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.used; s++) if (this.live[s] && nowNs - this.lastSeen[s]! >= idleNs) out.push(s);
     return out;
   }
 
   /** The `count` least recently active flows (to make room when the table is nearly full). */
-  leastRecent(count: number, exclude: ReadonlySet<string>): string[] {
+  leastRecent(count: number, exclude: ReadonlySet<number>): number[] {
     if (count <= 0) return [];
     const slots: number[] = [];
-    for (let s = 0; s < this.used; s++) {
-      const id = this.idOf[s];
-      if (id !== undefined && !exclude.has(id)) slots.push(s);
-    }
-    return slots
-      .sort((a, b) => this.lastSeen[a]! - this.lastSeen[b]!)
-      .slice(0, count)
-      .map((s) => this.idOf[s]!);
+    for (let s = 0; s < this.used; s++) if (this.live[s] && !exclude.has(s)) slots.push(s);
+    return slots.sort((a, b) => this.lastSeen[a]! - this.lastSeen[b]!).slice(0, count);
   }
 
   /** The `n` flows that moved the most bytes this interval, and the sum of all the others. */
@@ -195,7 +206,7 @@ export class FlowTracker {
     const ip = this.intervalPackets;
     const ib = this.intervalBytes;
     for (let s = 0; s < this.used; s++) {
-      if (ip[s] === 0 || this.idOf[s] === undefined) continue;
+      if (ip[s] === 0 || !this.live[s]) continue;
       const b = ib[s]!;
       all.packets += ip[s]!;
       all.bytes += b;
@@ -218,7 +229,7 @@ export class FlowTracker {
   dueForUpdate(nowMs: number, intervalMs: number): TrackedFlow[] {
     const due: TrackedFlow[] = [];
     for (let s = 0; s < this.used; s++) {
-      if (this.idOf[s] !== undefined && nowMs - this.lastUpdateMs[s]! >= intervalMs) {
+      if (this.live[s] && nowMs - this.lastUpdateMs[s]! >= intervalMs) {
         this.lastUpdateMs[s] = nowMs;
         due.push(this.flowAt(s));
       }
@@ -226,13 +237,16 @@ export class FlowTracker {
     return due;
   }
 
-  ids(): string[] {
-    return [...this.index.keys()];
+  /** Every live flow's slot. */
+  slots(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.used; s++) if (this.live[s]) out.push(s);
+    return out;
   }
 
   /** A flow as an object (its key decoded again): for the few flows a record or series needs. */
   private flowAt(slot: number): TrackedFlow {
-    const key = this.options.keyOf(this.idOf[slot]!);
+    const key = this.options.keyOf(this.index.key(slot), 0);
     const peerName = this.peerNames[slot];
     if (peerName !== undefined) key.peerName = peerName;
     const counters = emptyCounters();
@@ -246,19 +260,19 @@ export class FlowTracker {
   }
 
   /** A new flow's slot, zeroed, with the totals it adds to. */
-  private add(id: string, nowMs: number): number {
+  private add(keys: Buffer, at: number, nowMs: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
     }
-    this.index.set(id, slot);
-    this.idOf[slot] = id;
+    this.index.insert(keys, at, slot);
+    this.live[slot] = 1;
     this.packets[slot] = this.bytes[slot] = this.syns[slot] = this.firstSeen[slot] = this.lastSeen[slot] = 0;
     this.tcpFlags[slot] = 0;
     this.intervalPackets[slot] = this.intervalBytes[slot] = 0;
     this.lastUpdateMs[slot] = nowMs;
-    const key = this.options.keyOf(id);
+    const key = this.options.keyOf(keys, at);
     this.peerNames[slot] = this.options.nameOf?.(key);
     this.inboundTcp[slot] = key.direction === 'receive' && key.protocol === TCP ? 1 : 0;
     const { traffic, port } = this.totalsFor(key);
@@ -289,6 +303,8 @@ export class FlowTracker {
     this.lastUpdateMs = f64(this.lastUpdateMs);
     this.tcpFlags = u8(this.tcpFlags);
     this.inboundTcp = u8(this.inboundTcp);
+    this.live = u8(this.live);
+    this.index.reserve(capacity);
     this.capacity = capacity;
   }
 

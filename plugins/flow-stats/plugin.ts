@@ -185,9 +185,10 @@ export class FlowStatsRunner {
     this.untrackedReasons = enumLabels(untrackedNames, 'UNTRACKED_');
     this.nonIpReason = this.untrackedReasons.get([...untrackedNames].find(([, name]) => name === 'UNTRACKED_NON_IP')![0])!;
     this.tracker = new FlowTracker({
+      keySize: keyLayout.size,
       portSeriesLimit: config.port_series_limit,
       ephemeralPorts: ephemeralPortRange(),
-      keyOf: (id) => this.codec.decodeKey(Buffer.from(id, 'latin1'), 0),
+      keyOf: (keys, at) => this.codec.decodeKey(keys, at),
       nameOf: (key) => this.peerName(key),
     });
     this.idleMs = parseDuration(config.idle_timeout);
@@ -276,8 +277,8 @@ export class FlowStatsRunner {
     const excess = this.tracker.size - ending.size - Math.floor(EVICT_TO * this.flows.maxEntries);
     const pressured = this.tracker.size > EVICT_ABOVE * this.flows.maxEntries;
     const evict = pressured ? this.tracker.leastRecent(Math.min(excess, END_BUDGET - ending.size), ending) : [];
-    await this.endFlows([...ending], 'idle', nowMs, ref, slice);
-    await this.endFlows(evict, 'evicted', nowMs, ref, slice);
+    await this.endFlows([...ending], 'idle', ref, slice);
+    await this.endFlows(evict, 'evicted', ref, slice);
     await slice.pause();
     for (const f of this.tracker.dueForUpdate(nowMs, this.updateMs)) this.emitRecord('netprobe.flow.update', f.key, f.counters, undefined, ref);
 
@@ -293,8 +294,8 @@ export class FlowStatsRunner {
     const ref = clockReference();
     const nowMs = Math.floor(ref.epochMs);
     this.readFlows(nowMs);
-    for (const id of this.tracker.ids()) {
-      const ended = this.tracker.end(id, undefined, 'collector_stop', nowMs);
+    for (const slot of this.tracker.slots()) {
+      const ended = this.tracker.end(slot, undefined, 'collector_stop');
       if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, ended.reason, ref);
     }
   }
@@ -320,17 +321,17 @@ export class FlowStatsRunner {
     for (let i = 0; i < count; i++) {
       const base = i * ks;
       this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
-      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, nowMs);
+      this.tracker.observe(keys, base, counters, nowMs);
     }
   }
 
   /** One syscall per flow (up to END_BUDGET of them): yields between slices. */
-  private async endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: ClockReference, slice: TimeSlice): Promise<void> {
-    for (const id of ids) {
+  private async endFlows(slots: number[], reason: EndedFlow['reason'], ref: ClockReference, slice: TimeSlice): Promise<void> {
+    for (const slot of slots) {
       await slice.pause();
-      const raw = this.flows.lookupAndDelete(Buffer.from(id, 'latin1'));
+      const raw = this.flows.lookupAndDelete(this.tracker.keyBytes(slot));
       const final: FlowCounters | undefined = raw ? this.codec.decodeValue(raw, 0, this.flows.valueStride, this.flows.cpus) : undefined;
-      const ended = this.tracker.end(id, final, reason, nowMs);
+      const ended = this.tracker.end(slot, final, reason);
       if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, reason, ref);
     }
   }
