@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowIndex } from './flow-index';
+import { FlowIndex, wordsOf } from './flow-index';
 
-const keyOf = (n: number) => {
+const bytesOf = (n: number) => {
   const b = Buffer.alloc(44);
   b.writeUInt32LE(n % 7, 0); // shared prefixes, like a real flow table (few interfaces)
   b.writeUInt32LE(n, 24);
   return b;
 };
+const keyOf = (n: number) => wordsOf(bytesOf(n));
 
 test('finds every key under churn as a Map would (inserts, deletes, growth, probe runs)', () => {
   const index = new FlowIndex(44, 0);
@@ -32,13 +33,14 @@ test('finds every key under churn as a Map would (inserts, deletes, growth, prob
   }
   assert.equal(index.size, reference.size);
   for (let n = 0; n < 20_000; n++) assert.equal(index.find(keyOf(n), 0), reference.get(n) ?? -1, `key ${n}`);
-  for (const [n, slot] of reference) assert.deepEqual(index.key(slot), keyOf(n));
+  for (const [n, slot] of reference) assert.deepEqual(index.key(slot), bytesOf(n));
 });
 
-test('a key is found at any offset of a batch buffer', () => {
+test('a key is found at any offset of a batch buffer, aligned or not', () => {
   const index = new FlowIndex(44, 4);
   index.insert(keyOf(1), 0, 3);
-  const batch = Buffer.concat([keyOf(2), keyOf(1)]);
-  assert.equal(index.find(batch, 44), 3);
+  const bytes = Buffer.concat([Buffer.alloc(1), bytesOf(2), bytesOf(1)]).subarray(1); // unaligned, as a pooled buffer can be
+  const batch = wordsOf(bytes);
+  assert.equal(index.find(batch, 11), 3);
   assert.equal(index.find(batch, 0), -1);
 });

@@ -1,6 +1,6 @@
 /**
  * Raw kernel flow keys -> tracker slots, without a string per key: the key bytes are
- * kept in one buffer (a key's bytes at slot * keySize) and found through an
+ * kept in one array (a key's 32-bit words at slot * keyWords) and found through an
  * open-addressing table of 32-bit hashes (linear probing, backward-shift deletion,
  * so no tombstones pile up under flow churn). Reading 100,000 keys a collection
  * then allocates nothing and touches two flat arrays instead of a Map of strings.
@@ -8,19 +8,20 @@
 const EMPTY = 0; // table cells hold slot + 1
 
 export class FlowIndex {
-  /** Key bytes of every slot. */
-  private store: Buffer;
+  /** Key words of every slot. */
+  private store: Int32Array;
   /** Each slot's hash, to move entries on delete and grow without rehashing bytes. */
   private hashes: Int32Array;
   private table = new Int32Array(1024);
   private mask = 1023;
   private count = 0;
-  private readonly words: number;
+  /** 32-bit words in a key. */
+  readonly keyWords: number;
 
   constructor(readonly keySize: number, slots = 1024) {
     if (keySize % 4 !== 0) throw new Error(`flow index: key size ${keySize} is not a multiple of 4`);
-    this.words = keySize / 4;
-    this.store = Buffer.alloc(slots * keySize);
+    this.keyWords = keySize / 4;
+    this.store = new Int32Array(slots * this.keyWords);
     this.hashes = new Int32Array(slots);
   }
 
@@ -31,16 +32,16 @@ export class FlowIndex {
   /** Makes room for slots below `slots`. */
   reserve(slots: number): void {
     if (slots <= this.hashes.length) return;
-    const store = Buffer.alloc(slots * this.keySize);
-    this.store.copy(store);
+    const store = new Int32Array(slots * this.keyWords);
+    store.set(this.store);
     this.store = store;
     const hashes = new Int32Array(slots);
     hashes.set(this.hashes);
     this.hashes = hashes;
   }
 
-  /** The slot holding the key at `keys[at..]`, or -1. */
-  find(keys: Buffer, at: number): number {
+  /** The slot holding the key at `keys[at..]` (in words), or -1. */
+  find(keys: Int32Array, at: number): number {
     const h = this.hash(keys, at);
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const cell = this.table[i]!;
@@ -50,10 +51,10 @@ export class FlowIndex {
   }
 
   /** Adds a key not in the index under `slot` (reserved). */
-  insert(keys: Buffer, at: number, slot: number): void {
+  insert(keys: Int32Array, at: number, slot: number): void {
     if ((this.count + 1) * 2 > this.table.length) this.growTable();
     const h = this.hash(keys, at);
-    keys.copy(this.store, slot * this.keySize, at, at + this.keySize);
+    this.store.set(keys.subarray(at, at + this.keyWords), slot * this.keyWords);
     this.hashes[slot] = h;
     this.place(slot, h);
     this.count++;
@@ -82,20 +83,20 @@ export class FlowIndex {
 
   /** The key bytes of `slot` (a view: valid until the index grows). */
   key(slot: number): Buffer {
-    return this.store.subarray(slot * this.keySize, (slot + 1) * this.keySize);
+    return Buffer.from(this.store.buffer, slot * this.keySize, this.keySize);
   }
 
   /** Whether `slot` holds the key at `keys[at..]`. */
-  equals(slot: number, keys: Buffer, at: number): boolean {
+  equals(slot: number, keys: Int32Array, at: number): boolean {
     const store = this.store;
-    const base = slot * this.keySize;
-    for (let w = 0; w < this.keySize; w += 4) if (store.readInt32LE(base + w) !== keys.readInt32LE(at + w)) return false;
+    const base = slot * this.keyWords;
+    for (let w = 0; w < this.keyWords; w++) if (store[base + w] !== keys[at + w]) return false;
     return true;
   }
 
-  private hash(keys: Buffer, at: number): number {
+  private hash(keys: Int32Array, at: number): number {
     let h = 0x811c9dc5;
-    for (let w = 0; w < this.words; w++) h = Math.imul(h ^ keys.readInt32LE(at + 4 * w), 0x01000193) ^ (h >>> 15);
+    for (let w = 0; w < this.keyWords; w++) h = Math.imul(h ^ keys[at + w]!, 0x01000193) ^ (h >>> 15);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
@@ -114,4 +115,12 @@ export class FlowIndex {
     this.mask = this.table.length - 1;
     for (const cell of old) if (cell !== EMPTY) this.place(cell - 1, this.hashes[cell - 1]!);
   }
+}
+
+/** The 32-bit words of a buffer (host order): a view when it is aligned, else a copy. */
+export function wordsOf(buf: Buffer): Int32Array {
+  if (buf.byteOffset % 4 === 0) return new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
+  const copy = new Int32Array(buf.length >> 2);
+  new Uint8Array(copy.buffer).set(buf.subarray(0, copy.length * 4));
+  return copy;
 }

@@ -65,6 +65,13 @@ export class FlowTracker {
   /** Slots in use are below this. */
   private used = 0;
   private capacity = 0;
+  /**
+   * The slot (+1, 0: none) seen at each position of the last walk of the kernel table:
+   * the kernel walks its buckets in the same order every time, so the next walk is
+   * checked against it first, with one compare and no hash lookup.
+   */
+  private walk: Int32Array = new Int32Array(0);
+  private position = 0;
   /** 1 for a slot holding a live flow. */
   private live = new Uint8Array(0);
   private packets = new Float64Array(0);
@@ -108,8 +115,8 @@ export class FlowTracker {
     return this.index.size;
   }
 
-  /** The slot of the flow with the raw key at `keys[at..]`, or -1. */
-  find(keys: Buffer, at: number): number {
+  /** The slot of the flow with the raw key at `keys[at..]` (words, see wordsOf()), or -1. */
+  find(keys: Int32Array, at: number): number {
     return this.index.find(keys, at);
   }
 
@@ -125,19 +132,27 @@ export class FlowTracker {
 
   /** Starts an interval: growth is measured from here. */
   beginInterval(): void {
+    this.position = 0;
     this.intervalPackets.fill(0);
     this.intervalBytes.fill(0);
   }
 
   /**
-   * One kernel entry as read now, its raw key at `keys[at..]` (`counters` is copied, so
+   * One kernel entry as read now, its raw key at `keys[at..]` (words, see wordsOf(); at is
+   * in words too; `counters` is copied, so
    * the caller may reuse it); returns the flow's slot. Counters only grow while a flow
    * lives; anything else means the kernel re-created the entry (deleted and seen
    * again), and the new values count in full.
    */
-  observe(keys: Buffer, at: number, counters: FlowCounters, nowMs: number): number {
-    let slot = this.index.find(keys, at);
-    if (slot < 0) slot = this.add(keys, at, nowMs);
+  observe(keys: Int32Array, at: number, counters: FlowCounters, nowMs: number): number {
+    const position = this.position++;
+    let slot = position < this.walk.length ? this.walk[position]! - 1 : -1;
+    if (slot < 0 || !this.live[slot] || !this.index.equals(slot, keys, at)) {
+      slot = this.index.find(keys, at);
+      if (slot < 0) slot = this.add(keys, at, nowMs);
+      if (position >= this.walk.length) this.walk = grown(this.walk, Math.max(INITIAL_SLOTS, this.walk.length * 2));
+      this.walk[position] = slot + 1;
+    }
     this.update(slot, counters);
     return slot;
   }
@@ -260,7 +275,7 @@ export class FlowTracker {
   }
 
   /** A new flow's slot, zeroed, with the totals it adds to. */
-  private add(keys: Buffer, at: number, nowMs: number): number {
+  private add(keys: Int32Array, at: number, nowMs: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.used === this.capacity) this.grow();
@@ -272,7 +287,7 @@ export class FlowTracker {
     this.tcpFlags[slot] = 0;
     this.intervalPackets[slot] = this.intervalBytes[slot] = 0;
     this.lastUpdateMs[slot] = nowMs;
-    const key = this.options.keyOf(keys, at);
+    const key = this.options.keyOf(this.index.key(slot), 0);
     this.peerNames[slot] = this.options.nameOf?.(key);
     this.inboundTcp[slot] = key.direction === 'receive' && key.protocol === TCP ? 1 : 0;
     const { traffic, port } = this.totalsFor(key);
@@ -341,4 +356,10 @@ export class FlowTracker {
     }
     return { traffic, port: entry };
   }
+}
+
+function grown(a: Int32Array, length: number): Int32Array {
+  const b = new Int32Array(length);
+  b.set(a);
+  return b;
 }

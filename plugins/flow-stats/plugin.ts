@@ -21,6 +21,7 @@ import { FlowTracker, type EndedFlow } from './flow-tracker';
 import { clockReference, type ClockReference } from './clock';
 import { FLOW_ATTRIBUTES, FLOW_END_ATTRIBUTES, FLOW_UPDATE_ATTRIBUTES, flowAttributes, flowRecord, protocolName } from './flow-record';
 import { flushHotSlots } from './hot-slots';
+import { wordsOf } from './flow-index';
 
 export interface FlowStatsConfig {
   interfaces: 'auto' | string[];
@@ -315,13 +316,14 @@ export class FlowStatsRunner {
   private readonly counters = emptyCounters(); // reused: observe() copies what it keeps
 
   private observeBatch({ count, keys, values }: MapEntries, nowMs: number): void {
-    const ks = this.flows.keySize;
+    const keyWords = this.flows.keySize >> 2;
     const vs = this.flows.entryValueBytes;
+    const { valueStride, cpus } = this.flows;
     const counters = this.counters;
+    const words = wordsOf(keys);
     for (let i = 0; i < count; i++) {
-      const base = i * ks;
-      this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
-      this.tracker.observe(keys, base, counters, nowMs);
+      this.codec.decodeValue(values, i * vs, valueStride, cpus, counters);
+      this.tracker.observe(words, i * keyWords, counters, nowMs);
     }
   }
 
