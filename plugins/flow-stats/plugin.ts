@@ -44,7 +44,7 @@ const EVICT_TO = 0.8;
 /** Flows ended (one syscall each) per interval at most; the rest wait for the next one. */
 const END_BUDGET = 20_000;
 /** Entries per read syscall: also the unit of work between yields to the event loop. */
-const READ_BATCH = 1024;
+export const READ_BATCH = 1024;
 /** Filter bits, as in flow_stats.h. */
 const FILTER = { includeCidrs: 1, excludeCidrs: 2, includePorts: 4, excludePorts: 8 } as const;
 const PORT_INCLUDE = 1;
