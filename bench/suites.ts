@@ -4,10 +4,10 @@ import { kernelCost } from './kernel-cost';
 import { userspaceCost } from './userspace-cost';
 import { liveOverhead } from './live-overhead';
 import { collectorProcess } from './collector-process';
-import { suites as dnsSuites } from '../plugins/dns/dns.bench';
-import { suites as conntrackSuites } from '../plugins/conntrack/conntrack.bench';
-import { suites as captureSuites } from '../plugins/packet-capture/capture.bench';
-import { suites as dropsSuites } from '../plugins/drops/drops.bench';
+import { suites as dnsSuites } from './probes/dns.bench';
+import { suites as conntrackSuites } from './probes/conntrack.bench';
+import { suites as captureSuites } from './probes/capture.bench';
+import { suites as dropsSuites } from './probes/drops.bench';
 
 export const suites: readonly BenchSuite[] = [
   kernelCost,

@@ -106,7 +106,7 @@ function captureConfig(probe: Record<string, unknown>): CollectorConfig {
     service: { interval: '1h', pipelines: { metrics: { probes: ['packet_capture'], exporters: ['debug'] } } },
   });
   const parsed = parseConfig(text, 'from the command line', plugins);
-  return { ...parsed, exporters: {}, service: { ...parsed.service, pipelines: { metrics: { probes: ['packet_capture'], exporters: [] } } } };
+  return { ...parsed, exporters: {}, service: { ...parsed.service, pipelines: { metrics: { probes: ['packet_capture'], exporters: [], signal: 'metrics' } } } };
 }
 
 export async function capture(args: string[]): Promise<number> {

@@ -35,12 +35,22 @@ export class BpfLoadError extends NetprobeError {
   }
 }
 
-/** Prefixes context to any error's message, keeping its code and cause chain. */
-export function wrapError(context: string, err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err);
+/**
+ * Prefixes context to any error's message, keeping its class (a BpfLoadError stays one,
+ * with its verifier log), its code and its cause chain. An error without a code gets
+ * `fallback` when one is given (e.g. a plugin's plain Error becomes NETPROBE_ERR_PLUGIN).
+ */
+export function wrapError(context: string, err: unknown, fallback?: NetprobeErrorCode): Error {
+  const message = `${context}: ${err instanceof Error ? err.message : String(err)}`;
   if (err instanceof NetprobeError) {
-    const wrapped = new NetprobeError(err.code, `${context}: ${message}`, { cause: err });
+    const wrapped = Object.create(Object.getPrototypeOf(err) as object) as NetprobeError;
+    Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(err));
+    Object.defineProperty(wrapped, 'message', { value: message, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(wrapped, 'cause', { value: err, writable: true, configurable: true, enumerable: false });
+    const frames = err.stack?.split('\n').filter((line) => line.startsWith('    at ')) ?? [];
+    wrapped.stack = [`${err.name}: ${message}`, ...frames].join('\n');
     return wrapped;
   }
-  return new Error(`${context}: ${message}`, { cause: err });
+  if (fallback) return new NetprobeError(fallback, message, { cause: err });
+  return new Error(message, { cause: err });
 }

@@ -14,7 +14,7 @@ import { TestNet } from './helpers/netns';
 import { TestCgroup } from './helpers/cgroup';
 import { ProbeHarness, type EmittedEvent } from './helpers/harness';
 import { startServer, runClient } from './helpers/tcp';
-import { startDnsServer, toolsAvailable, sleep } from '../plugins/dns/dns-lab';
+import { startDnsServer, toolsAvailable, sleep } from './helpers/dns/dns-lab';
 
 const PEER_NAME = 'netprobe.peer.name';
 const PORT = 7001;

@@ -48,7 +48,7 @@ export function forTop(config: CollectorConfig, intervalMs: number): CollectorCo
       ...config.service,
       interval: `${intervalMs}ms`,
       intervalMs,
-      pipelines: { metrics: { probes, exporters: [] }, logs: { probes, exporters: [] } },
+      pipelines: { metrics: { probes, exporters: [], signal: 'metrics' }, logs: { probes, exporters: [], signal: 'logs' } },
     },
   };
 }
@@ -84,6 +84,6 @@ export function withoutXdpCounter(config: CollectorConfig): CollectorConfig | un
   return {
     ...config,
     probes: Object.fromEntries(keep.map((id) => [id, config.probes[id]])),
-    service: { ...config.service, pipelines: { metrics: { probes: keep, exporters: [] }, logs: { probes: keep, exporters: [] } } },
+    service: { ...config.service, pipelines: { metrics: { probes: keep, exporters: [], signal: 'metrics' }, logs: { probes: keep, exporters: [], signal: 'logs' } } },
   };
 }

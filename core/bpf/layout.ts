@@ -27,8 +27,12 @@ export class StructLayout {
     return StructLayout.fromType(btf, t.id);
   }
 
-  private static fromType(btf: Btf, id: number): StructLayout {
+  /** Layout of the struct a BTF type id names (through typedefs and qualifiers), e.g. a map's key or value type. */
+  static fromType(btf: Btf, id: number): StructLayout {
     const t = btf.resolve(id);
+    if (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION) {
+      throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `BTF type ${id}${t.name ? ` (${t.name})` : ''} is not a struct`);
+    }
     const fields: LayoutField[] = [];
     for (const m of t.members ?? []) {
       if (m.bitSize !== 0 || m.bitOffset % 8 !== 0) {
@@ -67,6 +71,22 @@ export class StructLayout {
     const f = this.fields.find((x) => x.name === name);
     if (!f) throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `struct ${this.name} has no field ${name}`);
     return f;
+  }
+
+  /**
+   * Offsets of the named fields, each checked to have the width the reader uses
+   * (e.g. `{ ifindex: 4, sport: 2 }`), so a changed C type fails at start, not in decoding.
+   */
+  offsets<K extends string>(widths: Record<K, number>): Record<K, number> {
+    const out = {} as Record<K, number>;
+    for (const name of Object.keys(widths) as K[]) {
+      const f = this.field(name);
+      if (f.size !== widths[name]) {
+        throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `struct ${this.name}: field ${name} is ${f.size} bytes, the decoder reads ${widths[name]}`);
+      }
+      out[name] = f.offset;
+    }
+    return out;
   }
 
   decode(buf: Buffer, base = 0): Decoded {

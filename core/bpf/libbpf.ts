@@ -67,6 +67,7 @@ function bind() {
     bpf_map__set_max_entries: lib.func('int bpf_map__set_max_entries(bpf_map *map, uint32_t max_entries)'),
     bpf_map__is_internal: lib.func('bool bpf_map__is_internal(bpf_map *map)'),
     bpf_map__initial_value: lib.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)'),
+    bpf_map__btf_key_type_id: lib.func('uint32_t bpf_map__btf_key_type_id(bpf_map *map)'),
     bpf_map__btf_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(bpf_map *map)'),
 
     btf__raw_data: lib.func('void *btf__raw_data(btf *btf, _Out_ uint32_t *size)'),

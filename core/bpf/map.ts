@@ -3,7 +3,8 @@
  * syscall costs about as much as reading a few hundred entries from its result.
  */
 import { libbpf, describeErrno, type Pointer } from './libbpf';
-import type { StructLayout, Decoded } from './layout';
+import { StructLayout, type Decoded } from './layout';
+import type { Btf } from './btf';
 import { NetprobeError } from '../errors';
 
 export const MapType = {
@@ -42,8 +43,15 @@ export class BpfMap {
   readonly valueStride: number;
   readonly cpus: number;
 
-  constructor(readonly name: string, handle: Pointer) {
+  /** BTF type ids of the key and value as the map's C definition declares them (0: none, e.g. a ring buffer). */
+  private readonly keyTypeId: number;
+  private readonly valueTypeId: number;
+  private layouts: { key?: StructLayout; value?: StructLayout } = {};
+
+  constructor(readonly name: string, handle: Pointer, private readonly btf?: Btf) {
     const lib = libbpf();
+    this.keyTypeId = lib.bpf_map__btf_key_type_id(handle) as number;
+    this.valueTypeId = lib.bpf_map__btf_value_type_id(handle) as number;
     this.fd = lib.bpf_map__fd(handle) as number;
     this.type = lib.bpf_map__type(handle) as number;
     this.keySize = lib.bpf_map__key_size(handle) as number;
@@ -57,6 +65,30 @@ export class BpfMap {
   /** Bytes one entry's value occupies in a lookup result (all CPUs for per-CPU maps). */
   get entryValueBytes(): number {
     return this.valueStride * this.cpus;
+  }
+
+  /** Layout of the map's key struct, from the map's own BTF key type. */
+  keyLayout(): StructLayout {
+    this.layouts.key ??= this.layoutOf(this.keyTypeId, 'key', this.keySize);
+    return this.layouts.key;
+  }
+
+  /** Layout of the map's value struct, from the map's own BTF value type. */
+  valueLayout(): StructLayout {
+    this.layouts.value ??= this.layoutOf(this.valueTypeId, 'value', this.valueSize);
+    return this.layouts.value;
+  }
+
+  private layoutOf(typeId: number, what: string, size: number): StructLayout {
+    if (!this.btf || typeId === 0) throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `map ${this.name}: its ${what} has no BTF type (declare it with __type(${what}, ...))`);
+    let layout: StructLayout;
+    try {
+      layout = StructLayout.fromType(this.btf, typeId);
+    } catch (err) {
+      throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `map ${this.name}: ${what}: ${(err as Error).message}`, { cause: err });
+    }
+    if (layout.size !== size) throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `map ${this.name}: ${what} is ${size} bytes but struct ${layout.name} is ${layout.size}`);
+    return layout;
   }
 
   /** Fails loudly when the C struct and the map disagree, instead of mis-decoding later. */
@@ -182,7 +214,7 @@ export class BpfMap {
   }
 
   /** Reads every entry and decodes its value (per-CPU copies combined). */
-  readDecoded(layout: StructLayout): Array<{ key: Buffer; value: Decoded }> {
+  readDecoded(layout: StructLayout = this.valueLayout()): Array<{ key: Buffer; value: Decoded }> {
     const { count, keys, values } = this.readAll();
     const out = new Array<{ key: Buffer; value: Decoded }>(count);
     for (let i = 0; i < count; i++) {

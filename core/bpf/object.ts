@@ -194,7 +194,7 @@ export class BpfObject {
     this.assertState(true, `getting map ${name}`);
     let m = this.maps.get(name);
     if (!m) {
-      m = new BpfMap(name, this.mapPointer(name));
+      m = new BpfMap(name, this.mapPointer(name), this.btf);
       this.maps.set(name, m);
     }
     return m;

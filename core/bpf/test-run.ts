@@ -46,11 +46,16 @@ export function testRun(progFd: number, packet: Buffer, repeat = 1, options: Tes
   opts.writeInt32LE(repeat, 60);
   opts.writeUInt32LE(options.flags ?? 0, 68);
   opts.writeUInt32LE(options.batchSize ?? 0, 76);
-  let err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
-  // A long run stops when a signal arrives (e.g. SIGCHLD from a child process): run it again.
-  for (let i = 0; err === -EINTR && i < 10; i++) err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  const err = runRetryingEintr(progFd, opts);
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
   return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };
+}
+
+/** A run stops when a signal arrives (e.g. SIGCHLD from a child process, a timer): run it again. */
+function runRetryingEintr(progFd: number, opts: Buffer): number {
+  let err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  for (let i = 0; err === -EINTR && i < 10; i++) err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  return err;
 }
 
 const BPF_F_TEST_RUN_ON_CPU = 1 << 0;
@@ -59,13 +64,14 @@ const ENXIO = 6;
 /**
  * Runs a program that takes no packet (e.g. a raw tracepoint program) on one CPU, in
  * that CPU's context, and returns its return value; undefined when the CPU is offline.
+ * Production code reaches it through the probe host (ProbeObject.runOnCpu).
  */
 export function runOnCpu(progFd: number, cpu: number): number | undefined {
   const opts = Buffer.alloc(OPTS_SIZE);
   opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
   opts.writeUInt32LE(BPF_F_TEST_RUN_ON_CPU, 68);
   opts.writeUInt32LE(cpu, 72);
-  const err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+  const err = runRetryingEintr(progFd, opts);
   if (err === -ENXIO) return undefined;
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `running program on CPU ${cpu}: ${describeErrno(err)}`);
   return opts.readUInt32LE(56);

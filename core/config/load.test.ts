@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile, parseConfig, ConfigError } from './load';
+import { routes } from '../telemetry/telemetry';
 import { plugins } from '../../plugins/registry';
 import { repoRoot, testdata } from '../../test/helpers/paths';
 
@@ -64,6 +65,25 @@ service:
 `, 'inline', plugins, {});
   assert.deepEqual((config.probes['xdp_counter/b'] as { interfaces: unknown }).interfaces, 'auto');
   assert.equal((config.exporters['otlp_http/backup'] as { protocol: string }).protocol, 'http/protobuf');
+});
+
+test('each pipeline\'s signal is parsed once from its name, and routes follow it', () => {
+  const config = parseConfig(
+    `probes:
+  xdp_counter/a: { interfaces: [veth0] }
+exporters:
+  debug/self:
+  otlp_http/backup:
+service:
+  pipelines:
+    metrics/self: { probes: [], exporters: [debug/self] }
+    logs/events: { probes: [xdp_counter/a], exporters: [otlp_http/backup] }
+`, 'inline', plugins, {});
+  assert.equal(config.service.pipelines['metrics/self']!.signal, 'metrics');
+  assert.equal(config.service.pipelines['logs/events']!.signal, 'logs');
+  const r = routes(config);
+  assert.deepEqual(r.get('debug/self'), { metrics: new Set(), logs: new Set(), exportsMetrics: true }, 'a metrics pipeline without probes still exports self metrics');
+  assert.deepEqual(r.get('otlp_http/backup'), { metrics: new Set(), logs: new Set(['xdp_counter/a']), exportsMetrics: false });
 });
 
 test('env substitution fills typed values and defaults', () => {

@@ -19,7 +19,20 @@ import type { ProbePlugin } from '../plugin/types';
 
 export const COMPONENT_ID = /^([a-z][a-z0-9_]*)(?:\/([A-Za-z0-9_.-]+))?$/;
 
-export interface PipelineConfig { probes: string[]; exporters: string[] }
+export type Signal = 'metrics' | 'logs';
+export interface PipelineConfig {
+  probes: string[];
+  exporters: string[];
+  /** From the pipeline's name (`metrics[/name]`, `logs[/name]`), parsed once when the config is loaded. */
+  signal: Signal;
+}
+
+/** The signal a pipeline carries, from its name (the schema allows only these two forms). */
+export function pipelineSignal(name: string): Signal {
+  const signal = name.split('/')[0];
+  if (signal !== 'metrics' && signal !== 'logs') throw new NetprobeError('NETPROBE_ERR_CONFIG', `pipeline ${name}: expected a name metrics[/name] or logs[/name]`);
+  return signal;
+}
 export type ExporterType = 'otlp_http' | 'prometheus' | 'debug';
 
 export interface OtlpHttpConfig {
@@ -158,7 +171,10 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
   }
 
   // 4. What a schema cannot say
-  if (problems.length === 0) problems.push(...semanticProblems(data as unknown as CollectorConfig, plugins));
+  if (problems.length === 0) {
+    for (const [name, pipeline] of Object.entries((data as unknown as CollectorConfig).service.pipelines)) pipeline.signal = pipelineSignal(name);
+    problems.push(...semanticProblems(data as unknown as CollectorConfig, plugins));
+  }
   if (problems.length > 0) throw new ConfigError(source, shortList(problems));
 
   const config = data as unknown as CollectorConfig;
@@ -208,7 +224,7 @@ function semanticProblems(config: CollectorConfig, plugins: readonly ProbePlugin
     }
   }
   for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
-    const signal = name.split('/')[0];
+    const { signal } = pipeline;
     pipeline.probes.forEach((id, i) => {
       if (!(id in config.probes)) {
         const defined = Object.keys(config.probes);

@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import { BpfObject } from '../bpf/object';
+import { numPossibleCpus } from '../bpf/map';
+import { ObjectSpec, loadedBpf } from './object';
 import { attachCgroup, attachTc, attachTracing, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
 import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
@@ -15,7 +17,7 @@ import { autoInterfaces, listInterfaces } from '../net/interfaces';
 import { CgroupPaths } from '../net/cgroup';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
-import type { Attributes, ProbeHost, RingBufferHandle, SharedFacts } from './types';
+import type { Attributes, ProbeHost, ProbeObject, ProbeObjectSpec, RingBufferHandle, SharedFacts } from './types';
 
 export interface Attachment {
   probe: string;
@@ -56,11 +58,15 @@ export class TrackingHost implements ProbeHost {
     private readonly onFinished: (probeId: string, reason: string) => void = () => undefined,
   ) {}
 
-  openObject(): BpfObject {
+  openObject(): ProbeObjectSpec {
     const object = BpfObject.open(this.objectPath);
     this.objects.push(object);
     this.cleanups.push({ what: `object ${path.basename(this.objectPath)}`, fn: () => object.close() });
-    return object;
+    return new ObjectSpec(object);
+  }
+
+  get possibleCpus(): number {
+    return numPossibleCpus();
   }
 
   resolveInterfaces(spec: 'auto' | readonly string[]): string[] {
@@ -75,20 +81,20 @@ export class TrackingHost implements ProbeHost {
     return [...spec];
   }
 
-  attachXdp(object: BpfObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic' {
+  attachXdp(object: ProbeObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic' {
     const owner = this.xdpClaims.get(ifname);
     if (owner && owner !== this.probeId) {
       throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface ${ifname} already has XDP from ${owner}; an interface takes one XDP program, so give each probe its own interfaces`);
     }
-    const { link, mode: used } = attachXdp(object.programFd(program), ifname, mode);
+    const { link, mode: used } = attachXdp(loadedBpf(object).programFd(program), ifname, mode);
     this.xdpClaims.set(ifname, this.probeId);
     this.track(link, { kind: 'xdp', target: ifname, targetKind: 'interface', detail: `mode=${used}` });
     this.cleanups.push({ what: `XDP claim on ${ifname}`, fn: () => this.xdpClaims.delete(ifname) });
     return used;
   }
 
-  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
-    const attached = attachTc(object.programFd(program), ifname, direction, mode);
+  attachTc(object: ProbeObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
+    const attached = attachTc(loadedBpf(object).programFd(program), ifname, direction, mode);
     this.track(attached, { kind: `tc/${direction}`, target: ifname, targetKind: 'interface', detail: attached.mode });
     if (mode === 'auto' && attached.mode === 'classic' && !this.toldClassicTc) {
       this.toldClassicTc = true;
@@ -97,13 +103,13 @@ export class TrackingHost implements ProbeHost {
     return attached.mode;
   }
 
-  attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void {
-    const link = attachCgroup(object.programFd(program), cgroupPath, type);
+  attachCgroup(object: ProbeObject, program: string, cgroupPath: string, type: CgroupAttachType): void {
+    const link = attachCgroup(loadedBpf(object).programFd(program), cgroupPath, type);
     this.track(link, { kind: type, target: cgroupPath, targetKind: 'cgroup', detail: 'cgroup link, multi-attach' });
   }
 
-  attachTracepoint(object: BpfObject, program: string, tracepoint: string): void {
-    const link = attachTracing(object.programFd(program), tracepoint);
+  attachTracepoint(object: ProbeObject, program: string, tracepoint: string): void {
+    const link = attachTracing(loadedBpf(object).programFd(program), tracepoint);
     this.track(link, { kind: 'tp_btf', target: tracepoint, targetKind: 'tracepoint', detail: 'BTF-typed tracepoint' });
   }
 
@@ -130,12 +136,12 @@ export class TrackingHost implements ProbeHost {
     this.attachments.push({ probe: this.probeId, ...attachment });
   }
 
-  runIterator(object: BpfObject, program: string): void {
-    runIterator(object.programFd(program), program);
+  runIterator(object: ProbeObject, program: string): void {
+    runIterator(loadedBpf(object).programFd(program), program);
   }
 
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options: { borrowed?: boolean } = {}): RingBufferHandle {
-    const ring = object.map(map);
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options: { borrowed?: boolean } = {}): RingBufferHandle {
+    const ring = loadedBpf(object).map(map);
     const reader = options.borrowed ? new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord) : new RingBufferReader(map, ring.fd, onRecord);
     reader.poll(RING_POLL_MS, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
     // Drain what is left before the ring goes away, so shutdown loses no event.

@@ -53,7 +53,7 @@ export class ProbeRunner {
     } catch (err) {
       this.host.releaseAll();
       this.state = 'stopped';
-      throw wrapError(`starting probe ${this.id}`, err);
+      throw wrapError(`starting probe ${this.id}`, err, 'NETPROBE_ERR_PLUGIN');
     }
   }
 

@@ -1,15 +1,100 @@
 /**
- * The plugin contract. A probe plugin is mostly data: its BPF object, config schema,
- * what it attaches, and the metrics and log records it emits. Its code talks only to
- * the ProbeHost that core hands it, never to libbpf or the OpenTelemetry SDK.
+ * The plugin contract: everything a probe may touch. A probe plugin is mostly data: its
+ * BPF object, config schema, what it attaches, and the metrics and log records it emits.
+ * Its code talks only to the ProbeHost that core hands it (and through it to its BPF
+ * object: ProbeObjectSpec, then ProbeObject), never to core/bpf, libbpf or the
+ * OpenTelemetry SDK. Plugins import from `core/plugin` (index.ts), which re-exports
+ * this file and the few helpers a probe needs (errors, enums, time slices).
  */
 import type { Logger } from '../log';
-import type { BpfObject } from '../bpf/object';
 import type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 import type { RecordHandler } from '../bpf/ringbuf';
 import type { KernelTypes } from '../bpf/kernel-btf';
+import type { Decoded, StructLayout } from '../bpf/layout';
+import type { MapEntries } from '../bpf/map';
+import type { TestRunOptions, TestRunResult } from '../bpf/test-run';
+import type { BtfEnum } from './enum';
 
 export type { KernelTypes } from '../bpf/kernel-btf';
+export type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
+export type { RecordHandler } from '../bpf/ringbuf';
+export type { Decoded, LayoutField, StructLayout } from '../bpf/layout';
+export type { MapEntries } from '../bpf/map';
+export type { TestRunOptions, TestRunResult } from '../bpf/test-run';
+export type { BtfEnum, EnumLabels } from './enum';
+
+/**
+ * The probe's BPF object before it is in the kernel (cilium/ebpf's CollectionSpec): set
+ * `const volatile` knobs, size maps, leave programs out, then load(). Nothing here
+ * touches the kernel; everything is released by core.
+ */
+export interface ProbeObjectSpec {
+  /** Sets a `const volatile` variable (or array) in .rodata. */
+  setKnob(name: string, value: number | readonly number[]): void;
+  /** How many elements a `const volatile` array knob holds. */
+  knobCapacity(name: string): number;
+  /** Resizes a map (e.g. a table or ring buffer sized from the config). */
+  setMaxEntries(map: string, entries: number): void;
+  /** Leaves a program out of load() (e.g. one this kernel cannot verify). */
+  skipProgram(program: string): void;
+  /** A C enum from the object's BTF (kept there with NP_EXPORT_ENUM when C uses it only as constants). */
+  enum(name: string): BtfEnum;
+  /** Layout of a struct the C declares (kept in BTF with NP_EXPORT_TYPE when no map names it). */
+  layout(struct: string): StructLayout;
+  /** Loads every program and creates the maps; a verifier rejection throws BpfLoadError (with the log). */
+  load(): ProbeObject;
+  /** Releases the object now (e.g. after a failed load, to open and configure it again). */
+  close(): void;
+}
+
+/**
+ * The loaded object (cilium/ebpf's Collection): its maps, its programs by name (passed to
+ * the host's attach methods), record layouts and enums from its BTF.
+ */
+export interface ProbeObject {
+  map(name: string): ProbeMap;
+  /** Layout of a struct the C declares (for ring-buffer records; map layouts come from the map). */
+  layout(struct: string): StructLayout;
+  enum(name: string): BtfEnum;
+  /** Runs a program on a packet in the kernel (BPF_PROG_TEST_RUN), retrying when a signal interrupts it. */
+  testRun(program: string, packet: Buffer, repeat?: number, options?: TestRunOptions): TestRunResult;
+  /** Runs a program that takes no packet on one CPU, in its context; its return value, undefined when the CPU is offline. */
+  runOnCpu(program: string, cpu: number): number | undefined;
+}
+
+/** A loaded map, read in batches (a syscall costs as much as decoding hundreds of entries). */
+export interface ProbeMap {
+  readonly name: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly perCpu: boolean;
+  /** Bytes from one CPU's copy of a value to the next. */
+  readonly valueStride: number;
+  /** Copies per value: the possible CPUs for per-CPU maps, else 1. */
+  readonly cpus: number;
+  /** Bytes one entry's value occupies in a read (all CPUs' copies). */
+  readonly entryValueBytes: number;
+  /** The key's struct, from the map's own BTF key type (`__type(key, struct ...)`). */
+  keyLayout(): StructLayout;
+  /** The value's struct, from the map's own BTF value type. */
+  valueLayout(): StructLayout;
+  /** Fails at start when a struct or key size the probe reads disagrees with the map. */
+  expectLayout(value: StructLayout, keySize?: number): void;
+  /** Every entry; the buffers are reused by the next read. */
+  readAll(): MapEntries;
+  readAndDeleteAll(): MapEntries;
+  /** Every entry, a batch at a time (for large tables read between yields). */
+  batches(entriesPerBatch?: number): Generator<MapEntries>;
+  /** Every entry with its value decoded (per-CPU copies combined by semantic typedef); the value layout by default. */
+  readDecoded(layout?: StructLayout): Array<{ key: Buffer; value: Decoded }>;
+  lookup(key: Buffer): Buffer | undefined;
+  lookupAndDelete(key: Buffer): Buffer | undefined;
+  update(key: Buffer, value: Buffer, flags?: number): void;
+  /** Many entries (keys and values concatenated) in one syscall. */
+  updateBatch(keys: Buffer, values: Buffer, flags?: number): void;
+  deleteBatch(keys: Buffer): number;
+}
 
 export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 export type AttributeValue = string | number | boolean;
@@ -86,19 +171,21 @@ export interface SharedFacts {
  */
 export interface ProbeHost {
   /** Opens the plugin's BPF object (not yet loaded: set knobs, then load()). */
-  openObject(): BpfObject;
+  openObject(): ProbeObjectSpec;
+  /** CPUs the kernel may run (per-CPU maps hold this many copies). */
+  readonly possibleCpus: number;
   /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
   resolveInterfaces(spec: 'auto' | readonly string[]): string[];
-  attachXdp(object: BpfObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
+  attachXdp(object: ProbeObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
   /**
    * Attaches a `SEC("tc")` program: through tcx where the kernel has it (shared hook,
    * a link), else as a classic clsact filter. Returns what was used.
    */
-  attachTc(object: BpfObject, program: string, ifname: string, direction: TcDirection, mode?: TcMode): 'tcx' | 'classic';
+  attachTc(object: ProbeObject, program: string, ifname: string, direction: TcDirection, mode?: TcMode): 'tcx' | 'classic';
   /** Attaches a cgroup program (e.g. sock_ops) through a multi-attach link. */
-  attachCgroup(object: BpfObject, program: string, cgroupPath: string, type: CgroupAttachType): void;
+  attachCgroup(object: ProbeObject, program: string, cgroupPath: string, type: CgroupAttachType): void;
   /** Attaches a BTF-typed tracepoint program (`SEC("tp_btf/<tracepoint>")`); `tracepoint` names it in attachment records, e.g. `skb:kfree_skb`. */
-  attachTracepoint(object: BpfObject, program: string, tracepoint: string): void;
+  attachTracepoint(object: ProbeObject, program: string, tracepoint: string): void;
   /** The running kernel's types (its BTF), loaded once per probe and released with it; throws when the kernel has no BTF. */
   kernelTypes(): KernelTypes;
   /** The kernel function an address lies in, as `name+0xoffset` (/proc/kallsyms, loaded on first use); undefined when unknown or hidden. */
@@ -106,14 +193,14 @@ export interface ProbeHost {
   /** A cgroup v2's path in the hierarchy (e.g. `/system.slice/nginx.service`) from its id (the kernel's cgroup id); undefined when not found. */
   cgroupPath(id: number): string | undefined;
   /** Runs a BPF iterator program (`SEC("iter/...")`) once, to the end, in the collector's network namespace. */
-  runIterator(object: BpfObject, program: string): void;
+  runIterator(object: ProbeObject, program: string): void;
   /**
    * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
    * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
    * `borrowed`: each record is a view into the ring, valid only during the call, read
    * without a foreign call per record (for high rates; the handler copies what it keeps).
    */
-  consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
   /**
    * The probe has done what it was asked (e.g. a capture reached its packet count, or
    * its output failed). A command face (`netprobe capture`) stops the service then;

@@ -27,15 +27,22 @@ export { otlpUrl } from './exporters/otlp-http';
 /** Share of the shutdown time given to log records; the rest is for the last metrics, which count what logs lost. */
 const LOGS_SHARE_OF_SHUTDOWN = 2 / 3;
 
+/** What one exporter serves: the probes of each signal, and whether it is in a metrics pipeline at all (self metrics). */
+export interface ExporterRoute {
+  metrics: Set<string>;
+  logs: Set<string>;
+  /** In a metrics pipeline, even one with no probes: it exports the collector's own metrics. */
+  exportsMetrics: boolean;
+}
+
 /** Which probes each exporter serves, per signal, from service.pipelines. */
-export function routes(config: CollectorConfig): Map<string, { metrics: Set<string>; logs: Set<string> }> {
-  const out = new Map<string, { metrics: Set<string>; logs: Set<string> }>();
-  for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
-    const signal = name.startsWith('logs') ? 'logs' : 'metrics';
+export function routes(config: CollectorConfig): Map<string, ExporterRoute> {
+  const out = new Map<string, ExporterRoute>();
+  for (const pipeline of Object.values(config.service.pipelines)) {
     for (const exporter of pipeline.exporters) {
-      const route = out.get(exporter) ?? { metrics: new Set<string>(), logs: new Set<string>() };
-      for (const probe of pipeline.probes) route[signal].add(probe);
-      if (signal === 'metrics') route.metrics.add(''); // marks "in a metrics pipeline" even with no probes
+      const route = out.get(exporter) ?? { metrics: new Set<string>(), logs: new Set<string>(), exportsMetrics: false };
+      for (const probe of pipeline.probes) route[pipeline.signal].add(probe);
+      if (pipeline.signal === 'metrics') route.exportsMetrics = true;
       out.set(exporter, route);
     }
   }
@@ -76,7 +83,7 @@ export class Telemetry {
       if (!kind) throw new Error(`exporter ${id}: no exporter kind ${componentType(id)}`);
       const ctx = { id, config: config.exporters[id], env, shared: {} }; // one `shared` per exporter, for both signals
       const failures = new FailureLog(log.child('exporter'), id, interval);
-      if (route.metrics.size > 0) {
+      if (route.exportsMetrics) {
         const producers = [store.producer(route.metrics)];
         if (kind.pullMetrics) {
           const { reader, target } = await kind.pullMetrics(ctx, producers);

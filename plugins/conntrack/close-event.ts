@@ -4,11 +4,8 @@
  * log-record attributes.
  */
 import os from 'node:os';
-import type { BpfObject } from '../../core/bpf/object';
-import type { StructLayout, Decoded } from '../../core/bpf/layout';
-import type { Attributes } from '../../core/plugin/types';
+import { NetprobeError, type Attributes, type Decoded, type EnumLabels, type ProbeObject, type StructLayout } from '../../core/plugin';
 import { decodeAddress, type Address } from './address';
-import { EnumNames } from './names';
 
 export interface ClosedConnection {
   role: string;
@@ -54,15 +51,16 @@ const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value
 
 export class CloseEventDecoder {
   private readonly layout: StructLayout;
-  readonly roles: EnumNames;
-  readonly reasons: EnumNames;
-  readonly states: EnumNames;
+  readonly roles: EnumLabels;
+  readonly reasons: EnumLabels;
+  readonly states: EnumLabels;
 
-  constructor(object: BpfObject) {
+  /** Record layout and enum names from the object's BTF (conntrack.h): `CONNTRACK_TCP_FIN_WAIT_1` becomes `fin_wait_1`. */
+  constructor(object: Pick<ProbeObject, 'layout' | 'enum'>) {
     this.layout = object.layout('conntrack_close_event');
-    this.roles = EnumNames.fromBtf(object.btf, 'conntrack_role', 'CONNTRACK_ROLE_');
-    this.reasons = EnumNames.fromBtf(object.btf, 'conntrack_close_reason', 'CONNTRACK_CLOSE_');
-    this.states = EnumNames.fromBtf(object.btf, 'conntrack_tcp_state', 'CONNTRACK_TCP_');
+    this.roles = object.enum('conntrack_role').labels('CONNTRACK_ROLE_');
+    this.reasons = object.enum('conntrack_close_reason').labels('CONNTRACK_CLOSE_');
+    this.states = object.enum('conntrack_tcp_state').labels('CONNTRACK_TCP_');
   }
 
   get size(): number {
@@ -70,7 +68,7 @@ export class CloseEventDecoder {
   }
 
   decode(record: Buffer): ClosedConnection {
-    if (record.length < this.layout.size) throw new Error(`close record is ${record.length} bytes, expected ${this.layout.size}`);
+    if (record.length < this.layout.size) throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `close record is ${record.length} bytes, expected ${this.layout.size}`);
     const e = this.layout.decode(record);
     const conn = e.conn as Decoded;
     const num = (d: Decoded, f: string) => d[f] as number;

@@ -107,18 +107,16 @@ struct {
 	__type(value, struct conntrack_process);
 } conntrack_owner SEC(".maps");
 
-/*
- * Iterator results: [0] sockets given callback flags, [1] sockets the kernel refused,
- * [2] sockets skipped because the kernel cannot tell their cgroup (before Linux 6.2).
- */
+/* Iterator results: sockets counted by enum conntrack_adopt_outcome. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, CONNTRACK_ADOPT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } conntrack_adopted SEC(".maps");
 
 NP_EXPORT_TYPE(conntrack_close_event);
+NP_EXPORT_ENUM(conntrack_adopt_outcome);
 
 static __always_inline struct conntrack_stats *stats(void)
 {
@@ -507,15 +505,15 @@ int conntrack_adopt(struct bpf_iter__tcp *ctx)
 	if (state == CONNTRACK_TCP_LISTEN || state == CONNTRACK_TCP_CLOSE)
 		return 0;
 	watched = in_watched_cgroup(sk);
-	key = 0;
+	key = CONNTRACK_ADOPT_GIVEN;
 	if (watched == 0)
 		return 0;
 	if (watched < 0)
-		key = 2;
+		key = CONNTRACK_ADOPT_UNKNOWN_CGROUP;
 	else if (bpf_getsockopt(sk, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags)) ||
 	    (flags |= callback_flags(),
 	     bpf_setsockopt(sk, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags))))
-		key = 1;
+		key = CONNTRACK_ADOPT_REFUSED;
 	n = bpf_map_lookup_elem(&conntrack_adopted, &key);
 	if (n)
 		__sync_fetch_and_add(n, 1);

@@ -107,4 +107,12 @@ struct conntrack_stats {
 	np_counter_t events_dropped;              /* close events lost: ring buffer full */
 };
 
+/* What the start-up iterator did with a pre-existing connection: the index of its count in conntrack_adopted. */
+enum conntrack_adopt_outcome {
+	CONNTRACK_ADOPT_GIVEN = 0,       /* given callback flags: tracked from now on */
+	CONNTRACK_ADOPT_REFUSED,         /* the kernel refused the flags (before Linux 6.11) */
+	CONNTRACK_ADOPT_UNKNOWN_CGROUP,  /* the kernel cannot tell its cgroup (before Linux 6.2) */
+	CONNTRACK_ADOPT_MAX,
+};
+
 #endif /* CONNTRACK_H */

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { decodeAddress } from './address';
 import { addressBytes } from '../../core/net/address';
 import { CumulativeHistogram } from './histogram';
-import { EnumNames } from './names';
-import { BpfObject } from '../../core/bpf/object';
+import { openProbeObject } from '../../core/plugin/object';
 import { conntrack, cgroupDirectory, cgroupLevel, type ConntrackConfig } from './plugin';
 import { closedAttributes, closedSummary, endpointAttributes, failedAttributes, failedSummary, type ClosedConnection } from './close-event';
 
@@ -29,11 +28,12 @@ test('histogram buckets are (previous, boundary], like OpenTelemetry', () => {
 });
 
 test('enum names come from the object\'s BTF', () => {
-  const object = BpfObject.open(path.join(__dirname, 'conntrack.bpf.o'));
+  const spec = openProbeObject(path.join(__dirname, 'conntrack.bpf.o'));
   try {
-    assert.deepEqual(EnumNames.fromBtf(object.btf, 'conntrack_role', 'CONNTRACK_ROLE_').names, ['client', 'server', 'unknown']);
-    assert.deepEqual(EnumNames.fromBtf(object.btf, 'conntrack_close_reason', 'CONNTRACK_CLOSE_').names, ['normal', 'reset', 'timeout', 'refused', 'connect_failed']);
-    const states = EnumNames.fromBtf(object.btf, 'conntrack_tcp_state', 'CONNTRACK_TCP_');
+    assert.deepEqual(spec.enum('conntrack_role').labels('CONNTRACK_ROLE_').names, ['client', 'server', 'unknown']);
+    assert.deepEqual(spec.enum('conntrack_close_reason').labels('CONNTRACK_CLOSE_').names, ['normal', 'reset', 'timeout', 'refused', 'connect_failed']);
+    assert.deepEqual(spec.enum('conntrack_adopt_outcome').labels('CONNTRACK_ADOPT_', ['CONNTRACK_ADOPT_MAX']).names, ['given', 'refused', 'unknown_cgroup']);
+    const states = spec.enum('conntrack_tcp_state').labels('CONNTRACK_TCP_');
     // The kernel's numbering (include/net/tcp_states.h), named as network.connection.state values.
     assert.equal(states.name(1), 'established');
     assert.equal(states.name(3), 'syn_received');
@@ -41,7 +41,7 @@ test('enum names come from the object\'s BTF', () => {
     assert.equal(states.name(11), 'closing');
     assert.equal(states.name(99), 'unknown_99');
   } finally {
-    object.close();
+    spec.close();
   }
 });
 

@@ -7,15 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import schema from './config.schema.json';
-import type { Attributes, ConfigIssue, MetricSink, ProbePlugin } from '../../core/plugin/types';
-import type { BpfMap } from '../../core/bpf/map';
-import type { StructLayout } from '../../core/bpf/layout';
+import {
+  BpfLoadError, NetprobeError, type Attributes, type ConfigIssue, type EnumLabels, type MetricSink, type ProbeMap, type ProbeObject, type ProbePlugin,
+} from '../../core/plugin';
 import { cgroupV2Root } from '../../core/net/cgroup';
-import { BpfLoadError } from '../../core/errors';
 import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName, withProcess } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
-import type { EnumNames } from './names';
 
 export interface ConntrackConfig {
   cgroup: string;
@@ -37,7 +35,7 @@ const TRANSPORT = 'network.transport';
 
 /** The cgroup's directory in the cgroup v2 mount (normalized from "/", so ".." cannot leave it). */
 export function cgroupDirectory(cgroup: string, root = cgroupV2Root()): string {
-  if (!root) throw new Error('cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mounts)');
+  if (!root) throw new NetprobeError('NETPROBE_ERR_ATTACH', 'cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mounts)');
   return path.join(root, path.posix.normalize(cgroup)).replace(/(.)\/$/, '$1');
 }
 
@@ -87,12 +85,11 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
   },
 
   create({ config, host, log }) {
-    let stats: BpfMap;
-    let statsLayout: StructLayout;
+    let stats: ProbeMap;
     let table: ConnectionTable;
     let decoder: CloseEventDecoder;
-    let roles: EnumNames;
-    let reasons: EnumNames;
+    let roles: EnumLabels;
+    let reasons: EnumLabels;
     const durations = new HistogramSet(config.duration_buckets);
     const rtts = new HistogramSet(config.rtt_buckets);
     let undecodable = 0;
@@ -120,7 +117,7 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
     return {
       start() {
         const dir = cgroupDirectory(config.cgroup);
-        if (!fs.existsSync(dir)) throw new Error(`cgroup ${config.cgroup} not found (${dir})`);
+        if (!fs.existsSync(dir)) throw new NetprobeError('NETPROBE_ERR_ATTACH', `cgroup ${config.cgroup} not found (${dir})`);
         const configured = () => {
           const o = host.openObject();
           o.setMaxEntries('conntrack_table', config.max_connections);
@@ -131,26 +128,25 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
           o.setKnob('cgroup_level', cgroupLevel(config.cgroup));
           return o;
         };
-        let object = configured();
+        const first = configured();
+        let object: ProbeObject;
         let adopting = config.preexisting;
         try {
-          object.load();
+          object = first.load();
         } catch (err) {
           // Kernels before 5.15 refuse socket options from an iterator: run without the start-up pass.
           if (!(err instanceof BpfLoadError) || err.program !== 'conntrack_adopt') throw err;
-          object.close();
-          object = configured();
-          object.skipProgram('conntrack_adopt');
-          object.load();
+          first.close();
+          const again = configured();
+          again.skipProgram('conntrack_adopt');
+          object = again.load();
           if (adopting) log.warn('the kernel cannot give pre-existing connections callbacks (needs Linux 6.11+); they are not tracked');
           adopting = false;
         }
         decoder = new CloseEventDecoder(object);
         ({ roles, reasons } = decoder);
-        statsLayout = object.layout('conntrack_stats');
-        stats = object.map('conntrack_stats');
-        stats.expectLayout(statsLayout, 4);
-        table = new ConnectionTable(object.map('conntrack_table'), object.layout('conntrack_conn'), decoder.states);
+        stats = object.map('conntrack_stats'); // value: struct conntrack_stats, from the map's BTF
+        table = new ConnectionTable(object.map('conntrack_table'), decoder.states);
         host.consumeRingBuffer(object, 'conntrack_events', onRecord);
         if (config.process_identity) {
           // Before sock_ops: a connection that starts in between would miss its process.
@@ -162,10 +158,7 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         // After attaching, so that no connection falls between the two.
         if (adopting) {
           host.runIterator(object, 'conntrack_adopt');
-          const adopted = object.map('conntrack_adopted').readAll();
-          const given = adopted.values.readUInt32LE(0);
-          const refused = adopted.values.readUInt32LE(8);
-          const unknownCgroup = adopted.values.readUInt32LE(16);
+          const { given, refused, unknown_cgroup: unknownCgroup } = adoptedCounts(object);
           log.info('pre-existing connections given callbacks', { connections: given });
           if (refused > 0) log.warn('the kernel refused callbacks for pre-existing connections (needs Linux 6.11+); they are not tracked', { connections: refused });
           if (unknownCgroup > 0) log.warn('the kernel cannot tell which cgroup a pre-existing connection belongs to (needs Linux 6.2+); they are not tracked unless the root cgroup is watched', { connections: unknownCgroup });
@@ -176,7 +169,7 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         for (const open of await table.countOpen()) {
           sink.record('system.network.connection.count', { 'network.connection.state': open.state, [TRANSPORT]: 'tcp', 'network.type': open.type }, open.count);
         }
-        const s = stats.readDecoded(statsLayout)[0]!.value;
+        const s = stats.readDecoded()[0]!.value;
         const opened = s.opened as number[];
         const closed = s.closed as number[];
         const failed = s.failed as number[];
@@ -205,3 +198,17 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
     };
   },
 };
+
+/** What the start-up iterator did, by enum conntrack_adopt_outcome (given, refused, unknown_cgroup). */
+function adoptedCounts(object: ProbeObject): Record<string, number> {
+  const map = object.map('conntrack_adopted');
+  const outcomes = object.enum('conntrack_adopt_outcome').labels('CONNTRACK_ADOPT_', ['CONNTRACK_ADOPT_MAX']);
+  if (map.valueSize !== 8) throw new NetprobeError('NETPROBE_ERR_BPF_LAYOUT', `map conntrack_adopted: value is ${map.valueSize} bytes, expected a __u64 count`);
+  const { count, keys, values } = map.readAll();
+  const out: Record<string, number> = {};
+  for (let i = 0; i < count; i++) {
+    const code = keys.readUInt32LE(i * map.keySize);
+    if (outcomes.has(code)) out[outcomes.name(code)] = Number(values.readBigUInt64LE(i * map.entryValueBytes));
+  }
+  return out;
+}

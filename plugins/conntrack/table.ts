@@ -3,10 +3,7 @@
  * the kernel's connection table. Only two fields of each entry are looked at,
  * at offsets from BTF, so this stays cheap with many connections.
  */
-import type { BpfMap } from '../../core/bpf/map';
-import type { StructLayout } from '../../core/bpf/layout';
-import { readInt } from '../../core/bpf/layout';
-import type { EnumNames } from './names';
+import { readInt, type EnumLabels, type ProbeMap } from '../../core/plugin';
 import { TimeSlice } from '../../core/plugin/time-slice';
 
 export interface OpenCount { state: string; type: 'ipv4' | 'ipv6'; count: number }
@@ -17,8 +14,9 @@ export class ConnectionTable {
   /** Every (state, type) ever seen, so a count drops to 0 instead of vanishing. */
   private readonly seen = new Set<number>();
 
-  constructor(private readonly map: BpfMap, layout: StructLayout, private readonly states: EnumNames) {
-    map.expectLayout(layout, 8);
+  /** `map`: conntrack_table, its value (struct conntrack_conn) laid out from the map's BTF. */
+  constructor(private readonly map: ProbeMap, private readonly states: EnumLabels) {
+    const layout = map.valueLayout();
     const state = layout.field('state');
     this.stateField = { offset: state.offset, size: state.size };
     this.addrOffset = layout.field('local_addr').offset;

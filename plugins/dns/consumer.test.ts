@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
 import { DnsConsumer, DURATION_BUCKETS, EXCHANGE_EVENT } from './consumer';
-import { EventDecoder } from './event';
-import { buildRecord, eventLayout } from './test-records';
+import { buildRecord, eventDecoder, eventLayout } from '../../test/helpers/dns/test-records';
 import type { Attributes, HistogramValue } from '../../core/plugin/types';
 
 const layout = eventLayout();
@@ -11,7 +10,7 @@ const MS = 1e6;
 
 function setup(options: { timeoutMs?: number; maxPending?: number; names?: boolean; limit?: number } = {}) {
   const events: Array<{ name: string; attributes: Attributes; body: string }> = [];
-  const consumer = new DnsConsumer(new EventDecoder(layout), {
+  const consumer = new DnsConsumer(eventDecoder(), {
     timeoutNs: (options.timeoutMs ?? 1000) * MS,
     maxPending: options.maxPending ?? 100,
     nameAttribute: { enabled: options.names ?? false, limit: options.limit ?? 10 },

@@ -11,8 +11,8 @@ import { BpfObject } from '../../core/bpf/object';
 import { RingBufferReader } from '../../core/bpf/ringbuf';
 import { testRun } from '../../core/bpf/test-run';
 import { EventDecoder, type DnsCapture } from './event';
-import { DNS_OBJECT, prng } from './test-records';
-import { dnsFrame, payloadOffset, type FrameSpec } from './frames';
+import { DNS_OBJECT, eventDirections, prng } from '../../test/helpers/dns/test-records';
+import { dnsFrame, payloadOffset, type FrameSpec } from '../../test/helpers/dns/frames';
 
 const TC_ACT_UNSPEC = 0xffffffff; // -1 as the kernel returns it
 
@@ -32,7 +32,7 @@ function load(knobs: { ports?: number[]; captureBytes?: number; ringBytes?: numb
   object.setKnob('capture_bytes', knobs.captureBytes ?? 512);
   if (knobs.ringBytes) object.setMaxEntries('dns_events', knobs.ringBytes);
   object.load();
-  const decoder = new EventDecoder(object.layout('dns_event'));
+  const decoder = new EventDecoder(object.layout('dns_event'), eventDirections());
   const captures: DnsCapture[] = [];
   const reader = new RingBufferReader('dns_events', object.map('dns_events').fd, (r) => captures.push(decoder.decode(r)!));
   const countersLayout = object.layout('dns_counters');

@@ -13,7 +13,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { capturedJson, capturedLogRecords, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { dig, startDnsServer, toolsAvailable } from './dns-lab';
+import { dig, startDnsServer, toolsAvailable } from '../../test/helpers/dns/dns-lab';
 import { DURATION_BUCKETS } from './consumer';
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };

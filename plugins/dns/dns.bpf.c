@@ -24,6 +24,7 @@ NP_KNOB __u32 ports_len = 1;
 NP_KNOB __u32 capture_bytes = 512;
 
 NP_EXPORT_TYPE(dns_event);
+NP_EXPORT_ENUM(dns_direction);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

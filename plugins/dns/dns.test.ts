@@ -16,7 +16,7 @@ import { TestNet } from '../../test/helpers/netns';
 import { ProbeHarness, type LogEvent, type Point } from '../../test/helpers/harness';
 import type { HistogramValue } from '../../core/plugin/types';
 import { dns } from './plugin';
-import { CASES, dig, sleep, startDnsServer, toolsAvailable, waitForStderr } from './dns-lab';
+import { CASES, dig, sleep, startDnsServer, toolsAvailable, waitForStderr } from '../../test/helpers/dns/dns-lab';
 
 interface SharkFrame {
   time: number; src: string; dst: string; srcPort: number; dstPort: number; tcp: boolean;

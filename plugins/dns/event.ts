@@ -3,12 +3,11 @@
  * decoded with offsets taken from the object's BTF once, so the hot path is a
  * handful of fixed reads and nothing here can drift from the C header.
  */
-import type { StructLayout } from '../../core/bpf/layout';
+import type { EnumLabels, StructLayout } from '../../core/plugin';
 import { formatIpv4, formatIpv6 } from '../../core/net/address';
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
-const DIR_EGRESS = 1;
 
 export interface DnsCapture {
   /** CLOCK_MONOTONIC ns, as bpf_ktime_get_ns() read it. */
@@ -28,12 +27,17 @@ export interface DnsCapture {
 }
 
 export class EventDecoder {
-  private readonly at: Record<string, number>;
+  private readonly at;
+  private readonly egress: number;
   readonly headerSize: number;
 
-  constructor(layout: StructLayout) {
-    const names = ['timestamp', 'ifindex', 'direction', 'family', 'transport', 'saddr', 'daddr', 'sport', 'dport', 'payload_len', 'captured'];
-    this.at = Object.fromEntries(names.map((n) => [n, layout.field(n).offset]));
+  /** `layout`: struct dns_event; `directions`: enum dns_direction's labels (dir_ingress, dir_egress). */
+  constructor(layout: StructLayout, directions: EnumLabels) {
+    // The widths are the reads below: a C type change fails at start, not in decoding.
+    this.at = layout.offsets({
+      timestamp: 8, ifindex: 4, direction: 1, family: 1, transport: 1, saddr: 16, daddr: 16, sport: 2, dport: 2, payload_len: 2, captured: 2,
+    });
+    this.egress = directions.value('dir_egress');
     this.headerSize = layout.size;
   }
 
@@ -41,8 +45,8 @@ export class EventDecoder {
   decode(record: Buffer): DnsCapture | undefined {
     const at = this.at;
     if (record.length < this.headerSize) return undefined;
-    const family = record[at.family!];
-    const proto = record[at.transport!];
+    const family = record[at.family];
+    const proto = record[at.transport];
     if ((family !== 4 && family !== 6) || (proto !== IPPROTO_UDP && proto !== IPPROTO_TCP)) return undefined;
     const captured = record.readUInt16LE(at.captured!);
     if (this.headerSize + captured > record.length) return undefined;
@@ -50,7 +54,7 @@ export class EventDecoder {
     return {
       timestampNs: record.readUInt32LE(at.timestamp!) + record.readUInt32LE(at.timestamp! + 4) * 0x1_0000_0000,
       ifindex: record.readUInt32LE(at.ifindex!),
-      direction: record[at.direction!] === DIR_EGRESS ? 'transmit' : 'receive',
+      direction: record[at.direction] === this.egress ? 'transmit' : 'receive',
       networkType: v4 ? 'ipv4' : 'ipv6',
       transport: proto === IPPROTO_TCP ? 'tcp' : 'udp',
       source: v4 ? formatIpv4(record, at.saddr) : formatIpv6(record, at.saddr),

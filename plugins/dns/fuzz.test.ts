@@ -12,7 +12,7 @@ interface FuzzResult {
 /** Runs the fuzz worker; a decoder that spins is stopped at the deadline and fails the test. */
 function fuzz(seed: number, random: number, mutated: number, deadlineMs: number): Promise<FuzzResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, 'fuzz-worker.js'), { workerData: { seed, random, mutated } });
+    const worker = new Worker(path.join(__dirname, '..', '..', 'test', 'helpers', 'dns', 'fuzz-worker.js'), { workerData: { seed, random, mutated } });
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`fuzz run (seed ${seed}) did not finish within ${deadlineMs} ms: the decoder loops`));

@@ -9,9 +9,7 @@
  * tcx hooks are shared, so dns runs beside them on the same interfaces.
  */
 import schema from './config.schema.json';
-import type { ConfigIssue, ProbePlugin } from '../../core/plugin/types';
-import type { BpfMap } from '../../core/bpf/map';
-import type { StructLayout } from '../../core/bpf/layout';
+import type { ConfigIssue, ProbeMap, ProbePlugin } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { listInterfaces } from '../../core/net/interfaces';
 import { EventDecoder } from './event';
@@ -81,8 +79,7 @@ export const dns: ProbePlugin<DnsConfig> = {
   },
 
   create({ config, host, log }) {
-    let counters: BpfMap;
-    let countersLayout: StructLayout;
+    let counters: ProbeMap;
     let consumer: DnsConsumer;
     let sweep: NodeJS.Timeout | undefined;
     const names = new Map<number, string>();
@@ -102,18 +99,16 @@ export const dns: ProbePlugin<DnsConfig> = {
     return {
       start() {
         const interfaces = host.resolveInterfaces(config.interfaces);
-        const object = host.openObject();
-        object.setKnob('ports', config.ports);
-        object.setKnob('ports_len', config.ports.length);
-        object.setKnob('capture_bytes', config.capture_bytes);
-        object.setMaxEntries('dns_events', config.ring_buffer_bytes);
-        object.load();
-        counters = object.map('dns_counters');
-        countersLayout = object.layout('dns_counters');
-        counters.expectLayout(countersLayout, 4);
+        const spec = host.openObject();
+        spec.setKnob('ports', config.ports);
+        spec.setKnob('ports_len', config.ports.length);
+        spec.setKnob('capture_bytes', config.capture_bytes);
+        spec.setMaxEntries('dns_events', config.ring_buffer_bytes);
+        const object = spec.load();
+        counters = object.map('dns_counters'); // value: struct dns_counters, from the map's BTF
         const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
         for (const name of interfaces) names.set(indexes.get(name)!, name);
-        consumer = new DnsConsumer(new EventDecoder(object.layout('dns_event')), {
+        consumer = new DnsConsumer(new EventDecoder(object.layout('dns_event'), object.enum('dns_direction').labels('DNS_')), {
           timeoutNs: timeoutMs * 1e6,
           maxPending: config.max_pending,
           nameAttribute: { enabled: config.query_name_attribute, limit: config.query_name_limit },
@@ -134,7 +129,7 @@ export const dns: ProbePlugin<DnsConfig> = {
       collect(sink) {
         consumer.expire(now());
         consumer.report(sink);
-        const [entry] = counters.readDecoded(countersLayout);
+        const [entry] = counters.readDecoded();
         const value = entry?.value as { events: number; ringbuf_dropped: number } | undefined;
         sink.record('netprobe.dns.captured', {}, value?.events ?? 0);
         sink.record('netprobe.dns.ringbuf.dropped', {}, value?.ringbuf_dropped ?? 0);

@@ -2,8 +2,7 @@
  * One dropped packet as the kernel recorded it (struct drops_event in drops.h, layout
  * from BTF), and the log record it becomes.
  */
-import type { StructLayout } from '../../core/bpf/layout';
-import type { Attributes } from '../../core/plugin/types';
+import type { Attributes, EnumLabels, StructLayout } from '../../core/plugin';
 import { formatAddress } from '../../core/net/address';
 
 export interface DropEvent {
@@ -23,8 +22,9 @@ export interface DropEvent {
 export class DropEventDecoder {
   private readonly location: number;
 
-  constructor(private readonly layout: StructLayout) {
-    this.location = layout.field('location').offset;
+  /** `directions`: enum drops_direction's labels (receive, transmit). */
+  constructor(private readonly layout: StructLayout, private readonly directions: EnumLabels) {
+    this.location = layout.offsets({ location: 8 }).location;
   }
 
   get size(): number {
@@ -41,7 +41,7 @@ export class DropEventDecoder {
       reason: n('reason'),
       ifindex: n('ifindex'),
       length: n('length'),
-      direction: n('direction') === 0 ? 'receive' : 'transmit',
+      direction: this.directions.name(n('direction')) as DropEvent['direction'],
       ipVersion: n('ip_version'),
       protocol: n('protocol'),
       ports: n('has_ports') ? { src: n('src_port'), dst: n('dst_port') } : undefined,

@@ -7,9 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import schema from './config.schema.json';
-import type { Attributes, ConfigIssue, MetricSink, ProbePlugin } from '../../core/plugin/types';
-import type { BpfMap } from '../../core/bpf/map';
-import type { StructLayout } from '../../core/bpf/layout';
+import { NetprobeError, type Attributes, type ConfigIssue, type EnumLabels, type MetricSink, type ProbeMap, type ProbePlugin, type StructLayout } from '../../core/plugin';
 import { listInterfaces } from '../../core/net/interfaces';
 import { DropReasons } from './reasons';
 import { DropEventDecoder, dropRecord, protocolName, RECORD_ATTRIBUTES } from './event';
@@ -57,11 +55,10 @@ export const drops: ProbePlugin<DropsConfig> = {
   },
 
   create({ config, host, log }) {
-    let counts: BpfMap;
-    let stats: BpfMap;
-    let statsLayout: StructLayout;
+    let counts: ProbeMap;
+    let stats: ProbeMap;
     let keyLayout: StructLayout;
-    let valueLayout: StructLayout;
+    let directions: EnumLabels;
     let reasons: DropReasons;
     let ifnames = new Map<number, string>();
     let undecodable = 0;
@@ -75,41 +72,39 @@ export const drops: ProbePlugin<DropsConfig> = {
         const kernel = host.kernelTypes();
         reasons = new DropReasons(kernel.enumerators('skb_drop_reason'));
         const args = kernel.tracepointArgs('kfree_skb');
-        if (args === undefined) throw new Error('the kernel has no BTF-typed skb:kfree_skb tracepoint (needs Linux 5.5+ with BTF)');
+        if (args === undefined) throw new NetprobeError('NETPROBE_ERR_ATTACH', 'the kernel has no BTF-typed skb:kfree_skb tracepoint (needs Linux 5.5+ with BTF)');
         // The reason is the tracepoint's third argument since Linux 5.17; before that every drop is `unknown`.
         const hasReason = args >= 3 && reasons.known;
         if (!hasReason) log.warn('this kernel\'s kfree_skb tracepoint carries no drop reason: drops are reported as unknown');
         const ignored = config.ignore_reasons.map((name, i) => {
           const value = reasons.value(name);
-          if (value === undefined) throw new Error(`ignore_reasons[${i}]: the running kernel has no drop reason ${name}`);
+          if (value === undefined) throw new NetprobeError('NETPROBE_ERR_CONFIG', `ignore_reasons[${i}]: the running kernel has no drop reason ${name}`);
           return value;
         });
 
         const watched = config.interfaces === 'all' ? [] : host.resolveInterfaces(config.interfaces);
-        const object = host.openObject();
-        object.setKnob('filter_interfaces', watched.length ? 1 : 0);
-        object.setKnob('netns_ino', Number(fs.statSync('/proc/self/ns/net', { bigint: true }).ino));
-        object.setKnob('has_reason', hasReason ? 1 : 0);
-        object.setKnob('ignored_reasons', ignored);
-        object.setKnob('ignored_len', ignored.length);
+        const spec = host.openObject();
+        spec.setKnob('filter_interfaces', watched.length ? 1 : 0);
+        spec.setKnob('netns_ino', Number(fs.statSync('/proc/self/ns/net', { bigint: true }).ino));
+        spec.setKnob('has_reason', hasReason ? 1 : 0);
+        spec.setKnob('ignored_reasons', ignored);
+        spec.setKnob('ignored_len', ignored.length);
         // The budget is kept per CPU (no shared counter on the hot path): the total, shared evenly.
-        object.setKnob('records_per_cpu_second', Math.ceil(config.records_per_second / Math.max(1, os.cpus().length)));
-        object.setMaxEntries('drops_counts', config.max_series);
-        object.setMaxEntries('drops_events', config.ring_buffer_bytes);
-        object.load();
+        spec.setKnob('records_per_cpu_second', Math.ceil(config.records_per_second / Math.max(1, os.cpus().length)));
+        spec.setMaxEntries('drops_counts', config.max_series);
+        spec.setMaxEntries('drops_events', config.ring_buffer_bytes);
+        const object = spec.load();
         if (watched.length) {
           const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
           const filter = object.map('drops_interfaces');
           for (const name of watched) filter.update(u32(indexes.get(name)!), Buffer.from([1]));
         }
+        // Key and value layouts from each map's own BTF types (struct drops_key, drops_value, drops_stats).
         counts = object.map('drops_counts');
-        keyLayout = object.layout('drops_key');
-        valueLayout = object.layout('drops_value');
-        counts.expectLayout(valueLayout, keyLayout.size);
+        keyLayout = counts.keyLayout();
         stats = object.map('drops_stats');
-        statsLayout = object.layout('drops_stats');
-        stats.expectLayout(statsLayout, 4);
-        const decoder = new DropEventDecoder(object.layout('drops_event'));
+        directions = object.enum('drops_direction').labels('DROPS_DIRECTION_');
+        const decoder = new DropEventDecoder(object.layout('drops_event'), directions);
         const context = {
           reasonName: (v: number) => reasons.name(v),
           interfaceName,
@@ -129,11 +124,11 @@ export const drops: ProbePlugin<DropsConfig> = {
       },
 
       collect(sink: MetricSink) {
-        for (const { key, value } of counts.readDecoded(valueLayout)) {
+        for (const { key, value } of counts.readDecoded()) {
           const k = keyLayout.decode(key) as Record<'reason' | 'ifindex' | 'direction' | 'ip_version' | 'protocol', number>;
           const attrs: Attributes = {
             'netprobe.drop.reason': reasons.name(k.reason),
-            'network.io.direction': k.direction === 0 ? 'receive' : 'transmit',
+            'network.io.direction': directions.name(k.direction),
             'network.type': `ipv${k.ip_version}`,
           };
           const ifname = k.ifindex ? interfaceName(k.ifindex) : undefined;
@@ -142,7 +137,7 @@ export const drops: ProbePlugin<DropsConfig> = {
           sink.record('netprobe.drop.packet.count', attrs, value.packets as number);
           sink.record('netprobe.drop.io', attrs, value.bytes as number);
         }
-        const s = stats.readDecoded(statsLayout)[0]!.value as Record<string, number>;
+        const s = stats.readDecoded()[0]!.value as Record<string, number>;
         sink.record('netprobe.drop.table_full', {}, s.table_full!);
         sink.record('netprobe.drop.records.suppressed', {}, s.suppressed!);
         sink.record('netprobe.drop.records.lost', {}, s.ringbuf_dropped!);

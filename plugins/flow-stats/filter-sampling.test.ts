@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { frame } from '../../test/helpers/packets';
-import { testRun } from '../../core/bpf/test-run';
 import { BpfObject } from '../../core/bpf/object';
 import { parseConfig } from '../../core/config/load';
 import { plugins } from '../registry';
@@ -41,7 +40,7 @@ test('filters keep excluded or not-included packets out of the flow table, and c
   const opened: BpfObject[] = [];
   t.after(() => opened.forEach((o) => o.close()));
   const r = runner(`{ filter: { include_cidrs: [10.1.0.0/16, "fd00:1::/32"], exclude_cidrs: [10.1.9.0/24], exclude_ports: [9] } }`, opened);
-  const xdp = r.object.programFd('flow_stats_xdp');
+
   const cases: Array<[Buffer, boolean]> = [
     [udp('10.1.0.1', '192.0.2.1', 53), true], // source included
     [udp('192.0.2.1', '10.1.200.7', 53), true], // destination included
@@ -51,7 +50,7 @@ test('filters keep excluded or not-included packets out of the flow table, and c
     [udp('fd00:1::5', 'fd00:2::1', 53), true], // IPv6 include
     [udp('fd00:3::5', 'fd00:2::1', 53), false],
   ];
-  for (const [packet] of cases) assert.equal(testRun(xdp, packet).retval, 2);
+  for (const [packet] of cases) assert.equal(r.object.testRun('flow_stats_xdp', packet).retval, 2);
   const points = await collect(r);
   assert.equal(sum(points, 'netprobe.flow.active'), cases.filter(([, kept]) => kept).length);
   assert.equal(sum(points, 'netprobe.flow.untracked.packet.count', { 'netprobe.untracked.reason': 'filtered' }), cases.filter(([, kept]) => !kept).length);
@@ -64,7 +63,7 @@ test('1-in-N sampling counts about one packet in N, each weighted by N, and expo
   t.after(() => opened.forEach((o) => o.close()));
   const r = runner('{ sample_rate: 8 }', opened);
   const packet = udp('10.0.0.1', '10.0.0.2', 53);
-  testRun(r.object.programFd('flow_stats_xdp'), packet, 80_000);
+  r.object.testRun('flow_stats_xdp', packet, 80_000);
   const points = await collect(r);
   const packets = sum(points, 'netprobe.traffic.packet.count');
   assert.equal(packets % 8, 0, 'every counted packet weighs 8');

@@ -3,7 +3,7 @@
  * each entry is read with a few integer loads (100,000 flows per interval is the
  * design point, so no per-field objects are built for flows we already know).
  */
-import type { StructLayout } from '../../core/bpf/layout';
+import type { EnumLabels, StructLayout } from '../../core/plugin';
 import { formatAddress } from '../../core/net/address';
 
 export interface FlowKeyInfo {
@@ -37,29 +37,30 @@ export const emptyCounters = (): FlowCounters => ({ packets: 0, bytes: 0, syns: 
 const u64 = (b: Buffer, at: number) => b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x1_0000_0000;
 
 export class FlowCodec {
-  private readonly k: Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'fragment' | 'src' | 'dst' | 'src_port' | 'dst_port', number>;
-  private readonly v: Record<'packets' | 'bytes' | 'syns' | 'first_seen' | 'last_seen' | 'tcp_flags', number>;
+  private readonly k;
+  private readonly v;
+  private readonly egress: number;
   readonly keySize: number;
 
-  constructor(key: StructLayout, value: StructLayout) {
-    const at = (l: StructLayout, name: string) => l.field(name).offset;
+  /** `directions`: enum flow_direction's labels (dir_ingress, dir_egress). */
+  constructor(key: StructLayout, value: StructLayout, directions: EnumLabels) {
     this.keySize = key.size;
-    this.k = {
-      ifindex: at(key, 'ifindex'), direction: at(key, 'direction'), ip_version: at(key, 'ip_version'),
-      protocol: at(key, 'protocol'), fragment: at(key, 'fragment'), src: at(key, 'src'), dst: at(key, 'dst'),
-      src_port: at(key, 'src_port'), dst_port: at(key, 'dst_port'),
-    };
-    this.v = {
-      packets: at(value, 'packets'), bytes: at(value, 'bytes'), syns: at(value, 'syns'),
-      first_seen: at(value, 'first_seen'), last_seen: at(value, 'last_seen'), tcp_flags: at(value, 'tcp_flags'),
-    };
+    // The widths are the reads below: a C type change fails here, not in decoding.
+    this.k = key.offsets({ ifindex: 4, direction: 1, ip_version: 1, protocol: 1, fragment: 1, src: 16, dst: 16, src_port: 2, dst_port: 2 });
+    this.v = value.offsets({ packets: 8, bytes: 8, syns: 8, first_seen: 8, last_seen: 8, tcp_flags: 1 });
+    this.egress = directions.value('dir_egress');
+  }
+
+  /** Our name for a flow_direction value. */
+  direction(value: number): 'receive' | 'transmit' {
+    return value === this.egress ? 'transmit' : 'receive';
   }
 
   decodeKey(keys: Buffer, base: number): FlowKeyInfo {
     const k = this.k;
     return {
       ifindex: keys.readUInt32LE(base + k.ifindex),
-      direction: keys[base + k.direction] === 0 ? 'receive' : 'transmit',
+      direction: this.direction(keys[base + k.direction]!),
       ipVersion: keys[base + k.ip_version] === 6 ? 6 : 4,
       protocol: keys[base + k.protocol]!,
       src: formatAddress(keys, base + k.src),

@@ -25,6 +25,9 @@
 
 NP_EXPORT_ENUM(flow_reason);
 NP_EXPORT_ENUM(untracked_reason);
+NP_EXPORT_ENUM(flow_direction);
+NP_EXPORT_ENUM(flow_filter);
+NP_EXPORT_ENUM(flow_port_bits);
 
 /* Knobs, set by userspace before load. */
 NP_KNOB __u32 sample_rate = 1;      /* count 1 in N packets, weighted by N */

@@ -100,13 +100,17 @@ struct cidr_key {
 };
 
 /* Port filter bits (array indexed by port). */
-#define PORT_INCLUDE 1
-#define PORT_EXCLUDE 2
+enum flow_port_bits {
+	PORT_INCLUDE = 1,
+	PORT_EXCLUDE = 2,
+};
 
 /* filter_flags knob bits: which filters are configured (empty ones cost nothing). */
-#define FILTER_INCLUDE_CIDRS 1
-#define FILTER_EXCLUDE_CIDRS 2
-#define FILTER_INCLUDE_PORTS 4
-#define FILTER_EXCLUDE_PORTS 8
+enum flow_filter {
+	FILTER_INCLUDE_CIDRS = 1,
+	FILTER_EXCLUDE_CIDRS = 2,
+	FILTER_INCLUDE_PORTS = 4,
+	FILTER_EXCLUDE_PORTS = 8,
+};
 
 #endif /* FLOW_STATS_H */

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { frame } from '../../test/helpers/packets';
-import { BpfObject } from '../../core/bpf/object';
-import { testRun, runOnCpu } from '../../core/bpf/test-run';
+import { openProbeObject, type LoadedObject } from '../../core/plugin/object';
 import { numPossibleCpus } from '../../core/bpf/map';
 import { FlowCodec } from './flow-codec';
 import { flushHotSlots } from './hot-slots';
@@ -17,9 +16,9 @@ import { flushHotSlots } from './hot-slots';
 const OBJECT = path.join(__dirname, 'flow_stats.bpf.o');
 const udp = (sport: number) => frame({ ip: { version: 4, src: '10.0.0.1', dst: '10.0.0.2' }, l4: { kind: 'udp', src: sport, dst: 53 }, payload: 10 });
 
-function table(object: BpfObject): Map<number, number> {
+function table(object: LoadedObject): Map<number, number> {
   const flows = object.map('flow_stats_flows');
-  const codec = new FlowCodec(object.layout('flow_key'), object.layout('flow_value'));
+  const codec = new FlowCodec(flows.keyLayout(), flows.valueLayout(), object.enum('flow_direction').labels('FLOW_'));
   const { count, keys, values } = flows.readAll();
   const out = new Map<number, number>();
   for (let i = 0; i < count; i++) {
@@ -28,24 +27,22 @@ function table(object: BpfObject): Map<number, number> {
   return out;
 }
 
-function open(t: { after(fn: () => void): void }): BpfObject {
-  const object = BpfObject.open(OBJECT);
-  t.after(() => object.close());
-  object.load();
-  return object;
+function open(t: { after(fn: () => void): void }): LoadedObject {
+  const spec = openProbeObject(OBJECT);
+  t.after(() => spec.close());
+  return spec.load() as LoadedObject;
 }
 
 test('a flow\'s counts wait in the slot until another flow or a flush moves them, exactly once', (t) => {
   if (!kernelTestsPossible(t)) return;
   const object = open(t);
-  const xdp = object.programFd('flow_stats_xdp');
-  testRun(xdp, udp(1000), 5);
+  object.testRun('flow_stats_xdp', udp(1000), 5);
   assert.equal(table(object).size, 0, 'the first flow waits in the slot');
-  testRun(xdp, udp(2000), 3); // another flow: flow 1000 goes to the table
-  testRun(xdp, udp(1000), 2); // and back: flow 2000 goes to the table
-  flushHotSlots(object);
+  object.testRun('flow_stats_xdp', udp(2000), 3); // another flow: flow 1000 goes to the table
+  object.testRun('flow_stats_xdp', udp(1000), 2); // and back: flow 2000 goes to the table
+  flushHotSlots(object, numPossibleCpus());
   assert.deepEqual([...table(object)].sort(), [[1000, 7], [2000, 3]]);
-  flushHotSlots(object); // an empty slot flushes nothing
+  flushHotSlots(object, numPossibleCpus()); // an empty slot flushes nothing
   assert.deepEqual([...table(object)].sort(), [[1000, 7], [2000, 3]]);
 });
 
@@ -57,10 +54,9 @@ test('while the slot is busy, packets go to the table and the flush asks to be r
   const slots = Buffer.alloc(hot.entryValueBytes);
   for (let cpu = 0; cpu < hot.cpus; cpu++) slots.writeUInt32LE(1, cpu * hot.valueStride + busyAt);
   hot.update(Buffer.alloc(4), slots); // as if a flush were running on every CPU
-  testRun(object.programFd('flow_stats_xdp'), udp(3000), 4);
+  object.testRun('flow_stats_xdp', udp(3000), 4);
   assert.deepEqual([...table(object)], [[3000, 4]], 'counted straight into the table');
-  const flush = object.programFd('flow_stats_flush');
-  for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.notEqual(runOnCpu(flush, cpu), 0, 'busy: run me again');
+  for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.notEqual(object.runOnCpu('flow_stats_flush', cpu), 0, 'busy: run me again');
   hot.update(Buffer.alloc(4), Buffer.alloc(hot.entryValueBytes));
-  for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.equal(runOnCpu(flush, cpu), 0);
+  for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.equal(object.runOnCpu('flow_stats_flush', cpu), 0);
 });

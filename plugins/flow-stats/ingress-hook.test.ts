@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
-import { BpfObject } from '../../core/bpf/object';
+import type { BpfObject } from '../../core/bpf/object';
+import type { ProbeObject } from '../../core/plugin';
 import { parseConfig } from '../../core/config/load';
 import { plugins } from '../registry';
 import { flowStats, FlowStatsRunner, type FlowStatsConfig } from './plugin';
@@ -21,12 +22,12 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } 
   const host = {
     ...detachedHost(flowStats, opened),
     resolveInterfaces: () => ['lo'],
-    attachXdp: (_o: BpfObject, program: string, _ifname: string, mode: string) => {
+    attachXdp: (_o: ProbeObject, program: string, _ifname: string, mode: string) => {
       calls.push(`xdp ${mode} ${program}`);
       if (!nativeXdp) throw new Error('attaching XDP to lo (native: EOPNOTSUPP)');
       return mode as 'native';
     },
-    attachTc: (_o: BpfObject, program: string, _ifname: string, direction: string) => {
+    attachTc: (_o: ProbeObject, program: string, _ifname: string, direction: string) => {
       calls.push(`tc ${direction} ${program}`);
       return 'tcx' as const;
     },

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { frame, truncate, type FrameSpec } from '../../test/helpers/packets';
-import { BpfObject } from '../../core/bpf/object';
-import { testRun } from '../../core/bpf/test-run';
+import { openProbeObject } from '../../core/plugin/object';
+import { numPossibleCpus } from '../../core/bpf/map';
 import { FlowCodec, type FlowKeyInfo } from './flow-codec';
 import { flushHotSlots } from './hot-slots';
 
@@ -73,23 +73,23 @@ const cases: Array<[string, Buffer, Expect]> = [
 const OBJECT = path.join(__dirname, 'flow_stats.bpf.o');
 
 function run(packet: Buffer, program: string) {
-  const object = BpfObject.open(OBJECT);
+  const spec = openProbeObject(OBJECT);
   try {
-    object.load();
-    const { retval } = testRun(object.programFd(program), packet);
-    flushHotSlots(object);
+    const object = spec.load();
+    const { retval } = object.testRun(program, packet);
+    flushHotSlots(object, numPossibleCpus());
     const flows = object.map('flow_stats_flows');
-    const codec = new FlowCodec(object.layout('flow_key'), object.layout('flow_value'));
+    const codec = new FlowCodec(flows.keyLayout(), flows.valueLayout(), object.enum('flow_direction').labels('FLOW_'));
     const { count, keys, values } = flows.readAll();
     const tracked = Array.from({ length: count }, (_, i) => ({
       key: codec.decodeKey(keys, i * flows.keySize),
       counters: codec.decodeValue(values, i * flows.entryValueBytes, flows.valueStride, flows.cpus),
     }));
-    const reasonNames = object.btf.enumNames('flow_reason');
+    const reasonNames = new Map(object.enum('flow_reason').enumerators.map((e) => [e.value, e.name]));
     const reasons = object.map('flow_stats_reasons').readDecoded(object.layout('reason_value'))
       .filter((r) => (r.value.packets as number) > 0)
       .map((r) => reasonNames.get(r.key.readUInt32LE(0))!.replace('FLOW_', '').toLowerCase());
-    const untrackedNames = object.btf.enumNames('untracked_reason');
+    const untrackedNames = new Map(object.enum('untracked_reason').enumerators.map((e) => [e.value, e.name]));
     const untrackedKey = object.layout('untracked_key');
     const untracked = object.map('flow_stats_untracked').readDecoded(object.layout('untracked_value'))
       .map((u) => untrackedNames.get((untrackedKey.decode(u.key) as { reason: number }).reason)!.replace('UNTRACKED_', '').toLowerCase());
@@ -97,7 +97,7 @@ function run(packet: Buffer, program: string) {
     for (const n of object.map('flow_stats_non_ip').readDecoded(object.layout('untracked_value'))) if ((n.value.packets as number) > 0) untracked.push('non_ip');
     return { retval, tracked, reasons, untracked };
   } finally {
-    object.close();
+    spec.close();
   }
 }
 
@@ -135,9 +135,9 @@ test('a TCP SYN counts as a connection attempt and its flags are kept', (t) => {
 
 test('random bytes never make the programs misbehave', (t) => {
   if (!kernelTestsPossible(t)) return;
-  const object = BpfObject.open(OBJECT);
-  t.after(() => object.close());
-  object.load();
+  const spec = openProbeObject(OBJECT);
+  t.after(() => spec.close());
+  const object = spec.load();
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
   let refusedByHarness = 0;
@@ -146,10 +146,10 @@ test('random bytes never make the programs misbehave', (t) => {
     const packet = Buffer.from(base[i % 2]!);
     for (let j = 0; j < 1 + (i % 8); j++) packet[12 + (rand() % (packet.length - 12))] = rand(); // mutate headers
     const cut = truncate(packet, 14 + (rand() % (packet.length - 13)));
-    assert.equal(testRun(object.programFd('flow_stats_xdp'), cut).retval, XDP_PASS);
+    assert.equal(object.testRun('flow_stats_xdp', cut).retval, XDP_PASS);
     let tc: number | undefined;
     try {
-      tc = testRun(object.programFd('flow_stats_tc_egress'), cut).retval;
+      tc = object.testRun('flow_stats_tc_egress', cut).retval;
     } catch (err) {
       assert.match(String(err), /EINVAL/); // the skb harness refused a frame with a cut IP header
       refusedByHarness++;

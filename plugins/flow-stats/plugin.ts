@@ -6,12 +6,11 @@
 import fs from 'node:fs';
 import schema from './config.schema.json';
 import type { Logger } from '../../core/log';
-import type { Attributes, ConfigIssue, MetricSink, ProbeHost, ProbePlugin } from '../../core/plugin/types';
-import type { TcMode, XdpMode } from '../../core/bpf/link';
-import type { BpfMap, MapEntries } from '../../core/bpf/map';
-import { TimeSlice } from '../../core/plugin/time-slice';
-import type { BpfObject } from '../../core/bpf/object';
-import type { StructLayout } from '../../core/bpf/layout';
+import {
+  TimeSlice, kernelFilterFlags, loadKernelFilters,
+  type Attributes, type ConfigIssue, type EnumLabels, type MapEntries, type MetricSink, type ProbeHost, type ProbeMap,
+  type ProbeObject, type ProbePlugin, type StructLayout, type TcMode, type XdpMode,
+} from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
@@ -45,10 +44,6 @@ const EVICT_TO = 0.8;
 const END_BUDGET = 20_000;
 /** Entries per read syscall: also the unit of work between yields to the event loop. */
 export const READ_BATCH = 1024;
-/** Filter bits, as in flow_stats.h. */
-const FILTER = { includeCidrs: 1, excludeCidrs: 2, includePorts: 4, excludePorts: 8 } as const;
-const PORT_INCLUDE = 1;
-const PORT_EXCLUDE = 2;
 
 const IFACE = ['network.interface.name', 'network.io.direction'] as const;
 const TRAFFIC = [...IFACE, 'network.type', 'network.transport'] as const;
@@ -63,11 +58,6 @@ function ephemeralPortRange(): [number, number] {
     // fall through to the kernel default
   }
   return [32768, 60999];
-}
-
-/** Lower-case names from a C enum, without the common prefix: FLOW_TRUNC_ETH -> trunc_eth. */
-function enumLabels(names: Map<number, string>, prefix: string): Map<number, string> {
-  return new Map([...names].map(([v, n]) => [v, n.replace(prefix, '').toLowerCase()]));
 }
 
 export const flowStats: ProbePlugin<FlowStatsConfig> = {
@@ -131,21 +121,20 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
 
 /** One started instance (exported for the benchmarks, which drive collect() directly). */
 export class FlowStatsRunner {
-  readonly object: BpfObject;
-  readonly flows: BpfMap;
-  private readonly untracked: BpfMap;
+  readonly object: ProbeObject;
+  readonly flows: ProbeMap;
+  private readonly untracked: ProbeMap;
   /** Untagged non-IP frames, one slot per (interface, direction): see counted_as_non_ip in the C. */
-  private readonly nonIp: BpfMap;
+  private readonly nonIp: ProbeMap;
   private readonly ifindexOfSlot = new Map<number, number>();
-  private readonly reasons: BpfMap;
+  private readonly reasons: ProbeMap;
   private readonly untrackedLayout: StructLayout;
   private readonly untrackedKeyLayout: StructLayout;
-  private readonly reasonLayout: StructLayout;
   private readonly codec: FlowCodec;
   private readonly tracker: FlowTracker;
   private readonly ifnames = new Map<number, string>();
-  private readonly parseReasons: Map<number, string>;
-  private readonly untrackedReasons: Map<number, string>;
+  private readonly parseReasons: EnumLabels;
+  private readonly untrackedReasons: EnumLabels;
   /** The label of UNTRACKED_NON_IP, under which the non-IP slots are reported. */
   private readonly nonIpReason: string;
   private readonly idleMs: number;
@@ -156,37 +145,31 @@ export class FlowStatsRunner {
 
   constructor(private readonly config: FlowStatsConfig, private readonly host: ProbeHost, private readonly log?: Logger) {
     const interfaces = host.resolveInterfaces(config.interfaces);
-    const object = (this.object = host.openObject());
-    object.setKnob('sample_rate', config.sample_rate);
-    object.setKnob('filter_flags', filterFlags(config));
-    object.setMaxEntries('flow_stats_flows', config.max_flows);
+    const spec = host.openObject();
+    spec.setKnob('sample_rate', config.sample_rate);
+    spec.setKnob('filter_flags', kernelFilterFlags(config.filter, spec.enum('flow_filter').labels('FILTER_')));
+    spec.setMaxEntries('flow_stats_flows', config.max_flows);
     const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
     const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
-    object.setKnob('ifindex_slot_mask', slots.mask);
-    object.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
+    spec.setKnob('ifindex_slot_mask', slots.mask);
+    spec.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
     for (const [ifindex, slot] of slots.slotOf) this.ifindexOfSlot.set(slot, ifindex);
-    object.load();
+    const object = (this.object = spec.load());
 
+    // Layouts come from each map's own BTF key and value types.
     this.flows = object.map('flow_stats_flows');
     this.untracked = object.map('flow_stats_untracked');
     this.nonIp = object.map('flow_stats_non_ip');
     this.reasons = object.map('flow_stats_reasons');
-    const keyLayout = object.layout('flow_key');
-    const valueLayout = object.layout('flow_value');
-    this.flows.expectLayout(valueLayout, keyLayout.size);
-    this.untrackedLayout = object.layout('untracked_value');
-    this.untrackedKeyLayout = object.layout('untracked_key');
-    this.untracked.expectLayout(this.untrackedLayout, this.untrackedKeyLayout.size);
+    this.untrackedLayout = this.untracked.valueLayout();
+    this.untrackedKeyLayout = this.untracked.keyLayout();
     this.nonIp.expectLayout(this.untrackedLayout, 4);
-    this.reasonLayout = object.layout('reason_value');
-    this.reasons.expectLayout(this.reasonLayout, 4);
-    this.codec = new FlowCodec(keyLayout, valueLayout);
-    this.parseReasons = enumLabels(object.btf.enumNames('flow_reason'), 'FLOW_');
-    const untrackedNames = object.btf.enumNames('untracked_reason');
-    this.untrackedReasons = enumLabels(untrackedNames, 'UNTRACKED_');
-    this.nonIpReason = this.untrackedReasons.get([...untrackedNames].find(([, name]) => name === 'UNTRACKED_NON_IP')![0])!;
+    this.codec = new FlowCodec(this.flows.keyLayout(), this.flows.valueLayout(), object.enum('flow_direction').labels('FLOW_'));
+    this.parseReasons = object.enum('flow_reason').labels('FLOW_', ['FLOW_REASON_MAX']);
+    this.untrackedReasons = object.enum('untracked_reason').labels('UNTRACKED_');
+    this.nonIpReason = this.untrackedReasons.name(object.enum('untracked_reason').value('UNTRACKED_NON_IP'));
     this.tracker = new FlowTracker({
-      keySize: keyLayout.size,
+      keySize: this.flows.keyLayout().size,
       portSeriesLimit: config.port_series_limit,
       ephemeralPorts: ephemeralPortRange(),
       keyOf: (keys, at) => this.codec.decodeKey(keys, at),
@@ -194,7 +177,9 @@ export class FlowStatsRunner {
     });
     this.idleMs = parseDuration(config.idle_timeout);
     this.updateMs = parseDuration(config.update_interval);
-    this.loadFilters();
+    loadKernelFilters(object, config.filter, {
+      includeCidrs: 'flow_stats_include_cidrs', excludeCidrs: 'flow_stats_exclude_cidrs', ports: 'flow_stats_port_filter',
+    }, object.enum('flow_port_bits').labels('PORT_'));
 
     for (const name of interfaces) {
       this.ifnames.set(indexes.get(name)!, name);
@@ -227,35 +212,6 @@ export class FlowStatsRunner {
     }
     this.host.attachTc(this.object, 'flow_stats_tc_ingress', name, 'ingress', tcMode);
     return 'tc';
-  }
-
-  private loadFilters(): void {
-    const cidrKey = this.object.layout('cidr_key');
-    const cidrs = (list: string[], mapName: string) => {
-      if (list.length === 0) return;
-      const map = this.object.map(mapName);
-      for (const text of list) {
-        const { bytes, prefixLength } = parseCidr(text)!;
-        const key = Buffer.alloc(cidrKey.size);
-        key.writeUInt32LE(prefixLength, cidrKey.field('prefixlen').offset);
-        bytes.copy(key, cidrKey.field('addr').offset);
-        map.update(key, Buffer.from([1]));
-      }
-    };
-    cidrs(this.config.filter.include_cidrs, 'flow_stats_include_cidrs');
-    cidrs(this.config.filter.exclude_cidrs, 'flow_stats_exclude_cidrs');
-    const ports = new Map<number, number>();
-    for (const p of this.config.filter.include_ports) ports.set(p, (ports.get(p) ?? 0) | PORT_INCLUDE);
-    for (const p of this.config.filter.exclude_ports) ports.set(p, (ports.get(p) ?? 0) | PORT_EXCLUDE);
-    if (ports.size === 0) return;
-    const portMap = this.object.map('flow_stats_port_filter');
-    const keys = Buffer.alloc(ports.size * 4);
-    const values = Buffer.alloc(ports.size * portMap.valueSize);
-    [...ports].forEach(([port, bits], i) => {
-      keys.writeUInt32LE(port, i * 4);
-      values[i * portMap.valueSize] = bits;
-    });
-    portMap.updateBatch(keys, values);
   }
 
   /** One interval, in slices: the table is read and decoded a batch at a time between yields. */
@@ -309,7 +265,7 @@ export class FlowStatsRunner {
 
   private beginRead(): void {
     // A CPU's last flow waits in its slot: move every slot into the table first.
-    flushHotSlots(this.object);
+    flushHotSlots(this.object, this.host.possibleCpus);
     this.tracker.beginInterval();
   }
 
@@ -385,7 +341,7 @@ export class FlowStatsRunner {
 
     const untrackedByReason = new Map<string, { attrs: Attributes; packets: number }>();
     const addUntracked = (ifindex: number, dir: number, ipVersion: number, protocol: number, reason: string, packets: number, bytes: number) => {
-      const direction = dir === 0 ? 'receive' : 'transmit';
+      const direction = this.codec.direction(dir);
       add(ifindex, direction, ipVersion, protocol, packets, bytes);
       const id = `${ifindex}/${direction}/${reason}`;
       const u = untrackedByReason.get(id) ?? { attrs: { 'network.interface.name': this.ifname(ifindex), 'network.io.direction': direction, 'netprobe.untracked.reason': reason }, packets: 0 };
@@ -394,7 +350,7 @@ export class FlowStatsRunner {
     };
     for (const { key: rawKey, value } of this.untracked.readDecoded(this.untrackedLayout)) {
       const key = this.untrackedKeyLayout.decode(rawKey) as Record<'ifindex' | 'direction' | 'ip_version' | 'protocol' | 'reason', number>;
-      const reason = this.untrackedReasons.get(key.reason) ?? String(key.reason);
+      const reason = this.untrackedReasons.name(key.reason);
       addUntracked(key.ifindex, key.direction, key.ip_version, key.protocol, reason, value.packets as number, value.bytes as number);
     }
     for (const { key, value } of this.nonIp.readDecoded(this.untrackedLayout)) {
@@ -409,9 +365,10 @@ export class FlowStatsRunner {
     }
     for (const u of untrackedByReason.values()) sink.record('netprobe.flow.untracked.packet.count', u.attrs, u.packets);
 
-    for (const { key, value } of this.reasons.readDecoded(this.reasonLayout)) {
-      const reason = this.parseReasons.get(key.readUInt32LE(0));
-      if (reason && reason !== 'ok') sink.record('netprobe.flow.parse.count', { 'netprobe.parse.reason': reason }, value.packets as number);
+    for (const { key, value } of this.reasons.readDecoded()) {
+      const code = key.readUInt32LE(0);
+      const reason = this.parseReasons.name(code);
+      if (this.parseReasons.has(code) && reason !== 'ok') sink.record('netprobe.flow.parse.count', { 'netprobe.parse.reason': reason }, value.packets as number);
     }
 
     for (const p of this.tracker.ports.values()) {
@@ -432,10 +389,4 @@ export class FlowStatsRunner {
   private ifname(ifindex: number): string {
     return this.ifnames.get(ifindex) ?? `ifindex ${ifindex}`;
   }
-}
-
-function filterFlags(config: FlowStatsConfig): number {
-  const f = config.filter;
-  return (f.include_cidrs.length ? FILTER.includeCidrs : 0) | (f.exclude_cidrs.length ? FILTER.excludeCidrs : 0)
-    | (f.include_ports.length ? FILTER.includePorts : 0) | (f.exclude_ports.length ? FILTER.excludePorts : 0);
 }

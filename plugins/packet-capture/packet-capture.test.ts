@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { frame } from '../../test/helpers/packets';
 import { detachedHost } from '../../test/helpers/detached-host';
-import { testRun } from '../../core/bpf/test-run';
+import { loadedBpf } from '../../core/plugin/object';
+import type { ProbeObject } from '../../core/plugin';
 import { MappedRingBuffer } from '../../core/bpf/ringbuf-mapped';
 import type { BpfObject } from '../../core/bpf/object';
 import { parseConfig } from '../../core/config/load';
@@ -38,8 +39,9 @@ service: { pipelines: { metrics: { probes: [packet_capture], exporters: [debug] 
   const host = {
     ...detachedHost(packetCapture, opened),
     // The reader the probe asks for (borrowed records), drained by the test instead of on a timer.
-    consumeRingBuffer(object: BpfObject, map: string, onRecord: RecordHandler) {
-      const reader = new MappedRingBuffer(map, object.map(map).fd, object.map(map).maxEntries, onRecord);
+    consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler) {
+      const ring = loadedBpf(object).map(map);
+      const reader = new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord);
       readers.push(reader);
       return reader;
     },
@@ -66,7 +68,7 @@ service: { pipelines: { metrics: { probes: [packet_capture], exporters: [debug] 
       return out;
     },
     send(packet, repeat = 1, direction = 'ingress') {
-      const result = testRun(run.object.programFd(direction === 'ingress' ? 'capture_ingress' : 'capture_egress'), packet, repeat);
+      const result = run.object.testRun(direction === 'ingress' ? 'capture_ingress' : 'capture_egress', packet, repeat);
       assert.equal(result.retval, TC_ACT_UNSPEC, 'the program never changes traffic');
     },
     outcome: (name) => run.outcomeCounts().get(name)!.packets,

@@ -31,6 +31,7 @@ NP_EXPORT_TYPE(capture_event);
 NP_EXPORT_ENUM(capture_outcome);
 NP_EXPORT_ENUM(capture_filter);
 NP_EXPORT_ENUM(capture_port_bits);
+NP_EXPORT_ENUM(capture_direction);
 
 /* Knobs, set by userspace before load. */
 NP_KNOB __u32 snaplen = CAPTURE_SNAPLEN_MAX;

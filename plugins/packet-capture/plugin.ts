@@ -7,11 +7,10 @@
  */
 import fs from 'node:fs';
 import schema from './config.schema.json';
-import type { ConfigIssue, MetricSink, ProbeHost, ProbePlugin, RingBufferHandle } from '../../core/plugin/types';
-import type { BpfMap } from '../../core/bpf/map';
-import type { BpfObject } from '../../core/bpf/object';
-import type { StructLayout } from '../../core/bpf/layout';
-import { numPossibleCpus } from '../../core/bpf/map';
+import {
+  NetprobeError, kernelFilterFlags, loadKernelFilters,
+  type ConfigIssue, type EnumLabels, type MetricSink, type ProbeHost, type ProbeMap, type ProbeObject, type ProbePlugin, type RingBufferHandle,
+} from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
 import { listInterfaces } from '../../core/net/interfaces';
@@ -112,10 +111,9 @@ type Log = { info(msg: string, f?: Record<string, unknown>): void; error(msg: st
 
 /** One started instance (exported for tests, which drive it through BPF_PROG_TEST_RUN). */
 export class CaptureRun {
-  readonly object: BpfObject;
-  private readonly counts: BpfMap;
-  private readonly countLayout: StructLayout;
-  private readonly outcomes: Map<number, string>;
+  readonly object: ProbeObject;
+  private readonly counts: ProbeMap;
+  private readonly outcomes: EnumLabels;
   private readonly decoder: RecordDecoder;
   private readonly interfaceIds = new Map<number, { id: number; name: string }>();
   private readonly writer: PcapngWriter | undefined;
@@ -137,39 +135,35 @@ export class CaptureRun {
     interfaces.forEach((name, id) => {
       const type = arphrdType(name);
       if (type !== undefined && !ETHERNET_FRAMED.has(type)) {
-        throw new Error(`interface ${name} is not Ethernet-framed (ARPHRD type ${type}); packet_capture captures Ethernet and loopback interfaces`);
+        throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface ${name} is not Ethernet-framed (ARPHRD type ${type}); packet_capture captures Ethernet and loopback interfaces`);
       }
       this.interfaceIds.set(indexes.get(name) ?? 0, { id, name });
     });
 
-    const object = (this.object = host.openObject());
-    const filterBits = enumValues(object, 'capture_filter', 'CAPTURE_FILTER_');
+    const spec = host.openObject();
     const f = config.filter;
-    object.setKnob('snaplen', config.snaplen);
-    object.setKnob('filter_flags', (f.include_cidrs.length ? filterBits.include_cidrs! : 0) | (f.exclude_cidrs.length ? filterBits.exclude_cidrs! : 0)
-      | (f.include_ports.length ? filterBits.include_ports! : 0) | (f.exclude_ports.length ? filterBits.exclude_ports! : 0)
-      | (f.protocols.length ? filterBits.protocols! : 0) | (f.vlans.length ? filterBits.vlans! : 0));
+    spec.setKnob('snaplen', config.snaplen);
+    // Bits of the configured filters, by name: include_cidrs -> CAPTURE_FILTER_INCLUDE_CIDRS, ..., vlans.
+    spec.setKnob('filter_flags', kernelFilterFlags(f, spec.enum('capture_filter').labels('CAPTURE_FILTER_')));
     if (f.protocols.length) {
-      const set = new Array<number>(object.knobCapacity('protocols')).fill(0);
+      const set = new Array<number>(spec.knobCapacity('protocols')).fill(0);
       for (const p of f.protocols) set[typeof p === 'number' ? p : PROTOCOL_NUMBERS[p]!] = 1;
-      object.setKnob('protocols', set);
+      spec.setKnob('protocols', set);
     }
-    object.setKnob('vlan_ids', f.vlans);
-    object.setKnob('vlan_ids_len', f.vlans.length);
-    object.setKnob('sample_rate', config.sample_rate);
-    object.setKnob('max_packets_per_second', config.max_packets_per_second);
-    object.setKnob('max_bytes_per_second', config.max_bytes_per_second);
-    object.setMaxEntries('capture_events', config.ring_buffer_bytes);
-    object.setMaxEntries('capture_scratch', numPossibleCpus());
-    object.load();
+    spec.setKnob('vlan_ids', f.vlans);
+    spec.setKnob('vlan_ids_len', f.vlans.length);
+    spec.setKnob('sample_rate', config.sample_rate);
+    spec.setKnob('max_packets_per_second', config.max_packets_per_second);
+    spec.setKnob('max_bytes_per_second', config.max_bytes_per_second);
+    spec.setMaxEntries('capture_events', config.ring_buffer_bytes);
+    spec.setMaxEntries('capture_scratch', host.possibleCpus);
+    const object = (this.object = spec.load());
 
-    this.counts = object.map('capture_counts');
-    this.countLayout = object.layout('capture_count');
-    this.counts.expectLayout(this.countLayout, 4);
-    this.outcomes = new Map([...object.btf.enumNames('capture_outcome')]
-      .filter(([, n]) => n !== 'CAPTURE_OUTCOME_MAX').map(([v, n]) => [v, n.replace('CAPTURE_', '').toLowerCase()]));
-    this.decoder = new RecordDecoder(object.layout('capture_event'));
-    this.loadFilterMaps(object, enumValues(object, 'capture_port_bits', 'CAPTURE_PORT_'));
+    this.counts = object.map('capture_counts'); // value: struct capture_count, from the map's BTF
+    this.outcomes = object.enum('capture_outcome').labels('CAPTURE_', ['CAPTURE_OUTCOME_MAX']);
+    this.decoder = new RecordDecoder(object.layout('capture_event'), object.enum('capture_direction').labels('CAPTURE_'));
+    loadKernelFilters(object, f, { includeCidrs: 'capture_include_cidrs', excludeCidrs: 'capture_exclude_cidrs', ports: 'capture_ports' },
+      object.enum('capture_port_bits').labels('CAPTURE_PORT_'));
 
     if (config.pcapng) {
       const p = config.pcapng;
@@ -202,35 +196,6 @@ export class CaptureRun {
       interfaces: interfaces.join(','), directions: config.directions.join(','), snaplen: config.snaplen,
       output: this.writer ? this.writer.target : 'none',
     });
-  }
-
-  private loadFilterMaps(object: BpfObject, portBits: Record<string, number>): void {
-    const cidrKey = object.layout('capture_cidr');
-    const cidrs = (list: string[], mapName: string) => {
-      if (list.length === 0) return;
-      const map = object.map(mapName);
-      for (const text of list) {
-        const { bytes, prefixLength } = parseCidr(text)!;
-        const key = Buffer.alloc(cidrKey.size);
-        key.writeUInt32LE(prefixLength, cidrKey.field('prefixlen').offset);
-        bytes.copy(key, cidrKey.field('addr').offset);
-        map.update(key, Buffer.from([1]));
-      }
-    };
-    cidrs(this.config.filter.include_cidrs, 'capture_include_cidrs');
-    cidrs(this.config.filter.exclude_cidrs, 'capture_exclude_cidrs');
-    const ports = new Map<number, number>();
-    for (const p of this.config.filter.include_ports) ports.set(p, (ports.get(p) ?? 0) | portBits.include!);
-    for (const p of this.config.filter.exclude_ports) ports.set(p, (ports.get(p) ?? 0) | portBits.exclude!);
-    if (ports.size === 0) return;
-    const map = object.map('capture_ports');
-    const keys = Buffer.alloc(ports.size * 4);
-    const values = Buffer.alloc(ports.size * map.valueSize);
-    [...ports].forEach(([port, bits], i) => {
-      keys.writeUInt32LE(port, i * 4);
-      values[i * map.valueSize] = bits;
-    });
-    map.updateBatch(keys, values);
   }
 
   /** One ring-buffer record. */
@@ -294,10 +259,10 @@ export class CaptureRun {
   /** Kernel counts by outcome, summed over CPUs. */
   outcomeCounts(): Map<string, { packets: number; bytes: number }> {
     const out = new Map<string, { packets: number; bytes: number }>();
-    for (const name of this.outcomes.values()) out.set(name, { packets: 0, bytes: 0 });
-    for (const { key, value } of this.counts.readDecoded(this.countLayout)) {
-      const name = this.outcomes.get(key.readUInt32LE(0));
-      if (name) out.set(name, { packets: value.packets as number, bytes: value.bytes as number });
+    for (const name of this.outcomes.names) out.set(name, { packets: 0, bytes: 0 });
+    for (const { key, value } of this.counts.readDecoded()) {
+      const code = key.readUInt32LE(0);
+      if (this.outcomes.has(code)) out.set(this.outcomes.name(code), { packets: value.packets as number, bytes: value.bytes as number });
     }
     return out;
   }
@@ -338,11 +303,6 @@ export class CaptureRun {
       files: this.writer && this.config.pcapng?.path !== '-' ? this.writer.files.slice(-this.config.pcapng!.max_files).join(',') : undefined,
     });
   }
-}
-
-/** Lower-case names (without the prefix) -> values of a C enum, from BTF. */
-function enumValues(object: BpfObject, name: string, prefix: string): Record<string, number> {
-  return Object.fromEntries([...object.btf.enumNames(name)].map(([v, n]) => [n.replace(prefix, '').toLowerCase(), v]));
 }
 
 function arphrdType(ifname: string): number | undefined {

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { BpfObject } from '../../core/bpf/object';
+import { openProbeObject } from '../../core/plugin/object';
 import { frame } from '../../test/helpers/packets';
 import { RecordDecoder } from './record';
 
 function record(fields: Record<string, number>, data: Buffer): { decoder: RecordDecoder; bytes: Buffer } {
-  const object = BpfObject.open(path.join(__dirname, 'packet_capture.bpf.o'));
+  const object = openProbeObject(path.join(__dirname, 'packet_capture.bpf.o'));
   try {
     const layout = object.layout('capture_event');
     const bytes = Buffer.alloc(layout.size + data.length);
@@ -19,7 +19,7 @@ function record(fields: Record<string, number>, data: Buffer): { decoder: Record
       else bytes[f.offset] = value;
     }
     data.copy(bytes, layout.size);
-    return { decoder: new RecordDecoder(layout), bytes };
+    return { decoder: new RecordDecoder(layout, object.enum('capture_direction').labels('CAPTURE_')), bytes };
   } finally {
     object.close();
   }

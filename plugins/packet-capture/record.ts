@@ -4,7 +4,7 @@
  * tag (kept by the kernel beside the frame, not in it) is put back in the bytes as
  * libpcap does, so the capture shows the frame as it was on the wire.
  */
-import type { StructLayout } from '../../core/bpf/layout';
+import type { EnumLabels, StructLayout } from '../../core/plugin';
 
 export interface CapturedFrame {
   /** CLOCK_MONOTONIC ns, as bpf_ktime_get_ns() read it: upper and lower 32 bits. */
@@ -18,16 +18,18 @@ export interface CapturedFrame {
   data: Buffer;
 }
 
-const FIELDS = ['timestamp', 'ifindex', 'len', 'captured', 'vlan_tci', 'vlan_proto', 'direction'] as const;
-const DIR_EGRESS = 1;
 const MAC_ADDRESSES = 12;
 
 export class RecordDecoder {
-  private readonly at: Record<(typeof FIELDS)[number], number>;
+  private readonly at;
+  private readonly egress: number;
   readonly headerSize: number;
 
-  constructor(layout: StructLayout) {
-    this.at = Object.fromEntries(FIELDS.map((n) => [n, layout.field(n).offset])) as RecordDecoder['at'];
+  /** `layout`: struct capture_event; `directions`: enum capture_direction's labels (dir_ingress, dir_egress). */
+  constructor(layout: StructLayout, directions: EnumLabels) {
+    // The widths are the reads below: a C type change fails at start, not in decoding.
+    this.at = layout.offsets({ timestamp: 8, ifindex: 4, len: 4, captured: 4, vlan_tci: 2, vlan_proto: 2, direction: 1 });
+    this.egress = directions.value('dir_egress');
     this.headerSize = layout.size;
   }
 
@@ -53,7 +55,7 @@ export class RecordDecoder {
       monotonicLow: record.readUInt32LE(at.timestamp),
       monotonicHigh: record.readUInt32LE(at.timestamp + 4),
       ifindex: record.readUInt32LE(at.ifindex),
-      direction: record[at.direction] === DIR_EGRESS ? 'outbound' : 'inbound',
+      direction: record[at.direction] === this.egress ? 'outbound' : 'inbound',
       originalLength,
       data,
     };

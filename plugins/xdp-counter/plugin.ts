@@ -3,10 +3,7 @@
  * counted in the kernel by an XDP program (per-CPU, no atomics) and read once per interval.
  */
 import schema from './config.schema.json';
-import type { ConfigIssue, ProbePlugin } from '../../core/plugin/types';
-import type { XdpMode } from '../../core/bpf/link';
-import type { BpfMap } from '../../core/bpf/map';
-import type { StructLayout } from '../../core/bpf/layout';
+import { NetprobeError, type ConfigIssue, type ProbeMap, type ProbePlugin, type XdpMode } from '../../core/plugin';
 import { listInterfaces } from '../../core/net/interfaces';
 import { planSlots } from '../../core/net/ifindex-slots';
 
@@ -47,31 +44,28 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
   },
 
   create({ config, host, log }) {
-    let stats: BpfMap;
-    let layout: StructLayout;
+    let stats: ProbeMap;
     /** table slot -> the interface it counts, and how we attached there */
     const attached = new Map<number, { name: string; mode: string }>();
 
     return {
       start() {
         const interfaces = host.resolveInterfaces(config.interfaces);
-        const object = host.openObject();
-        if (config.size_buckets.length > object.knobCapacity('size_bounds')) {
-          throw new Error(`size_buckets: at most ${object.knobCapacity('size_bounds')} boundaries`);
+        const spec = host.openObject();
+        if (config.size_buckets.length > spec.knobCapacity('size_bounds')) {
+          throw new NetprobeError('NETPROBE_ERR_CONFIG', `size_buckets: at most ${spec.knobCapacity('size_bounds')} boundaries`);
         }
-        object.setKnob('size_bounds', config.size_buckets);
-        object.setKnob('size_bounds_len', config.size_buckets.length);
+        spec.setKnob('size_bounds', config.size_buckets);
+        spec.setKnob('size_bounds_len', config.size_buckets.length);
         if (interfaces.length > config.max_interfaces) {
-          throw new Error(`max_interfaces: ${interfaces.length} interfaces selected, at most ${config.max_interfaces} allowed`);
+          throw new NetprobeError('NETPROBE_ERR_CONFIG', `max_interfaces: ${interfaces.length} interfaces selected, at most ${config.max_interfaces} allowed`);
         }
         const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
         const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
-        object.setKnob('slot_mask', slots.mask);
-        object.setMaxEntries('xdp_counter_stats', slots.size);
-        object.load();
-        stats = object.map('xdp_counter_stats');
-        layout = object.layout('xdp_counter_value');
-        stats.expectLayout(layout, 4);
+        spec.setKnob('slot_mask', slots.mask);
+        spec.setMaxEntries('xdp_counter_stats', slots.size);
+        const object = spec.load();
+        stats = object.map('xdp_counter_stats'); // its value layout comes from the map's BTF: struct xdp_counter_value
         for (const name of interfaces) {
           const mode = host.attachXdp(object, 'xdp_counter', name, config.mode);
           attached.set(slots.slotOf.get(indexes.get(name)!)!, { name, mode });
@@ -80,7 +74,7 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
       },
 
       collect(sink) {
-        for (const { key, value } of stats.readDecoded(layout)) {
+        for (const { key, value } of stats.readDecoded()) {
           const iface = attached.get(key.readUInt32LE(0));
           if (!iface) continue; // a slot no attached interface maps to: always zero
           const attrs = { 'network.interface.name': iface.name, 'network.io.direction': 'receive', 'netprobe.xdp.mode': iface.mode };

@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import { BpfObject } from '../../core/bpf/object';
+import { numPossibleCpus } from '../../core/bpf/map';
+import { ObjectSpec } from '../../core/plugin/object';
 import type { ProbeHost, ProbePlugin, SharedFacts } from '../../core/plugin/types';
 import { createSharedFacts } from '../../core/facts/shared-facts';
 import { KernelBtf } from '../../core/bpf/kernel-btf';
@@ -14,8 +16,9 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
     openObject: () => {
       const o = BpfObject.open(path.join(plugin.directory, plugin.object));
       opened.push(o);
-      return o;
+      return new ObjectSpec(o);
     },
+    possibleCpus: numPossibleCpus(),
     resolveInterfaces: () => [],
     attachXdp: () => 'generic',
     attachTc: () => 'tcx',

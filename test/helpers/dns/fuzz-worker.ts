@@ -5,10 +5,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as dnsPacket from 'dns-packet';
-import { decodeMessage } from './message';
-import { DnsConsumer } from './consumer';
-import { EventDecoder } from './event';
-import { buildRecord, eventLayout, prng } from './test-records';
+import { decodeMessage } from '../../../plugins/dns/message';
+import { DnsConsumer } from '../../../plugins/dns/consumer';
+import { buildRecord, eventDecoder, eventLayout, prng } from './test-records';
 
 const { seed, random, mutated } = workerData as { seed: number; random: number; mutated: number };
 const rand = prng(seed);
@@ -118,7 +117,7 @@ let libraryAgreements = 0;
 const differences: string[] = [];
 
 const layout = eventLayout();
-const consumer = new DnsConsumer(new EventDecoder(layout), {
+const consumer = new DnsConsumer(eventDecoder(), {
   timeoutNs: 1e9, maxPending: 1000, nameAttribute: { enabled: true, limit: 50 },
   interfaceName: () => 'fuzz0', emit: () => {},
 });

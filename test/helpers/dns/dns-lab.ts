@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import type { TestNet } from '../../test/helpers/netns';
+import type { TestNet } from '../netns';
 
 export const TOOLS = [['dnsmasq', 'dnsmasq-base'], ['dig', 'bind9-dnsutils'], ['tshark', 'tshark']] as const;
 

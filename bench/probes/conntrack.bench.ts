@@ -8,21 +8,22 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { summarize, type BenchContext, type BenchSuite, type Figure } from '../../bench/types';
+import { summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
 import { BpfObject } from '../../core/bpf/object';
 import { attachCgroup } from '../../core/bpf/link';
 import { RingBufferReader } from '../../core/bpf/ringbuf';
+import { openProbeObject } from '../../core/plugin/object';
 import { ProbeRunner } from '../../core/plugin/runner';
 import { createLogger } from '../../core/log';
 import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { startServer, holdConnections } from '../../test/helpers/tcp';
-import { conntrack, CLOSED_EVENT, type ConntrackConfig } from './plugin';
-import { CloseEventDecoder, closedAttributes } from './close-event';
-import { ConnectionTable } from './table';
-import { measureStall, idleStall, type StallRun } from '../../bench/loop-stall';
+import { conntrack, CLOSED_EVENT, type ConntrackConfig } from '../../plugins/conntrack/plugin';
+import { CloseEventDecoder, closedAttributes } from '../../plugins/conntrack/close-event';
+import { ConnectionTable } from '../../plugins/conntrack/table';
+import { measureStall, idleStall, type StallRun } from '../loop-stall';
 
-const OBJECT = path.join(__dirname, 'conntrack.bpf.o');
+const OBJECT = path.join(__dirname, '..', '..', 'plugins', 'conntrack', 'conntrack.bpf.o');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function defaults(overrides: Partial<ConntrackConfig>): ConntrackConfig {
@@ -132,7 +133,7 @@ export const suites: BenchSuite[] = [
       });
 
       const record = await recordedEvent();
-      const object = BpfObject.open(OBJECT);
+      const object = openProbeObject(OBJECT);
       try {
         const decoder = new CloseEventDecoder(object);
         const layout = object.layout('conntrack_close_event');
@@ -156,12 +157,12 @@ export const suites: BenchSuite[] = [
     async run(ctx) {
       const figures: Figure[] = [];
       for (const entries of ctx.quick ? [1000] : [10_000, 65_536]) {
-        const object = BpfObject.open(OBJECT);
+        const spec = openProbeObject(OBJECT);
         try {
-          object.setMaxEntries('conntrack_table', entries);
-          object.load();
+          spec.setMaxEntries('conntrack_table', entries);
+          const object = spec.load();
           const map = object.map('conntrack_table');
-          const layout = object.layout('conntrack_conn');
+          const layout = map.valueLayout();
           const decoder = new CloseEventDecoder(object);
           const state = layout.field('state');
           const addr = layout.field('local_addr');
@@ -174,7 +175,7 @@ export const suites: BenchSuite[] = [
             if (i % 2 === 0) values.writeUInt32LE(0xffff0000, base + addr.offset + 8); // IPv4-mapped
           }
           map.updateBatch(keys, values);
-          const table = new ConnectionTable(map, layout, decoder.states);
+          const table = new ConnectionTable(map, decoder.states);
           const runs = ctx.quick ? 3 : 15;
           const read = summarize(timePerItem(runs, 1, () => map.readAll()).map((ns) => ns / 1e6));
           const stalls: StallRun[] = [];
@@ -199,7 +200,7 @@ export const suites: BenchSuite[] = [
             note: 'perf_hooks.monitorEventLoopDelay max',
           });
         } finally {
-          object.close();
+          spec.close();
         }
       }
       return figures;

@@ -5,16 +5,16 @@
  */
 import path from 'node:path';
 import * as dnsPacket from 'dns-packet';
-import { summarize, type BenchContext, type BenchSuite, type Figure } from '../../bench/types';
+import { summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
 import { BpfObject } from '../../core/bpf/object';
 import { RingBufferReader } from '../../core/bpf/ringbuf';
 import { testRun } from '../../core/bpf/test-run';
-import { DnsConsumer } from './consumer';
-import { EventDecoder } from './event';
-import { dnsFrame } from './frames';
-import { DNS_OBJECT } from './test-records';
+import { DnsConsumer } from '../../plugins/dns/consumer';
+import { EventDecoder } from '../../plugins/dns/event';
+import { dnsFrame } from '../../test/helpers/dns/frames';
+import { DNS_OBJECT, eventDirections } from '../../test/helpers/dns/test-records';
 
-const BASELINE_OBJECT = path.join(__dirname, 'baseline.bpf.o');
+const BASELINE_OBJECT = path.join(__dirname, '..', 'programs', 'dns_baseline.bpf.o');
 
 const CLIENT = { source: '10.9.0.1', sourcePort: 40000, destination: '10.9.0.53', destinationPort: 53 };
 const SERVER = { source: '10.9.0.53', sourcePort: 53, destination: '10.9.0.1', destinationPort: 40000 };
@@ -116,7 +116,7 @@ const consumerThroughput: BenchSuite = {
     const chunks = ctx.quick ? 1 : 5;
     // The probe's default ring size: a chunk (2 records per pair, ~150 bytes each) fits.
     const object = loadDns(4 << 20);
-    const decoder = new EventDecoder(object.layout('dns_event'));
+    const decoder = new EventDecoder(object.layout('dns_event'), eventDirections());
     let emitted = 0;
     let handled = 0;
     const consumer = new DnsConsumer(decoder, {

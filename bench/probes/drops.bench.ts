@@ -12,9 +12,9 @@ import { enableRunStats, loadedPrograms, statsSysctlEnabled } from '../../core/b
 import { BpfObject } from '../../core/bpf/object';
 import { testRun } from '../../core/bpf/test-run';
 import { createSharedFacts } from '../../core/facts/shared-facts';
-import { closedAttributes, withPeerName, withProcess, type ClosedConnection } from '../conntrack/close-event';
-import { dropRecord, type DropEvent } from './event';
-import { summarize, type BenchContext, type BenchSuite } from '../../bench/types';
+import { closedAttributes, withPeerName, withProcess, type ClosedConnection } from '../../plugins/conntrack/close-event';
+import { dropRecord, type DropEvent } from '../../plugins/drops/event';
+import { summarize, type BenchContext, type BenchSuite } from '../types';
 
 const PROGRAM = 'drops_kfree_skb';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

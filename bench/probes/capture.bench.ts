@@ -6,8 +6,8 @@
  * figure is compared with the bare link (or tcpdump) measured in the same run.
  */
 import type { ChildProcess } from 'node:child_process';
-import { summarize, type BenchContext, type BenchSuite, type Figure } from '../../bench/types';
-import { measure, udpFrameHex } from '../../bench/live-overhead';
+import { summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
+import { measure, udpFrameHex } from '../live-overhead';
 import { TestNet } from '../../test/helpers/netns';
 import { exited, until } from '../../test/helpers/collector';
 import { cliPath } from '../../test/helpers/paths';

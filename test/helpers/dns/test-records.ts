@@ -4,19 +4,38 @@
  */
 import path from 'node:path';
 import net from 'node:net';
-import { BpfObject } from '../../core/bpf/object';
-import type { StructLayout } from '../../core/bpf/layout';
+import { openProbeObject } from '../../../core/plugin/object';
+import type { EnumLabels, StructLayout } from '../../../core/plugin';
+import { EventDecoder } from '../../../plugins/dns/event';
 
-export const DNS_OBJECT = path.join(__dirname, 'dns.bpf.o');
+export const DNS_OBJECT = path.join(__dirname, '..', '..', '..', 'plugins', 'dns', 'dns.bpf.o');
 
 /** struct dns_event's layout, read without loading anything into the kernel. */
 export function eventLayout(): StructLayout {
-  const object = BpfObject.open(DNS_OBJECT);
-  try {
-    return object.layout('dns_event');
-  } finally {
-    object.close();
+  return fromBtf().layout;
+}
+
+let btf: { layout: StructLayout; directions: EnumLabels } | undefined;
+function fromBtf(): { layout: StructLayout; directions: EnumLabels } {
+  if (!btf) {
+    const spec = openProbeObject(DNS_OBJECT);
+    try {
+      btf = { layout: spec.layout('dns_event'), directions: spec.enum('dns_direction').labels('DNS_') };
+    } finally {
+      spec.close();
+    }
   }
+  return btf;
+}
+
+/** enum dns_direction's labels (dir_ingress, dir_egress), from BTF. */
+export function eventDirections(): EnumLabels {
+  return fromBtf().directions;
+}
+
+/** The plugin's decoder, built on the object's BTF as the plugin builds it. */
+export function eventDecoder(): EventDecoder {
+  return new EventDecoder(eventLayout(), eventDirections());
 }
 
 export interface RecordFields {
@@ -52,7 +71,7 @@ export function buildRecord(layout: StructLayout, f: RecordFields): Buffer {
   const rec = Buffer.alloc(layout.size + f.payload.length);
   rec.writeBigUInt64LE(BigInt(f.timestampNs), at('timestamp'));
   rec.writeUInt32LE(f.ifindex ?? 1, at('ifindex'));
-  rec[at('direction')] = f.egress ? 1 : 0;
+  rec[at('direction')] = eventDirections().value(f.egress ? 'dir_egress' : 'dir_ingress');
   rec[at('family')] = net.isIPv4(f.source) ? 4 : 6;
   rec[at('transport')] = f.tcp ? 6 : 17;
   addressBytes(f.source).copy(rec, at('saddr'));
