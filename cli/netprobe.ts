@@ -15,6 +15,7 @@ import { BpfObject } from '../core/bpf/object';
 import path from 'node:path';
 import { top, TOP_USAGE } from './top/top';
 import { runBanner } from './banner';
+import { keepHeapTight } from './heap';
 
 const USAGE = `netprobe ${VERSION}: eBPF network probes exported as OpenTelemetry metrics and logs
 
@@ -77,6 +78,7 @@ function listPlugins(): number {
 }
 
 async function run(file: string): Promise<number> {
+  keepHeapTight();
   const config = loadConfig(file);
   if (!config) return 2;
   setLogLevel(config.service.telemetry.logs.level);

@@ -14,8 +14,10 @@ import { enableRunStats, programCost, statsSysctlEnabled } from './bpf/prog-stat
 import { componentType, type CollectorConfig } from './config/load';
 import type { Env } from './config/env';
 import type { Logger } from './log';
-import type { Attributes, HistogramValue, MetricSink, ProbePlugin } from './plugin/types';
+import type { Attributes, HistogramValue, MetricSink, MetricSpec, ProbePlugin } from './plugin/types';
 import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
+import { InterfaceWatcher, sameInterfaces, type InterfaceSelection, type NetInterface } from './net/interface-watcher';
+import { NetprobeError, wrapError } from './errors';
 
 /** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
 export interface CollectedPoint {
@@ -37,6 +39,15 @@ export interface ServiceObserver {
   event?(probeId: string, eventName: string, attributes: Attributes, body?: string): void;
 }
 
+/** The attached set, one series per probe and interface it is attached to now. */
+const INTERFACE_ATTACHED: MetricSpec = {
+  name: 'netprobe.interface.attached',
+  description: 'Interfaces a probe is attached to now: 1 per probe and interface (an interface that went away leaves the set).',
+  unit: '{interface}',
+  kind: 'gauge',
+  attributes: ['network.interface.name'],
+};
+
 /** How long shutdown waits for the last collection, and then for the exporters to send what they hold (a dead backend would retry for longer). */
 export const SHUTDOWN_FLUSH_MS = 3000;
 
@@ -51,6 +62,8 @@ export class Service {
   onProbeFinished: ProbeFinished = (probe, reason) => this.log.info('probe finished', { probe, reason });
   private runStats: { close(): void } | undefined;
   private readonly observers: ServiceObserver[] = [];
+  private interfaceWatcher: InterfaceWatcher | undefined;
+  private emit: (probe: string, name: string, attrs: Attributes, body?: string) => void = () => undefined;
 
   constructor(
     private readonly config: CollectorConfig,
@@ -92,10 +105,11 @@ export class Service {
     this.telemetry = await Telemetry.start(this.config, buildResource(this.env), this.log, this.env);
     const xdpClaims = new Map<string, string>();
     const facts = createSharedFacts();
-    const emit = (probe: string, name: string, attrs: Attributes, body?: string) => {
+    const emit = (this.emit = (probe: string, name: string, attrs: Attributes, body?: string) => {
       this.telemetry?.emitEvent(probe, name, attrs, body);
       if (this.observers.length) this.notify((o) => o.event?.(probe, name, attrs, body));
-    };
+    });
+    const watcher = (this.interfaceWatcher = new InterfaceWatcher(() => void this.followInterfaces()));
     const used = this.usedProbeIds();
     for (const id of Object.keys(this.config.probes)) {
       if (!used.includes(id)) this.log.warn('probe is in no pipeline; not attaching it', { probe: id });
@@ -103,22 +117,19 @@ export class Service {
     try {
       for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts, (probe, reason) => this.onProbeFinished(probe, reason));
+        const selection = interfaceSelection(this.config.probes[id]);
+        const interfaces = selection ? resolveAtStart(id, selection, watcher) : [];
+        const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts, (probe, reason) => this.onProbeFinished(probe, reason), interfaces);
         this.runners.push(runner);
         await runner.start();
-        for (const a of runner.attachments) {
-          emit(id, 'netprobe.probe.attached', {
-            'netprobe.attach.kind': a.kind,
-            [ATTACH_TARGET_ATTRIBUTE[a.targetKind]]: a.target,
-            'netprobe.attach.detail': a.detail,
-          });
-        }
+        this.announceAttachments(runner);
       }
     } catch (err) {
       await this.shutdown({ finalCollect: false });
       throw err;
     }
     this.watchKernelCost();
+    watcher.start();
     this.timer = setInterval(() => void this.tick(), this.config.service.intervalMs);
   }
 
@@ -145,25 +156,87 @@ export class Service {
     const telemetry = this.telemetry;
     if (!telemetry) return;
     for (const runner of this.runners) {
-      if (!runner.running) continue;
-      const sink = telemetry.probeMetrics.beginCollect(runner.id, runner.plugin.metrics);
-      const points: CollectedPoint[] = [];
-      try {
-        const started = process.hrtime.bigint();
-        await runner.collect(this.observers.length ? teeSink(sink, points) : sink);
-        sink.commit();
-        if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
-        telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
-        this.collectErrorsLogged.delete(runner.id);
-      } catch (err) {
-        // Keep the previous values; log once until the probe recovers.
-        if (!this.collectErrorsLogged.has(runner.id)) this.log.error('collecting probe failed', { probe: runner.id, error: err });
-        this.collectErrorsLogged.add(runner.id);
-      }
+      if (runner.running) await this.collectRunner(runner);
     }
     if (this.observers.length) {
       const at = Date.now();
       this.notify((o) => o.collectionDone?.(at));
+    }
+  }
+
+  private announceAttachments(runner: ProbeRunner): void {
+    for (const a of runner.attachments) {
+      this.emit(runner.id, 'netprobe.probe.attached', {
+        'netprobe.attach.kind': a.kind,
+        [ATTACH_TARGET_ATTRIBUTE[a.targetKind]]: a.target,
+        'netprobe.attach.detail': a.detail,
+      });
+    }
+  }
+
+  /**
+   * The interfaces changed (core/net/interface-watcher): every probe whose selection now
+   * resolves differently exports its last values once (a vanished interface's final
+   * counts), releases its links, and starts again on the new set; its counters continue
+   * where they were. Runs in the collection's place, so it never overlaps a collection.
+   */
+  private async followInterfaces(): Promise<void> {
+    while (this.collecting) await this.collecting.catch(() => undefined);
+    if (this.stopping || !this.telemetry) return;
+    this.collecting = this.reattachChanged().finally(() => {
+      this.collecting = undefined;
+    });
+    await this.collecting;
+  }
+
+  private async reattachChanged(): Promise<void> {
+    const telemetry = this.telemetry!;
+    let changed = false;
+    for (const runner of this.runners) {
+      const selection = interfaceSelection(this.config.probes[runner.id]);
+      if (!selection || runner.plugin.followsInterfaces === false) continue;
+      const next = this.interfaceWatcher!.select(selection);
+      if (sameInterfaces(next, runner.interfaces)) continue;
+      const key = (i: NetInterface) => `${i.name}#${i.index}`;
+      const nextKeys = new Set(next.map(key));
+      const oldKeys = new Set(runner.interfaces.map(key));
+      for (const i of runner.interfaces) if (!nextKeys.has(key(i))) this.log.info('interface gone: releasing it', { probe: runner.id, interface: i.name, ifindex: i.index });
+      for (const i of next) if (!oldKeys.has(key(i))) this.log.info('interface appeared: attaching to it', { probe: runner.id, interface: i.name, ifindex: i.index });
+      if (runner.running) await this.collectRunner(runner); // the last values on the old set, exported below
+      telemetry.probeMetrics.carryOver(runner.id);
+      changed = true;
+      try {
+        await runner.reattach(next);
+        this.announceAttachments(runner);
+        if (runner.running) this.log.info('probe attached again', { probe: runner.id, interfaces: next.map((i) => i.name).join(',') });
+        else this.log.info('none of the probe\'s interfaces is left: it waits for one', { probe: runner.id });
+      } catch (err) {
+        this.log.error('attaching to the changed interfaces failed; the probe waits for the next change', { probe: runner.id, error: err });
+      }
+    }
+    if (!changed) return;
+    await telemetry.offerMetrics();
+    // A probe left with no interface reports nothing: its series end here, after their final values went out.
+    for (const runner of this.runners) if (!runner.running) telemetry.probeMetrics.forget(runner.id);
+  }
+
+  private async collectRunner(runner: ProbeRunner): Promise<void> {
+    const telemetry = this.telemetry!;
+    const sink = telemetry.probeMetrics.beginCollect(runner.id, [...runner.plugin.metrics, INTERFACE_ATTACHED]);
+    const points: CollectedPoint[] = [];
+    try {
+      const started = process.hrtime.bigint();
+      await runner.collect(this.observers.length ? teeSink(sink, points) : sink);
+      // Beside the probe's own series, so it goes where they go and ends when they end.
+      for (const i of runner.interfaces) sink.record(INTERFACE_ATTACHED.name, { 'network.interface.name': i.name }, 1);
+      sink.commit();
+      if (this.observers.length) this.notify((o) => o.collected?.(runner.id, points));
+      telemetry.self.recordCollect(runner.id, Number(process.hrtime.bigint() - started) / 1e9);
+      this.collectErrorsLogged.delete(runner.id);
+    } catch (err) {
+      // Keep the previous values; log once until the probe recovers.
+      if (!this.collectErrorsLogged.has(runner.id)) this.log.error('collecting probe failed', { probe: runner.id, error: err });
+      this.collectErrorsLogged.add(runner.id);
     }
   }
 
@@ -193,6 +266,7 @@ export class Service {
 
   private async doShutdown(finalCollect: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.interfaceWatcher?.stop();
     const collectBy = Date.now() + SHUTDOWN_FLUSH_MS;
     if (this.collecting && !(await settledBy(this.collecting, collectBy))) this.log.warn('stopped waiting for the collection in progress');
     // The last values go into the store; the exporters' last snapshot (after the probes' final log records) sends them.
@@ -202,6 +276,27 @@ export class Service {
     // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
     await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }
+}
+
+/** A probe's `interfaces` config when it selects interfaces (`auto` or names); `all` and other shapes select none. */
+function interfaceSelection(config: unknown): InterfaceSelection | undefined {
+  const value = (config as { interfaces?: unknown } | undefined)?.interfaces;
+  if (value === 'auto') return 'auto';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  return undefined;
+}
+
+/** At start every named interface must exist, and `auto` must find one: a typo fails loudly rather than waiting. */
+function resolveAtStart(probeId: string, selection: InterfaceSelection, watcher: InterfaceWatcher): NetInterface[] {
+  const found = watcher.select(selection);
+  if (selection === 'auto' && found.length === 0) {
+    throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)'));
+  }
+  if (selection !== 'auto') {
+    const missing = selection.filter((name) => !found.some((i) => i.name === name));
+    if (missing.length) throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`));
+  }
+  return found;
 }
 
 /** A sink that also keeps what the probe reported, for the observers. */

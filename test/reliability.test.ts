@@ -320,3 +320,71 @@ service:
   t.diagnostic(`${live} live flows at SIGTERM: ${arrived} collector_stop records arrived, ${lost} logged as lost`);
   assert.ok(arrived > 0, `what the deadline allowed was sent (${arrived} arrived, ${lost} lost, ${live} live)\n${output()}`);
 });
+
+/** The collector's resident memory, MiB (VmRSS: what the kernel holds for it now). */
+function rssMib(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+test('200,000 flows through a 65,536-entry table keep the collector under 200 MiB', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  startOtlpCapture(net, net.nsB, 4319); // a healthy sink for the flow-end records
+  const { child, output } = await startCollector(net, net.nsB, `
+probes:
+  flow_stats: { interfaces: [${net.vB}], directions: [ingress], max_flows: 65536, idle_timeout: 2s }
+exporters:
+  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
+  prometheus: { host: 127.0.0.1, port: 9464 }
+service:
+  interval: 1s
+  pipelines:
+    metrics: { probes: [flow_stats], exporters: [otlp_http, prometheus] }
+    logs: { probes: [flow_stats], exporters: [otlp_http] }
+`);
+  let peak = rssMib(child.pid!);
+  const watch = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMib(child.pid!));
+    } catch {
+      // exited
+    }
+  }, 100);
+  t.after(() => clearInterval(watch));
+  // 4 source sockets x 50,000 destination ports: 200,000 distinct flows, sent as fast as the kernel takes them.
+  const FLOWS = 200_000;
+  const sender = net.spawn(net.nsA, [process.execPath, '-e', `
+    const dgram = require('node:dgram');
+    (async () => {
+      for (let s = 0; s < 4; s++) {
+        const sock = dgram.createSocket('udp4');
+        const payload = Buffer.alloc(1);
+        for (let port = 1; port <= 50000; port += 500) { // 500 in flight at a time: fast, and nothing queued without bound
+          await Promise.all(Array.from({ length: 500 }, (_, i) => new Promise((ok, fail) => sock.send(payload, port + i, ${JSON.stringify(net.ipB)}, (e) => e ? fail(e) : ok()))));
+        }
+        sock.close();
+      }
+    })().catch((e) => { console.error(e); process.exit(1); });`]);
+  // Asynchronously: the RSS watch keeps sampling while the flows go through.
+  assert.equal(await Promise.race([exited(sender), sleep(180_000).then(() => 'timeout')]), 0, 'the sender finished');
+  const scrape = () => httpGet(net, 'http://127.0.0.1:9464/metrics');
+  // Each flow was tracked until it ended, or found the table full (then it is counted, not tracked).
+  const accounted = (text: string) => sumOfSamples(text, 'netprobe_flow_ended_total')
+    + sumOfSamples(text, 'netprobe_flow_untracked_packet_count_total', /netprobe_untracked_reason="table_full"/);
+  try {
+    await until('every flow to end', 120_000, () => {
+      const text = scrape();
+      return accounted(text) === FLOWS && sumOfSamples(text, 'netprobe_flow_active') === 0 ? true : undefined;
+    }, 1000);
+  } catch (err) {
+    throw new Error(`${String(err)} (RSS peak ${peak.toFixed(1)} MiB)\n${scrape().split('\n').filter((l) => l.startsWith('netprobe_flow')).join('\n')}`);
+  }
+  const settled = rssMib(child.pid!);
+  clearInterval(watch);
+  t.diagnostic(`${sumOfSamples(scrape(), 'netprobe_flow_ended_total')} flows ended; RSS peak ${peak.toFixed(1)} MiB, after ${settled.toFixed(1)} MiB`);
+  assert.ok(peak < 200, `peak RSS ${peak.toFixed(1)} MiB under churn\n${output().slice(-2000)}`);
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, output().slice(-2000));
+});

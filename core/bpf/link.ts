@@ -57,8 +57,15 @@ export function interfaceIndex(name: string): number {
  * Attaches an XDP program to an interface. `auto` tries the driver's native
  * mode and falls back to generic (skb) mode; the mode actually used is returned.
  */
-export function attachXdp(progFd: number, ifname: string, mode: XdpMode): { link: BpfLink; mode: 'native' | 'generic' } {
-  const ifindex = interfaceIndex(ifname);
+/** An interface by name (looked up now), or as core resolved it (name and ifindex: not looked up again). */
+export type InterfaceTarget = string | { readonly name: string; readonly index: number };
+
+function resolveTarget(target: InterfaceTarget): { ifname: string; ifindex: number } {
+  return typeof target === 'string' ? { ifname: target, ifindex: interfaceIndex(target) } : { ifname: target.name, ifindex: target.index };
+}
+
+export function attachXdp(progFd: number, target: InterfaceTarget, mode: XdpMode): { link: BpfLink; mode: 'native' | 'generic' } {
+  const { ifname, ifindex } = resolveTarget(target);
   const tries: Array<'native' | 'generic'> = mode === 'auto' ? ['native', 'generic'] : [mode];
   const failures: string[] = [];
   for (const m of tries) {
@@ -90,8 +97,8 @@ const CLASSIC_PRIORITIES = { first: 0x6e00, last: 0x6eff };
  * kernels get a classic clsact filter (direct action), detached on close(); unlike
  * a link it stays attached if the process is killed with SIGKILL.
  */
-export function attachTc(progFd: number, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): Attached & { mode: 'tcx' | 'classic' } {
-  const ifindex = interfaceIndex(ifname);
+export function attachTc(progFd: number, target: InterfaceTarget, direction: TcDirection, mode: TcMode = 'auto'): Attached & { mode: 'tcx' | 'classic' } {
+  const { ifname, ifindex } = resolveTarget(target);
   if (mode !== 'classic') {
     const fd = libbpf().bpf_link_create(progFd, ifindex, direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS, linkOpts(0)) as number;
     if (fd >= 0) return Object.assign(new BpfLink(fd, `tcx/${direction} on ${ifname}`), { mode: 'tcx' as const });

@@ -9,11 +9,11 @@ import { numPossibleCpus } from '../bpf/map';
 import { ObjectSpec, loadedBpf } from './object';
 import { attachCgroup, attachTc, attachTracing, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
-import { MappedRingBuffer } from '../bpf/ringbuf-mapped';
+import { MappedRingBuffer, type InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
 import { KernelBtf, type KernelTypes } from '../bpf/kernel-btf';
 import { kernelSymbols } from '../bpf/kallsyms';
-import { autoInterfaces, listInterfaces } from '../net/interfaces';
+import type { NetInterface } from '../net/interface-watcher';
 import { CgroupPaths } from '../net/cgroup';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
@@ -37,6 +37,11 @@ export const ATTACH_TARGET_ATTRIBUTE = {
 
 /** How often ring buffers are drained: often enough to stay far from full at high event rates. */
 const RING_POLL_MS = 50;
+/**
+ * In-place rings carry packet rates (a million records a second fills 8 MiB in 80 ms); an
+ * empty check costs two loads, so they are drained more often.
+ */
+const RING_IN_PLACE_POLL_MS = 10;
 
 export class TrackingHost implements ProbeHost {
   private readonly cleanups: Array<{ what: string; fn: () => void }> = [];
@@ -56,6 +61,8 @@ export class TrackingHost implements ProbeHost {
     private readonly xdpClaims: Map<string, string>,
     readonly facts: SharedFacts,
     private readonly onFinished: (probeId: string, reason: string) => void = () => undefined,
+    /** What the probe's `interfaces` config selects, resolved by core. */
+    private readonly selected: readonly NetInterface[] = [],
   ) {}
 
   openObject(): ProbeObjectSpec {
@@ -69,16 +76,13 @@ export class TrackingHost implements ProbeHost {
     return numPossibleCpus();
   }
 
-  resolveInterfaces(spec: 'auto' | readonly string[]): string[] {
-    if (spec === 'auto') {
-      const found = autoInterfaces();
-      if (found.length === 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)');
-      return found;
-    }
-    const existing = new Set(listInterfaces().map((i) => i.name));
-    const missing = spec.filter((name) => !existing.has(name));
-    if (missing.length) throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`);
-    return [...spec];
+  interfaces(): readonly NetInterface[] {
+    return this.selected;
+  }
+
+  /** The resolved interface by name (its ifindex for the attach), or just the name for one this probe did not select. */
+  private target(ifname: string): NetInterface | string {
+    return this.selected.find((i) => i.name === ifname) ?? ifname;
   }
 
   attachXdp(object: ProbeObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic' {
@@ -86,7 +90,7 @@ export class TrackingHost implements ProbeHost {
     if (owner && owner !== this.probeId) {
       throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface ${ifname} already has XDP from ${owner}; an interface takes one XDP program, so give each probe its own interfaces`);
     }
-    const { link, mode: used } = attachXdp(loadedBpf(object).programFd(program), ifname, mode);
+    const { link, mode: used } = attachXdp(loadedBpf(object).programFd(program), this.target(ifname), mode);
     this.xdpClaims.set(ifname, this.probeId);
     this.track(link, { kind: 'xdp', target: ifname, targetKind: 'interface', detail: `mode=${used}` });
     this.cleanups.push({ what: `XDP claim on ${ifname}`, fn: () => this.xdpClaims.delete(ifname) });
@@ -94,7 +98,7 @@ export class TrackingHost implements ProbeHost {
   }
 
   attachTc(object: ProbeObject, program: string, ifname: string, direction: TcDirection, mode: TcMode = 'auto'): 'tcx' | 'classic' {
-    const attached = attachTc(loadedBpf(object).programFd(program), ifname, direction, mode);
+    const attached = attachTc(loadedBpf(object).programFd(program), this.target(ifname), direction, mode);
     this.track(attached, { kind: `tc/${direction}`, target: ifname, targetKind: 'interface', detail: attached.mode });
     if (mode === 'auto' && attached.mode === 'classic' && !this.toldClassicTc) {
       this.toldClassicTc = true;
@@ -140,10 +144,17 @@ export class TrackingHost implements ProbeHost {
     runIterator(loadedBpf(object).programFd(program), program);
   }
 
-  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options: { borrowed?: boolean } = {}): RingBufferHandle {
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler): RingBufferHandle {
+    return this.drainOnTimer(map, new RingBufferReader(map, loadedBpf(object).map(map).fd, onRecord), RING_POLL_MS);
+  }
+
+  consumeRingBufferInPlace(object: ProbeObject, map: string, onRecord: InPlaceRecordHandler): RingBufferHandle {
     const ring = loadedBpf(object).map(map);
-    const reader = options.borrowed ? new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord) : new RingBufferReader(map, ring.fd, onRecord);
-    reader.poll(RING_POLL_MS, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
+    return this.drainOnTimer(map, new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord), RING_IN_PLACE_POLL_MS);
+  }
+
+  private drainOnTimer(map: string, reader: RingBufferReader | MappedRingBuffer, intervalMs: number): RingBufferHandle {
+    reader.poll(intervalMs, (err) => this.log.error('ring buffer consumer failed', { map, error: err }));
     // Drain what is left before the ring goes away, so shutdown loses no event.
     this.cleanups.push({
       what: `ring buffer ${map}`,

@@ -9,6 +9,7 @@
 import type { Logger } from '../log';
 import type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 import type { RecordHandler } from '../bpf/ringbuf';
+import type { InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 import type { KernelTypes } from '../bpf/kernel-btf';
 import type { Decoded, StructLayout } from '../bpf/layout';
 import type { MapEntries } from '../bpf/map';
@@ -16,8 +17,11 @@ import type { TestRunOptions, TestRunResult } from '../bpf/test-run';
 import type { BtfEnum } from './enum';
 
 export type { KernelTypes } from '../bpf/kernel-btf';
+export type { NetInterface } from '../net/interface-watcher';
+import type { NetInterface } from '../net/interface-watcher';
 export type { CgroupAttachType, TcDirection, TcMode, XdpMode } from '../bpf/link';
 export type { RecordHandler } from '../bpf/ringbuf';
+export type { InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 export type { Decoded, LayoutField, StructLayout } from '../bpf/layout';
 export type { MapEntries } from '../bpf/map';
 export type { TestRunOptions, TestRunResult } from '../bpf/test-run';
@@ -174,8 +178,13 @@ export interface ProbeHost {
   openObject(): ProbeObjectSpec;
   /** CPUs the kernel may run (per-CPU maps hold this many copies). */
   readonly possibleCpus: number;
-  /** Interface names for `auto` (every up, non-loopback interface) or an explicit list (checked to exist). */
-  resolveInterfaces(spec: 'auto' | readonly string[]): string[];
+  /**
+   * The interfaces this probe's `interfaces` config selects (`auto`: every up, non-loopback
+   * one; or a list of names), resolved once by core, with their ifindex. Core follows
+   * interfaces as they come and go: when the set changes it stops this probe instance
+   * (its last values are exported once) and starts a new one on the new set.
+   */
+  interfaces(): readonly NetInterface[];
   attachXdp(object: ProbeObject, program: string, ifname: string, mode: XdpMode): 'native' | 'generic';
   /**
    * Attaches a `SEC("tc")` program: through tcx where the kernel has it (shared hook,
@@ -197,10 +206,14 @@ export interface ProbeHost {
   /**
    * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
    * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
-   * `borrowed`: each record is a view into the ring, valid only during the call, read
-   * without a foreign call per record (for high rates; the handler copies what it keeps).
    */
-  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options?: { borrowed?: boolean }): RingBufferHandle;
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler): RingBufferHandle;
+  /**
+   * The same, for high record rates: the ring is read from its memory mapping without a
+   * foreign call or an object per record; each record is handed over in place (offset and
+   * length in the ring's bytes), valid only during the call (the handler copies what it keeps).
+   */
+  consumeRingBufferInPlace(object: ProbeObject, map: string, onRecord: InPlaceRecordHandler): RingBufferHandle;
   /**
    * The probe has done what it was asked (e.g. a capture reached its packet count, or
    * its output failed). A command face (`netprobe capture`) stops the service then;
@@ -258,6 +271,11 @@ export interface ProbePlugin<C = unknown> {
   validate?(config: C): ConfigIssue[];
   metrics: readonly MetricSpec[];
   logRecords: readonly LogRecordSpec[];
+  /**
+   * Whether core starts the probe again when the interfaces its `interfaces` config selects
+   * change (default true). False keeps one session, e.g. one capture file, on the start set.
+   */
+  followsInterfaces?: boolean;
   create(ctx: ProbeContext<C>): ProbeInstance;
   /**
    * A config that runs this probe on the given test interfaces, or for the processes of the

@@ -22,6 +22,8 @@ interface Series {
   value: number | HistogramValue;
   startTime: HrTime;
   endTime: HrTime;
+  /** What an earlier instance of the probe had counted (see carryOver), added to what it reports. */
+  base?: number | HistogramValue;
 }
 
 export class ProbeMetricStore {
@@ -45,13 +47,27 @@ export class ProbeMetricStore {
         if (!spec) throw new Error(`probe ${probeId} reported metric ${metric}, which it does not declare`);
         const attrs = { ...attributes, [PROBE_ID_ATTRIBUTE]: probeId };
         const key = `${metric}\u0000${seriesKey(attrs)}`;
-        const startTime = previous.get(key)?.startTime ?? now;
-        next.set(key, { spec, attributes: attrs, value, startTime, endTime: now });
+        const before = previous.get(key);
+        const startTime = before?.startTime ?? now;
+        const base = before?.base;
+        next.set(key, { spec, attributes: attrs, value: base === undefined ? value : addCumulative(base, value), startTime, endTime: now, base });
       },
       commit: () => {
         this.byProbe.set(probeId, next);
       },
     };
+  }
+
+  /**
+   * The probe is started again (its interfaces changed) and its kernel counters begin
+   * at zero: each counter and histogram it reports again continues from its last value,
+   * so cumulative totals stay exact and monotonic. Series it does not report again
+   * (a vanished interface) are retired at the next commit, as usual.
+   */
+  carryOver(probeId: string): void {
+    for (const s of this.byProbe.get(probeId)?.values() ?? []) {
+      if (s.spec.kind === 'counter' || s.spec.kind === 'histogram') s.base = s.value;
+    }
   }
 
   forget(probeId: string): void {
@@ -83,6 +99,14 @@ export class ProbeMetricStore {
     }
     return [...grouped.values()].map((list) => toMetricData(list[0]!.spec, list));
   }
+}
+
+/** A cumulative value on top of `base` (a counter, or a histogram with the same boundaries). */
+export function addCumulative(base: number | HistogramValue, value: number | HistogramValue): number | HistogramValue {
+  if (typeof base === 'number' && typeof value === 'number') return base + value;
+  if (typeof base === 'number' || typeof value === 'number') return value;
+  if (base.counts.length !== value.counts.length) return value; // the boundaries changed: a new series in all but name
+  return { boundaries: value.boundaries, counts: value.counts.map((c, i) => c + base.counts[i]!), sum: base.sum + value.sum, count: base.count + value.count };
 }
 
 function seriesKey(attrs: Attributes): string {

@@ -53,6 +53,36 @@ test('probe values become cumulative OTel data with a stable start time per seri
   assert.equal(metrics[0]!.dataPoints[0]!.value, 9);
 });
 
+test('a probe started again on new interfaces carries its counters and histograms on; a vanished series ends', async () => {
+  const store = new ProbeMetricStore(resource);
+  let sink = store.beginCollect('p/1', specs);
+  sink.record('a.count', { x: 'eth0' }, 5);
+  sink.record('a.count', { x: 'veth1' }, 7);
+  sink.record('a.size', { x: 'eth0' }, { boundaries: [10, 20], counts: [1, 2, 3], sum: 100, count: 6 });
+  sink.record('a.ratio', {}, 0.5);
+  sink.commit();
+  store.carryOver('p/1');
+  // The new instance's kernel counters start at zero; veth1 is gone.
+  sink = store.beginCollect('p/1', specs);
+  sink.record('a.count', { x: 'eth0' }, 2);
+  sink.record('a.size', { x: 'eth0' }, { boundaries: [10, 20], counts: [0, 1, 0], sum: 15, count: 1 });
+  sink.record('a.ratio', {}, 0.25);
+  sink.commit();
+  for (let round = 0; round < 2; round++) { // the base stays for every later collection
+    const metrics = (await collect(store, ['p/1'])).scopeMetrics[0]!.metrics;
+    const count = metrics.find((m) => m.descriptor.name === 'a.count')!;
+    assert.deepEqual(count.dataPoints.map((p) => [p.attributes.x, p.value]), [['eth0', 7 + round]]);
+    assert.deepEqual(metrics.find((m) => m.descriptor.name === 'a.size')!.dataPoints[0]!.value,
+      { buckets: { boundaries: [10, 20], counts: [1, 3 + round, 3] }, sum: 115 + round * 15, count: 7 + round });
+    assert.equal(metrics.find((m) => m.descriptor.name === 'a.ratio')!.dataPoints[0]!.value, 0.25, 'a gauge is not carried');
+    sink = store.beginCollect('p/1', specs);
+    sink.record('a.count', { x: 'eth0' }, 3);
+    sink.record('a.size', { x: 'eth0' }, { boundaries: [10, 20], counts: [0, 2, 0], sum: 30, count: 2 });
+    sink.record('a.ratio', {}, 0.25);
+    sink.commit();
+  }
+});
+
 test('each exporter sees only the probes routed to it', async () => {
   const store = new ProbeMetricStore(resource);
   for (const id of ['p/1', 'p/2']) {

@@ -11,7 +11,6 @@
 import schema from './config.schema.json';
 import type { ConfigIssue, ProbeMap, ProbePlugin } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
-import { listInterfaces } from '../../core/net/interfaces';
 import { EventDecoder } from './event';
 import { DnsConsumer, EXCHANGE_EVENT } from './consumer';
 import { resolvedAddresses } from './resolved';
@@ -98,7 +97,7 @@ export const dns: ProbePlugin<DnsConfig> = {
 
     return {
       start() {
-        const interfaces = host.resolveInterfaces(config.interfaces);
+        const interfaces = host.interfaces().map((i) => i.name);
         const spec = host.openObject();
         spec.setKnob('ports', config.ports);
         spec.setKnob('ports_len', config.ports.length);
@@ -106,8 +105,7 @@ export const dns: ProbePlugin<DnsConfig> = {
         spec.setMaxEntries('dns_events', config.ring_buffer_bytes);
         const object = spec.load();
         counters = object.map('dns_counters'); // value: struct dns_counters, from the map's BTF
-        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-        for (const name of interfaces) names.set(indexes.get(name)!, name);
+        for (const { name, index } of host.interfaces()) names.set(index, name);
         consumer = new DnsConsumer(new EventDecoder(object.layout('dns_event'), object.enum('dns_direction').labels('DNS_')), {
           timeoutNs: timeoutMs * 1e6,
           maxPending: config.max_pending,

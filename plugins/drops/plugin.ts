@@ -82,7 +82,7 @@ export const drops: ProbePlugin<DropsConfig> = {
           return value;
         });
 
-        const watched = config.interfaces === 'all' ? [] : host.resolveInterfaces(config.interfaces);
+        const watched = config.interfaces === 'all' ? [] : host.interfaces();
         const spec = host.openObject();
         spec.setKnob('filter_interfaces', watched.length ? 1 : 0);
         spec.setKnob('netns_ino', Number(fs.statSync('/proc/self/ns/net', { bigint: true }).ino));
@@ -95,9 +95,8 @@ export const drops: ProbePlugin<DropsConfig> = {
         spec.setMaxEntries('drops_events', config.ring_buffer_bytes);
         const object = spec.load();
         if (watched.length) {
-          const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
           const filter = object.map('drops_interfaces');
-          for (const name of watched) filter.update(u32(indexes.get(name)!), Buffer.from([1]));
+          for (const { index } of watched) filter.update(u32(index), Buffer.from([1]));
         }
         // Key and value layouts from each map's own BTF types (struct drops_key, drops_value, drops_stats).
         counts = object.map('drops_counts');

@@ -21,7 +21,7 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } 
   const calls: string[] = [];
   const host = {
     ...detachedHost(flowStats, opened),
-    resolveInterfaces: () => ['lo'],
+    interfaces: () => [{ name: 'lo', index: 1 }],
     attachXdp: (_o: ProbeObject, program: string, _ifname: string, mode: string) => {
       calls.push(`xdp ${mode} ${program}`);
       if (!nativeXdp) throw new Error('attaching XDP to lo (native: EOPNOTSUPP)');

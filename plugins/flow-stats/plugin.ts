@@ -13,7 +13,6 @@ import {
 } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
-import { listInterfaces } from '../../core/net/interfaces';
 import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow } from './flow-tracker';
@@ -144,13 +143,12 @@ export class FlowStatsRunner {
   readonly ingressHooks = new Map<string, 'xdp/native' | 'tc'>();
 
   constructor(private readonly config: FlowStatsConfig, private readonly host: ProbeHost, private readonly log?: Logger) {
-    const interfaces = host.resolveInterfaces(config.interfaces);
+    const interfaces = host.interfaces();
     const spec = host.openObject();
     spec.setKnob('sample_rate', config.sample_rate);
     spec.setKnob('filter_flags', kernelFilterFlags(config.filter, spec.enum('flow_filter').labels('FILTER_')));
     spec.setMaxEntries('flow_stats_flows', config.max_flows);
-    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-    const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+    const slots = planSlots(interfaces.map((i) => i.index));
     spec.setKnob('ifindex_slot_mask', slots.mask);
     spec.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
     for (const [ifindex, slot] of slots.slotOf) this.ifindexOfSlot.set(slot, ifindex);
@@ -181,8 +179,8 @@ export class FlowStatsRunner {
       includeCidrs: 'flow_stats_include_cidrs', excludeCidrs: 'flow_stats_exclude_cidrs', ports: 'flow_stats_port_filter',
     }, object.enum('flow_port_bits').labels('PORT_'));
 
-    for (const name of interfaces) {
-      this.ifnames.set(indexes.get(name)!, name);
+    for (const { name, index } of interfaces) {
+      this.ifnames.set(index, name);
       if (config.directions.includes('ingress')) this.ingressHooks.set(name, this.attachIngress(name));
       if (config.directions.includes('egress')) host.attachTc(object, 'flow_stats_tc_egress', name, 'egress', config.tc_mode);
     }

@@ -16,8 +16,11 @@ import { TestNet } from '../../test/helpers/netns';
 import { exited, sleep, until } from '../../test/helpers/collector';
 import { cliPath } from '../../test/helpers/paths';
 import { readPcap, type PcapPacket } from '../../test/helpers/pcap';
+import { frame } from '../../test/helpers/packets';
 
 const SNAPLEN = 200;
+/** The XDP live-frames sender the benchmarks use: real frames out of an interface, any bytes. */
+const senderPath = path.join(__dirname, '..', '..', 'bench', 'sender.js');
 
 /** tshark's notice about running as root is about tshark, not the file. */
 const tsharkWarnings = (stderr: string) => stderr.split('\n').filter((l) => l.trim() && !/^Running as user "root"/.test(l));
@@ -77,13 +80,10 @@ test('netprobe capture writes exactly what tcpdump captures: bytes, lengths, dir
   assert.equal(await exited(capture), 0, captureLog());
   await exited(tcpdump);
 
-  // tshark opens our file without a word, and reads it back in nanosecond pcap for the byte comparison.
-  assert.deepEqual(tsharkWarnings(tshark(['-r', ours]).stderr), []);
-  const converted = path.join(dir, 'netprobe.pcap');
-  tshark(['-r', ours, '-F', 'nsecpcap', '-w', converted]);
+  const ourPackets = readOurs(ours);
   const allFields = tshark(['-r', ours, '-T', 'fields', '-E', 'separator=,', '-e', 'frame.packet_flags_direction', '-e', 'eth.src', '-e', 'frame.interface_name']).stdout
     .trim().split('\n').map((l) => l.split(','));
-  const all = readPcap(fs.readFileSync(converted)).map((p, i) => ({ ...p, fields: allFields[i]! }));
+  const all = ourPackets.map((p, i) => ({ ...p, fields: allFields[i]! }));
   const got = all.filter((p) => p.timestampNs >= trafficStartNs);
   const fields = got.map((p) => p.fields);
   const want = readPcap(fs.readFileSync(theirs)).filter((p) => p.timestampNs >= trafficStartNs);
@@ -108,6 +108,14 @@ test('netprobe capture writes exactly what tcpdump captures: bytes, lengths, dir
   assert.ok(got.some((p) => p.originalLength > SNAPLEN && p.data.length === SNAPLEN), 'long frames are cut at snaplen, their length kept');
   t.diagnostic(`${got.length} packets identical to tcpdump's; timestamps within ${Number(worstNs) / 1000} us`);
 });
+
+/** Our pcap-ng file, which tshark must open without a word, read back through tshark's conversion to nanosecond pcap. */
+function readOurs(file: string): PcapPacket[] {
+  assert.deepEqual(tsharkWarnings(tshark(['-r', file]).stderr), []);
+  const converted = file.replace(/\.pcapng$/, '') + '.converted.pcap';
+  tshark(['-r', file, '-F', 'nsecpcap', '-w', converted]);
+  return readPcap(fs.readFileSync(converted));
+}
 
 function sameFrame(a: PcapPacket, b: PcapPacket): boolean {
   return a.originalLength === b.originalLength && a.data.equals(b.data);
@@ -163,4 +171,61 @@ test('a full disk: the error is clear, every packet not written is counted, noth
   assert.ok(summary, log());
   assert.ok(Number(summary[3]) > 0, 'write failures are counted');
   assert.ok(Number(summary[2]) + Number(summary[3]) <= Number(summary[1]), 'nothing counted twice');
+});
+
+test('--vlan captures exactly the frames tagged with that VLAN ID, as tcpdump `vlan ID` does', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  // This kernel has no 802.1Q devices (CONFIG_VLAN_8021Q is off), so tagged frames are sent
+  // through the test veth from A by XDP live-frames test runs: real packets that B's stack
+  // receives (and untags into the skb's metadata before the TC hook and tcpdump's socket).
+  const net = TestNet.create();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netprobe-vlan-'));
+  t.after(() => {
+    net.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  net.exec(net.nsB, ['ethtool', '-K', net.vB, 'gro', 'on']); // NAPI on B: frames sent by XDP are received
+  const ours = path.join(dir, 'netprobe.pcapng');
+  const theirs = path.join(dir, 'tcpdump.pcap');
+  const tcpdump = net.spawn(net.nsB, ['tcpdump', '-i', net.vB, '-Q', 'in', '-s', String(SNAPLEN), '--time-stamp-precision=nano', '--immediate-mode', '-U', '-w', theirs, 'vlan', '10']);
+  await started(tcpdump, /listening on/, 'tcpdump');
+  const capture = net.spawn(net.nsB, [process.execPath, cliPath, 'capture', '-i', net.vB, '-Q', 'in', '-s', String(SNAPLEN), '--vlan', '10', '-w', ours]);
+  const captureLog = await started(capture, /listening on/, 'netprobe capture');
+
+  const trafficStartNs = BigInt(Date.now() - 1) * 1_000_000n;
+  const send = (vlans: Array<{ id: number; tpid?: number }>, count: number, payload: number) => {
+    const f = frame({ vlans, ip: { version: 4, src: net.ipA, dst: net.ipB }, l4: { kind: 'udp', src: 40000, dst: 9 }, payload });
+    Buffer.from(net.mac(net.nsB, net.vB).replace(/:/g, ''), 'hex').copy(f, 0);
+    Buffer.from(net.mac(net.nsA, net.vA).replace(/:/g, ''), 'hex').copy(f, 6);
+    net.exec(net.nsA, [process.execPath, senderPath, net.vA, String(count), f.toString('hex')]);
+  };
+  send([{ id: 10 }], 5, 30); // VLAN 10: captured
+  send([{ id: 10 }], 3, 400); // VLAN 10, longer than snaplen: cut, its length kept
+  send([{ id: 20 }], 4, 30); // VLAN 20: filtered out
+  send([], 4, 30); // untagged: filtered out
+  send([{ id: 10, tpid: 0x88a8 }, { id: 20 }], 2, 30); // QinQ, outer VLAN 10: captured
+  await sleep(500);
+  capture.kill('SIGINT');
+  tcpdump.kill('SIGINT');
+  assert.equal(await exited(capture), 0, captureLog());
+  await exited(tcpdump);
+
+  const got = readOurs(ours).filter((p) => p.timestampNs >= trafficStartNs);
+  const want = readPcap(fs.readFileSync(theirs)).filter((p) => p.timestampNs >= trafficStartNs);
+  assert.equal(want.length, 10, `tcpdump saw the 10 frames whose outer tag is VLAN 10\n${captureLog()}`);
+  assert.equal(got.length, want.length, `netprobe wrote ${got.length} packets, tcpdump ${want.length}\n${captureLog()}`);
+  const unmatched = new Set(got.map((_, i) => i));
+  for (const p of want) {
+    const i = [...unmatched].find((j) => sameFrame(got[j]!, p));
+    assert.ok(i !== undefined, `no packet like tcpdump's ${p.data.subarray(0, 64).toString('hex')} (len ${p.originalLength})`);
+    unmatched.delete(i);
+  }
+  // The outer tag is in the bytes we wrote (put back from the skb's metadata, where B's stack moved it).
+  for (const p of got) {
+    assert.ok([0x8100, 0x88a8].includes(p.data.readUInt16BE(12)), `a tag after the MAC addresses: ${p.data.subarray(0, 18).toString('hex')}`);
+    assert.equal(p.data.readUInt16BE(14) & 0x0fff, 10);
+  }
+  assert.match(captureLog(), /capture finished captured=10 written=10 filtered_out=(\d+)/);
+  assert.ok(Number(/filtered_out=(\d+)/.exec(captureLog())![1]) >= 8, 'VLAN 20 and untagged frames were filtered out in the kernel');
+  t.diagnostic(`${got.length} VLAN 10 frames identical to tcpdump's`);
 });

@@ -7,6 +7,8 @@
 
 /* Most bytes of one packet a record carries; the snaplen knob picks up to this. */
 #define CAPTURE_SNAPLEN_MAX 65535
+/* Bytes of a ring-warming record: with its 8-byte header, one page (see capture_warm_ring). */
+#define CAPTURE_WARM_RECORD (4096 - 8)
 /* Most VLAN IDs the vlan filter lists. */
 #define CAPTURE_MAX_VLANS 8
 

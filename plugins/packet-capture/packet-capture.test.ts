@@ -11,13 +11,12 @@ import { frame } from '../../test/helpers/packets';
 import { detachedHost } from '../../test/helpers/detached-host';
 import { loadedBpf } from '../../core/plugin/object';
 import type { ProbeObject } from '../../core/plugin';
-import { MappedRingBuffer } from '../../core/bpf/ringbuf-mapped';
+import { MappedRingBuffer, type InPlaceRecordHandler } from '../../core/bpf/ringbuf-mapped';
 import type { BpfObject } from '../../core/bpf/object';
 import { parseConfig } from '../../core/config/load';
 import { createLogger } from '../../core/log';
 import { plugins } from '../registry';
 import { CaptureRun, packetCapture, type PacketCaptureConfig } from './plugin';
-import type { RecordHandler } from '../../core/bpf/ringbuf';
 
 const TC_ACT_UNSPEC = -1 >>> 0;
 
@@ -38,8 +37,8 @@ service: { pipelines: { metrics: { probes: [packet_capture], exporters: [debug] 
   const frames: Buffer[] = [];
   const host = {
     ...detachedHost(packetCapture, opened),
-    // The reader the probe asks for (borrowed records), drained by the test instead of on a timer.
-    consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler) {
+    // The reader the probe asks for (records in place), drained by the test instead of on a timer.
+    consumeRingBufferInPlace(object: ProbeObject, map: string, onRecord: InPlaceRecordHandler) {
       const ring = loadedBpf(object).map(map);
       const reader = new MappedRingBuffer(map, ring.fd, ring.maxEntries, onRecord);
       readers.push(reader);
@@ -48,10 +47,10 @@ service: { pipelines: { metrics: { probes: [packet_capture], exporters: [debug] 
   };
   const quiet = createLogger('test');
   const run = new CaptureRun(config, host, { info: () => undefined, error: quiet.error });
-  const original = run.handle.bind(run);
-  run.handle = (record: Buffer) => {
-    frames.push(Buffer.from(record)); // borrowed: valid only during the call
-    original(record);
+  const original = run.handleInPlace.bind(run);
+  run.handleInPlace = (ring, words, offset, length) => {
+    frames.push(Buffer.from(ring.subarray(offset, offset + length))); // in place: valid only during the call
+    original(ring, words, offset, length);
   };
   t.after(async () => {
     await run.stop();

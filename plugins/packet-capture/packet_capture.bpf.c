@@ -404,4 +404,21 @@ int capture_egress(struct __sk_buff *skb)
 	return capture(skb, CAPTURE_DIR_EGRESS);
 }
 
+/*
+ * Run (BPF_PROG_TEST_RUN) once per page of the ring before the hooks are attached: a
+ * record of a page, discarded, so the kernel's first write to each of the ring's pages
+ * is paid at start. On this VM that first write costs about 17 us per page: a fresh
+ * 64 MiB ring costs 500 ns per captured packet until it has been written once, 65 ns after.
+ */
+SEC("tc")
+int capture_warm_ring(struct __sk_buff *skb)
+{
+	void *r = bpf_ringbuf_reserve(&capture_events, CAPTURE_WARM_RECORD, 0);
+
+	if (!r)
+		return TC_ACT_SHOT;
+	bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+	return TC_ACT_UNSPEC;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -30,7 +30,7 @@ export interface PcapngWriterOptions {
 
 export type DropReason = 'queue_full' | 'write_failed';
 
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 /** Full chunks kept for reuse once their writes completed: fresh memory costs page faults at high rates. */
 const SPARE_CHUNKS = 8;
 
@@ -71,11 +71,21 @@ export class PcapngWriter {
   }
 
   write(packet: PacketRecord): void {
+    this.writePacket(packet.interfaceId, packet.timestampHigh, packet.timestampLow, packet.originalLength,
+      packet.direction === 'outbound', packet.data, 0, packet.data.length);
+  }
+
+  /**
+   * The capture path's write: one Enhanced Packet Block whose data is `src[srcStart, srcStart + length)`,
+   * copied into the current chunk (see BlockBuffer.writeEnhancedPacket); nothing is allocated per packet.
+   */
+  writePacket(interfaceId: number, timestampHigh: number, timestampLow: number, originalLength: number, outbound: boolean,
+    src: Buffer, srcStart: number, length: number, srcWords?: Uint32Array): void {
     if (this.failed || this.closed || !this.stream) {
       this.dropped.write_failed++;
       return;
     }
-    const size = enhancedPacketSize(packet.data.length);
+    const size = enhancedPacketSize(length);
     if (this.queuedBytes + size > this.options.maxQueueBytes) {
       this.dropped.queue_full++;
       return;
@@ -87,17 +97,19 @@ export class PcapngWriter {
       this.chunk.retired = false;
       this.chunkStart = this.chunkEnd = 0;
     }
-    this.chunkEnd = this.chunk.writeEnhancedPacket(this.chunkEnd, packet);
+    this.chunkEnd = this.chunk.writeEnhancedPacket(this.chunkEnd, interfaceId, timestampHigh, timestampLow, originalLength, outbound, src, srcStart, length, srcWords);
     this.chunkPackets++;
     if (!this.flushScheduled) {
       // Everything one ring-buffer drain delivers goes out in one write.
       this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
+      setImmediate(this.scheduledFlush);
     }
   }
+
+  private readonly scheduledFlush = () => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   /** Hands what is encoded to the stream, in a new file when the current one is old or full enough. */
   flush(): void {

@@ -88,6 +88,9 @@ export interface PacketRecord {
 /** Bytes an Enhanced Packet Block of `captured` bytes takes: header 28, data padded, epb_flags 8, end 4, trailer 4. */
 export const enhancedPacketSize = (captured: number) => 28 + pad4(captured) + 16;
 
+/** Captures up to this many bytes are copied word by word in JavaScript; longer ones by one native copy. */
+const WORD_COPY_MAX = 512;
+
 /** A buffer to encode blocks into, with a 32-bit view of it (blocks are 32-bit aligned: plain stores, no bounds checks per field). */
 export class BlockBuffer {
   readonly bytes: Buffer;
@@ -102,9 +105,15 @@ export class BlockBuffer {
     this.words = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 2);
   }
 
-  /** Writes an Enhanced Packet Block at `at` (a multiple of 4, with enhancedPacketSize bytes free); returns its end. */
-  writeEnhancedPacket(at: number, p: PacketRecord): number {
-    const length = p.data.length;
+  /**
+   * Writes an Enhanced Packet Block at `at` (a multiple of 4, with enhancedPacketSize(length)
+   * bytes free) whose data is `src[srcStart, srcStart + length)`; returns its end. Arguments
+   * are plain numbers so that the capture path allocates nothing per packet: when `srcWords`
+   * views the same memory as `src` and `srcStart` is 32-bit aligned in it, short captures are
+   * copied word by word (no view object per copy).
+   */
+  writeEnhancedPacket(at: number, interfaceId: number, timestampHigh: number, timestampLow: number, originalLength: number,
+    outbound: boolean, src: Buffer, srcStart: number, length: number, srcWords?: Uint32Array): number {
     const padded = pad4(length);
     const total = 28 + padded + 16;
     const w = this.words;
@@ -112,16 +121,25 @@ export class BlockBuffer {
     // Little-endian hosts only (x86-64, arm64), as the section header declares.
     w[i] = EPB;
     w[i + 1] = total;
-    w[i + 2] = p.interfaceId;
-    w[i + 3] = p.timestampHigh;
-    w[i + 4] = p.timestampLow;
+    w[i + 2] = interfaceId;
+    w[i + 3] = timestampHigh;
+    w[i + 4] = timestampLow;
     w[i + 5] = length;
-    w[i + 6] = p.originalLength;
-    w[i + 6 + (padded >>> 2)] = 0; // the padding (the data overwrites all but its zeroes)
-    this.bytes.set(p.data, at + 28);
-    const o = i + 7 + (padded >>> 2);
+    w[i + 6] = originalLength;
+    const d = i + 7;
+    const n = padded >>> 2;
+    if (srcWords !== undefined && length <= WORD_COPY_MAX && ((src.byteOffset + srcStart) & 3) === 0) {
+      const s = (src.byteOffset - srcWords.byteOffset + srcStart) >>> 2;
+      for (let k = 0; k < n; k++) w[d + k] = srcWords[s + k]!;
+      // The last word's bytes beyond the data are padding, which must be zero.
+      if (length & 3) w[d + n - 1] = w[d + n - 1]! & (0xffffffff >>> (32 - 8 * (length & 3)));
+    } else {
+      if (n > 0) w[d + n - 1] = 0; // the padding (the data overwrites all but its zeroes)
+      src.copy(this.bytes, at + 28, srcStart, srcStart + length);
+    }
+    const o = d + n;
     w[o] = EPB_FLAGS | (4 << 16);
-    w[o + 1] = p.direction === 'inbound' ? FLAG_INBOUND : FLAG_OUTBOUND;
+    w[o + 1] = outbound ? FLAG_OUTBOUND : FLAG_INBOUND;
     w[o + 2] = OPT_END;
     w[o + 3] = total;
     return at + total;
@@ -131,10 +149,4 @@ export class BlockBuffer {
 /** Nanoseconds as the two 32-bit halves a PacketRecord carries. */
 export function splitNs(ns: bigint): { timestampHigh: number; timestampLow: number } {
   return { timestampHigh: Number(ns >> 32n), timestampLow: Number(ns & 0xffffffffn) };
-}
-
-export function enhancedPacket(p: PacketRecord): Buffer {
-  const out = new BlockBuffer(enhancedPacketSize(p.data.length));
-  out.writeEnhancedPacket(0, p);
-  return out.bytes;
 }

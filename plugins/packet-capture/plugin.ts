@@ -13,7 +13,6 @@ import {
 } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
-import { listInterfaces } from '../../core/net/interfaces';
 import { VERSION } from '../../core/version';
 import { RecordDecoder, type CapturedFrame } from './record';
 import { PcapngWriter } from './pcapng-writer';
@@ -48,6 +47,8 @@ const PROTOCOL_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre
 const ETHERNET_FRAMED = new Set([1 /* ETHER */, 772 /* LOOPBACK */]);
 /** How often the wall-clock offset is measured again. */
 const CLOCK_RESYNC_MS = 60_000;
+/** Page size of x86-64, the only architecture the in-place ring reader supports (capture.h's CAPTURE_WARM_RECORD assumes it too). */
+const PAGE_BYTES = 4096;
 
 const IFACE = ['network.interface.name', 'network.io.direction'] as const;
 
@@ -60,6 +61,8 @@ export const packetCapture: ProbePlugin<PacketCaptureConfig> = {
   object: 'packet_capture.bpf.o',
   reads: { maps: ['capture_counts'], ringBuffers: ['capture_events'] },
   configSchema: schema,
+  // One capture is one pcap-ng session: a restart on new interfaces would start a new file.
+  followsInterfaces: false,
   metrics: [
     { name: 'netprobe.capture.packet.count', description: 'Packets the capture programs saw, by outcome: captured, filtered_out, sampled_out, over_packet_budget, over_byte_budget, ring_full, copy_failed.', unit: '{packet}', kind: 'counter', attributes: ['netprobe.capture.outcome'] },
     { name: 'netprobe.capture.io', description: 'Bytes on the wire of the packets the capture programs saw, by outcome.', unit: 'By', kind: 'counter', attributes: ['netprobe.capture.outcome'] },
@@ -121,6 +124,9 @@ export class CaptureRun {
   /** Wall clock minus monotonic clock, in 32-bit halves. */
   private clockOffset = splitNs(wallClockOffsetNs());
   private clockTimer: NodeJS.Timeout;
+  /** The interface of the last record (captures mostly come from one): its ifindex and IDB index. */
+  private lastIfindex = -1;
+  private lastInterfaceId = 0;
   private stopped = false;
   /** Records read from the ring. */
   received = 0;
@@ -130,14 +136,14 @@ export class CaptureRun {
   badRecords = 0;
 
   constructor(private readonly config: PacketCaptureConfig, private readonly host: ProbeHost, private readonly log: Log) {
-    const interfaces = host.resolveInterfaces(config.interfaces);
-    const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-    interfaces.forEach((name, id) => {
+    const resolved = host.interfaces();
+    const interfaces = resolved.map((i) => i.name);
+    resolved.forEach(({ name, index }, id) => {
       const type = arphrdType(name);
       if (type !== undefined && !ETHERNET_FRAMED.has(type)) {
         throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface ${name} is not Ethernet-framed (ARPHRD type ${type}); packet_capture captures Ethernet and loopback interfaces`);
       }
-      this.interfaceIds.set(indexes.get(name) ?? 0, { id, name });
+      this.interfaceIds.set(index, { id, name });
     });
 
     const spec = host.openObject();
@@ -187,7 +193,8 @@ export class CaptureRun {
     this.clockTimer.unref();
 
     // The ring is consumed before the programs are attached: nothing they capture waits unread.
-    this.ring = host.consumeRingBuffer(object, 'capture_events', (record) => this.handle(record), { borrowed: true });
+    this.ring = host.consumeRingBufferInPlace(object, 'capture_events', (ring, words, offset, length) => this.handleInPlace(ring, words, offset, length));
+    this.warmRing();
     for (const name of interfaces) {
       if (config.directions.includes('ingress')) host.attachTc(object, 'capture_ingress', name, 'ingress');
       if (config.directions.includes('egress')) host.attachTc(object, 'capture_egress', name, 'egress');
@@ -198,14 +205,37 @@ export class CaptureRun {
     });
   }
 
-  /** One ring-buffer record. */
-  handle(record: Buffer): void {
+  /**
+   * Has the kernel write every page of the ring once, before anything is attached (see
+   * capture_warm_ring in the C), then consumes those discarded records: in two halves,
+   * as a full ring refuses the last one.
+   */
+  private warmRing(): void {
+    const pages = Math.floor(this.config.ring_buffer_bytes / PAGE_BYTES);
+    const frame = Buffer.alloc(64); // any frame: the program does not read it
+    for (let done = 0; done < pages;) {
+      const n = Math.max(1, Math.min(pages >>> 1, pages - done));
+      this.object.testRun('capture_warm_ring', frame, n);
+      this.ring!.drain();
+      done += n;
+    }
+  }
+
+  /**
+   * One ring-buffer record, in place: `ring[offset, offset + length)`, `words` a 32-bit
+   * view of the ring. The hot path of a capture: header fields are read as words and the
+   * frame's bytes copied straight into the pcap-ng writer's chunk; nothing is allocated.
+   * Frames with an offloaded VLAN tag to put back, and log records, take the slow path.
+   */
+  handleInPlace(ring: Buffer, words: Uint32Array, offset: number, length: number): void {
     if (this.stopped) {
       this.dropped.after_stop++;
       return;
     }
-    const frame = this.decoder.decode(record);
-    if (!frame) {
+    const d = this.decoder;
+    const at = d.at;
+    const captured = length >= d.headerSize ? words[(offset + at.captured) >>> 2]! : -1;
+    if (captured < 0 || d.headerSize + captured > length) {
       this.badRecords++;
       return;
     }
@@ -214,6 +244,30 @@ export class CaptureRun {
       return;
     }
     this.received++;
+    const vlanProto = ring[offset + at.vlan_proto]! | ring[offset + at.vlan_proto + 1]!;
+    if (vlanProto !== 0 || this.config.log_records.enabled) {
+      this.handleSlow(ring.subarray(offset, offset + length));
+    } else if (this.writer) {
+      const ifindex = words[(offset + at.ifindex) >>> 2]!;
+      if (ifindex !== this.lastIfindex) {
+        this.lastIfindex = ifindex;
+        this.lastInterfaceId = this.interfaceIds.get(ifindex)?.id ?? 0;
+      }
+      let low = words[(offset + at.timestamp) >>> 2]! + this.clockOffset.timestampLow;
+      let high = words[(offset + at.timestamp + 4) >>> 2]! + this.clockOffset.timestampHigh;
+      if (low >= 0x1_0000_0000) {
+        low -= 0x1_0000_0000;
+        high++;
+      }
+      this.writer.writePacket(this.lastInterfaceId, high, low, words[(offset + at.len) >>> 2]!, ring[offset + at.direction] === d.egress,
+        ring, offset + d.headerSize, captured < this.config.snaplen ? captured : this.config.snaplen, words);
+    }
+    if (this.config.max_packets > 0 && this.received === this.config.max_packets) this.host.finished(`captured ${this.received} packets`);
+  }
+
+  /** A record whose frame must be decoded (a VLAN tag to re-insert, a log record to build). */
+  private handleSlow(record: Buffer): void {
+    const frame = this.decoder.decode(record)!;
     if (frame.data.length > this.config.snaplen) frame.data = frame.data.subarray(0, this.config.snaplen); // a re-inserted VLAN tag
     const iface = this.interfaceIds.get(frame.ifindex);
     let low = frame.monotonicLow + this.clockOffset.timestampLow;
@@ -222,16 +276,8 @@ export class CaptureRun {
       low -= 0x1_0000_0000;
       high++;
     }
-    this.writer?.write({
-      interfaceId: iface?.id ?? 0,
-      timestampHigh: high,
-      timestampLow: low,
-      originalLength: frame.originalLength,
-      direction: frame.direction,
-      data: frame.data,
-    });
+    this.writer?.writePacket(iface?.id ?? 0, high, low, frame.originalLength, frame.direction === 'outbound', frame.data, 0, frame.data.length);
     if (this.config.log_records.enabled) this.emitRecord(frame, iface?.name ?? String(frame.ifindex));
-    if (this.config.max_packets > 0 && this.received === this.config.max_packets) this.host.finished(`captured ${this.received} packets`);
   }
 
   private emitRecord(frame: CapturedFrame, ifname: string): void {

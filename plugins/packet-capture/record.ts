@@ -21,8 +21,10 @@ export interface CapturedFrame {
 const MAC_ADDRESSES = 12;
 
 export class RecordDecoder {
-  private readonly at;
-  private readonly egress: number;
+  /** Byte offsets of the header's fields (from BTF). */
+  readonly at;
+  /** enum capture_direction's value for egress. */
+  readonly egress: number;
   readonly headerSize: number;
 
   /** `layout`: struct capture_event; `directions`: enum capture_direction's labels (dir_ingress, dir_egress). */
@@ -31,6 +33,11 @@ export class RecordDecoder {
     this.at = layout.offsets({ timestamp: 8, ifindex: 4, len: 4, captured: 4, vlan_tci: 2, vlan_proto: 2, direction: 1 });
     this.egress = directions.value('dir_egress');
     this.headerSize = layout.size;
+    // The capture path reads these as 32-bit words of the ring, and the frame's bytes start word-aligned.
+    for (const n of ['timestamp', 'ifindex', 'len', 'captured'] as const) {
+      if (this.at[n] % 4 !== 0) throw new Error(`capture_event.${n} is not 32-bit aligned (offset ${this.at[n]})`);
+    }
+    if (this.headerSize % 4 !== 0) throw new Error(`capture_event's size ${this.headerSize} is not a multiple of 4`);
   }
 
   /** Undefined when the record is not one the kernel program writes (never expected). */

@@ -4,7 +4,6 @@
  */
 import schema from './config.schema.json';
 import { NetprobeError, type ConfigIssue, type ProbeMap, type ProbePlugin, type XdpMode } from '../../core/plugin';
-import { listInterfaces } from '../../core/net/interfaces';
 import { planSlots } from '../../core/net/ifindex-slots';
 
 export interface XdpCounterConfig {
@@ -50,7 +49,7 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
 
     return {
       start() {
-        const interfaces = host.resolveInterfaces(config.interfaces);
+        const interfaces = host.interfaces();
         const spec = host.openObject();
         if (config.size_buckets.length > spec.knobCapacity('size_bounds')) {
           throw new NetprobeError('NETPROBE_ERR_CONFIG', `size_buckets: at most ${spec.knobCapacity('size_bounds')} boundaries`);
@@ -60,15 +59,14 @@ export const xdpCounter: ProbePlugin<XdpCounterConfig> = {
         if (interfaces.length > config.max_interfaces) {
           throw new NetprobeError('NETPROBE_ERR_CONFIG', `max_interfaces: ${interfaces.length} interfaces selected, at most ${config.max_interfaces} allowed`);
         }
-        const indexes = new Map(listInterfaces().map((i) => [i.name, i.index]));
-        const slots = planSlots(interfaces.map((name) => indexes.get(name)!));
+        const slots = planSlots(interfaces.map((i) => i.index));
         spec.setKnob('slot_mask', slots.mask);
         spec.setMaxEntries('xdp_counter_stats', slots.size);
         const object = spec.load();
         stats = object.map('xdp_counter_stats'); // its value layout comes from the map's BTF: struct xdp_counter_value
-        for (const name of interfaces) {
+        for (const { name, index } of interfaces) {
           const mode = host.attachXdp(object, 'xdp_counter', name, config.mode);
-          attached.set(slots.slotOf.get(indexes.get(name)!)!, { name, mode });
+          attached.set(slots.slotOf.get(index)!, { name, mode });
           log.info('attached', { interface: name, xdp_mode: mode });
         }
       },

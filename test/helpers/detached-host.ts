@@ -19,7 +19,7 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
       return new ObjectSpec(o);
     },
     possibleCpus: numPossibleCpus(),
-    resolveInterfaces: () => [],
+    interfaces: () => [],
     attachXdp: () => 'generic',
     attachTc: () => 'tcx',
     attachCgroup: () => undefined,
@@ -29,6 +29,7 @@ export function detachedHost(plugin: ProbePlugin<any>, opened: BpfObject[], fact
     cgroupPath: () => undefined,
     runIterator: () => undefined,
     consumeRingBuffer: () => ({ drain: () => 0 }),
+    consumeRingBufferInPlace: () => ({ drain: () => 0 }),
     finished: () => undefined,
     emitEvent: () => undefined,
     facts,

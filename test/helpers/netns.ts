@@ -75,6 +75,16 @@ export class TestNet {
     return { a, b, ipA, ipB };
   }
 
+  /** Deletes a pair addLinkPair made (both ends go: a veth takes its peer with it). */
+  removeLinkPair(pair: { a: string }): void {
+    this.exec(this.nsA, ['ip', 'link', 'del', pair.a]);
+  }
+
+  /** Creates a removed pair again, under the same names and addresses (the kernel gives it new ifindexes). */
+  restoreLinkPair(pair: { a: string; b: string; ipA: string; ipB: string }, mtu = 1500): void {
+    this.addLink(pair.a, pair.b, pair.ipA, pair.ipB, mtu);
+  }
+
   private addLink(a: string, b: string, ipA: string, ipB: string, mtu: number): void {
     sh('ip', ['link', 'add', a, 'mtu', String(mtu), 'netns', this.nsA, 'type', 'veth', 'peer', 'name', b, 'mtu', String(mtu), 'netns', this.nsB]);
     this.exec(this.nsA, ['ip', 'addr', 'add', `${ipA}/30`, 'dev', a]);
