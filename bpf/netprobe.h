@@ -55,4 +55,25 @@ static __always_inline __u64 np_xdp_frame_len(struct xdp_md *ctx)
 /* The same for an enum whose names userspace prints (e.g. reason codes). */
 #define NP_EXPORT_ENUM(name) const volatile enum name np_export_enum_##name __attribute__((unused)) = 0
 
+/*
+ * The process behind a socket, noted in process context (cgroup sock_create and
+ * connect hooks) in socket local storage, and read later where the kernel runs
+ * without a process of its own (sock_ops, TC egress). Shared by every probe that tells
+ * who owns a socket, so the attributes mean the same everywhere.
+ */
+struct np_process {
+	__u32 pid;                   /* thread group id (what user space calls the PID); 0: unknown */
+	__u32 pad;
+	__u64 cgroup_id;             /* the process's cgroup v2 (its directory's inode number) */
+	char comm[16];               /* the task's name (executable name, at most 15 bytes) */
+};
+
+/* Notes the current task in `p`: call only from a hook that runs in process context. */
+static __always_inline void np_note_process(struct np_process *p)
+{
+	p->pid = bpf_get_current_pid_tgid() >> 32;
+	p->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
+}
+
 #endif /* NETPROBE_H */

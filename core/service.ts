@@ -6,6 +6,7 @@
  * emitted), then every exporter sends what it can within SHUTDOWN_FLUSH_MS.
  */
 import { Telemetry } from './telemetry/telemetry';
+import type { KernelCost } from './telemetry/self-metrics';
 import { settledBy } from './telemetry/deadline';
 import { buildResource } from './telemetry/resource';
 import { ProbeRunner, type ProbeFinished } from './plugin/runner';
@@ -16,8 +17,8 @@ import type { Env } from './config/env';
 import type { Logger } from './log';
 import type { Attributes, HistogramValue, MetricSink, MetricSpec, ProbePlugin } from './plugin/types';
 import { ATTACH_TARGET_ATTRIBUTE, type Attachment } from './plugin/host';
-import { InterfaceWatcher, sameInterfaces, type InterfaceSelection, type NetInterface } from './net/interface-watcher';
-import { NetprobeError, wrapError } from './errors';
+import { InterfaceWatcher, interfaceSelection, resolveAtStart, sameInterfaces, type NetInterface } from './net/interface-watcher';
+import { wrapError } from './errors';
 
 /** One value a probe reported in a collection (cumulative for counters, as the probe reported it). */
 export interface CollectedPoint {
@@ -117,8 +118,12 @@ export class Service {
     try {
       for (const id of used) {
         const plugin = this.plugins.find((p) => p.type === componentType(id))!;
-        const selection = interfaceSelection(this.config.probes[id]);
-        const interfaces = selection ? resolveAtStart(id, selection, watcher) : [];
+        let interfaces: NetInterface[];
+        try {
+          interfaces = resolveAtStart(this.config.probes[id], watcher.interfaces);
+        } catch (err) {
+          throw wrapError(`starting probe ${id}`, err);
+        }
         const runner = new ProbeRunner(id, plugin, this.config.probes[id], this.log.child(id), emit, xdpClaims, facts, (probe, reason) => this.onProbeFinished(probe, reason), interfaces);
         this.runners.push(runner);
         await runner.start();
@@ -249,13 +254,26 @@ export class Service {
         this.log.warn('BPF run-time statistics could not be turned on: netprobe.probe.kernel.* stay at 0', { error: err });
       }
     }
-    this.telemetry?.self.watchKernelCost(() => this.runners.flatMap((r) => r.programs().flatMap(({ name, fd }) => {
+    this.telemetry?.self.watchKernelCost(() => this.kernelCost());
+  }
+
+  /**
+   * Each running probe program's cumulative run count and time (zeros while run-time
+   * statistics are off): the self-metrics read it, and so can a face (`netprobe top`).
+   */
+  kernelCost(): KernelCost[] {
+    return this.runners.flatMap((r) => r.programs().flatMap(({ name, fd }) => {
       try {
         return [{ probe: r.id, program: name, ...programCost(fd) }];
       } catch {
         return []; // unloaded meanwhile
       }
-    })));
+    }));
+  }
+
+  /** Whether the kernel keeps run-time statistics now (this service turned them on, or the sysctl). */
+  get kernelStatsOn(): boolean {
+    return this.runStats !== undefined || statsSysctlEnabled();
   }
 
   /** Safe before start and safe twice. */
@@ -276,27 +294,6 @@ export class Service {
     // The exporters' time starts once the probes' last records exist: ending many flows takes a moment.
     await this.telemetry?.shutdown(Date.now() + SHUTDOWN_FLUSH_MS);
   }
-}
-
-/** A probe's `interfaces` config when it selects interfaces (`auto` or names); `all` and other shapes select none. */
-function interfaceSelection(config: unknown): InterfaceSelection | undefined {
-  const value = (config as { interfaces?: unknown } | undefined)?.interfaces;
-  if (value === 'auto') return 'auto';
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
-  return undefined;
-}
-
-/** At start every named interface must exist, and `auto` must find one: a typo fails loudly rather than waiting. */
-function resolveAtStart(probeId: string, selection: InterfaceSelection, watcher: InterfaceWatcher): NetInterface[] {
-  const found = watcher.select(selection);
-  if (selection === 'auto' && found.length === 0) {
-    throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)'));
-  }
-  if (selection !== 'auto') {
-    const missing = selection.filter((name) => !found.some((i) => i.name === name));
-    if (missing.length) throw wrapError(`starting probe ${probeId}`, new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`));
-  }
-  return found;
 }
 
 /** A sink that also keeps what the probe reported, for the observers. */

@@ -95,6 +95,12 @@ function buildTypeScript() {
   fs.chmodSync(path.join(dist, 'cli', 'netprobe.js'), 0o755);
 }
 
+/** The registry's config schema compiled once, at build time (core/config/schema-precompile.ts). */
+function precompileSchema() {
+  execFileSync(process.execPath, [path.join(dist, 'core', 'config', 'schema-precompile.js')], { stdio: 'inherit' });
+}
+
 buildBpf();
 buildTypeScript();
+precompileSchema();
 console.log('netprobe build: ok');

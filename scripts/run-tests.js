@@ -8,9 +8,14 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dist = path.resolve(__dirname, '..', 'dist');
+// NETPROBE_TESTS_DIR: another tree of compiled tests (the runner's own tests use one).
+const dist = path.resolve(process.env.NETPROBE_TESTS_DIR || path.join(__dirname, '..', 'dist'));
 // Each argument is a substring of a path; a file runs when it matches any (all run without one).
-const filters = process.argv.slice(2);
+// --one-process runs every matching file in a single node process, in order: for the kernel
+// matrix's guests, where starting node and loading the modules again per file costs minutes.
+const args = process.argv.slice(2);
+const oneProcess = args.includes('--one-process');
+const filters = args.filter((a) => a !== '--one-process');
 const files = [];
 const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -27,16 +32,29 @@ if (files.length === 0) {
 }
 
 /** Runs one file, echoing its output, and reads the runner's own summary lines ("# pass N"). */
-function runFile(file) {
+function runFiles(group) {
+  // One file: `node --test` runs it. Several: their tests register in one process, file after
+  // file, and the runner reports them when the process is done (no --test: it would fork each).
+  const argv = group.length === 1
+    ? ['--test', '--test-reporter=spec', group[0]]
+    : ['--test-reporter=spec', '-e', group.map((f) => `require(${JSON.stringify(f)});`).join('')];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let tail = '';
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The runner's summary lines ("ℹ pass 3"), picked out line by line as they pass: the list
+    // of failures that follows them can be any length (verifier logs).
+    const counts = {};
+    let partial = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString('utf8')).slice(-4096);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        const m = /^[ℹ#] (pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line);
+        if (m) counts[m[1]] = Number(m[2]);
+      }
     });
     child.on('close', (code, signal) => {
-      const count = (name) => Number((tail.match(new RegExp(`^[ℹ#] ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+      const count = (name) => counts[name] ?? 0;
       resolve({ code: code ?? 1, signal, pass: count('pass'), fail: count('fail') + count('cancelled'), skipped: count('skipped') + count('todo') });
     });
   });
@@ -45,14 +63,15 @@ function runFile(file) {
 (async () => {
   const totals = { pass: 0, fail: 0, skipped: 0 };
   const failedFiles = [];
-  for (const file of files) {
-    const r = await runFile(file);
+  for (const group of oneProcess ? [files] : files.map((f) => [f])) {
+    const r = await runFiles(group);
+    const file = group.length === 1 ? group[0] : `${group.length} files in one process`;
     totals.pass += r.pass;
     totals.skipped += r.skipped;
     // A file that exits non-zero without a counted failure (a crash, a hang killed) still fails.
     const failures = r.fail || (r.code !== 0 ? 1 : 0);
     totals.fail += failures;
-    if (r.code !== 0) failedFiles.push(`${path.relative(dist, file)} (exit ${r.signal ?? r.code})`);
+    if (r.code !== 0) failedFiles.push(`${group.length === 1 ? path.relative(dist, file) : file} (exit ${r.signal ?? r.code})`);
   }
   if (failedFiles.length) console.log(`\nfailed files:\n  ${failedFiles.join('\n  ')}`);
   console.log(`\ntests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);

@@ -7,20 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { capturedJson, exited, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { exited, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { dataPoints, latestMetrics } from './helpers/otlp-json';
 
-interface JsonPoint { attributes: Array<{ key: string; value: Record<string, unknown> }>; asInt?: string; asDouble?: number }
-interface JsonMetric { name: string; unit?: string; sum?: { dataPoints: JsonPoint[]; isMonotonic?: boolean } }
-
-function latestPoints(dir: string, metric: string): Array<{ attributes: Record<string, unknown>; value: number }> {
-  const requests = capturedJson(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: JsonMetric[] }> }> }>;
-  const last = requests.at(-1);
-  const metrics = last?.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)) ?? [];
-  return metrics.filter((m) => m.name === metric).flatMap((m) => m.sum?.dataPoints ?? []).map((p) => ({
-    attributes: Object.fromEntries(p.attributes.map((a) => [a.key, Object.values(a.value)[0]])),
-    value: p.asDouble ?? Number(p.asInt),
-  }));
-}
+const latestPoints = (dir: string, metric: string) => dataPoints(latestMetrics(dir), metric);
 
 test('netprobe.probe.kernel.*: each program\'s runs and run time, counted while the collector runs', async (t) => {
   if (!kernelTestsPossible(t)) return;

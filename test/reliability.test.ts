@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { capturedJson, capturedLogRecords, exited, httpGet, sleep, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { capturedJson, exited, httpGet, sleep, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { capturedLogRecords, dataPoints, metricsIn } from './helpers/otlp-json';
 import { backendsAvailable, latestInVictoriaMetrics, startVictoriaMetrics } from './helpers/backends';
 
 /** A Prometheus text value: the first sample of `metric` whose labels match every pattern. */
@@ -154,19 +155,8 @@ function startFaultyBackend(net: TestNet, port: number): { setMode(mode: 'ok' | 
   };
 }
 
-interface OtlpJsonPoint { attributes?: Array<{ key: string; value: { stringValue?: string } }>; asInt?: string | number; asDouble?: number }
-interface OtlpJsonMetrics { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string; sum?: { dataPoints: OtlpJsonPoint[] } }> }> }> }
-
-/** Data points of a sum metric in OTLP/JSON requests, each with its attributes as a plain object. */
-function sumPoints(bodies: unknown[], name: string): Array<{ attrs: Record<string, string>; value: number }> {
-  return (bodies as OtlpJsonMetrics[]).flatMap((b) => b.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)))
-    .filter((m) => m.name === name)
-    .flatMap((m) => m.sum?.dataPoints ?? [])
-    .map((p) => ({
-      attrs: Object.fromEntries((p.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? ''])),
-      value: Number(p.asInt ?? p.asDouble ?? 0),
-    }));
-}
+/** Data points of a sum or gauge in OTLP/JSON requests, each with its attributes as a plain object. */
+const sumPoints = (bodies: unknown[], name: string) => dataPoints(metricsIn(bodies), name).map((p) => ({ attrs: p.attributes, value: p.value }));
 
 test('fault injection: 500, 429 with Retry-After and resets are retried within bounds, counted, and lose no totals', async (t) => {
   if (!kernelTestsPossible(t)) return;
@@ -271,9 +261,7 @@ service:
   const latest = () => capturedJson(capture, 'metrics').slice(-1);
   const endedIdle = () => sumPoints(latest(), 'netprobe.flow.ended').filter((p) => p.attrs['netprobe.flow.end_reason'] === 'idle').reduce((n, p) => n + p.value, 0);
   // A source port may come back for a later datagram: fewer flows than datagrams, so wait for an empty table.
-  const gauge = (name: string) => latest().flatMap((b) => (b as OtlpJsonMetrics).resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)))
-    .find((m) => m.name === name) as { gauge?: { dataPoints: OtlpJsonPoint[] } } | undefined;
-  const active = () => Number(gauge('netprobe.flow.active')?.gauge?.dataPoints[0]?.asInt ?? -1);
+  const active = () => sumPoints(latest(), 'netprobe.flow.active')[0]?.value ?? -1;
   await until('the flows to end idle', 30_000, () => (endedIdle() > 4096 && active() === 0 ? true : undefined), 500);
   const ended = endedIdle();
   const records = () => capturedLogRecords(capture).filter((r) => r.eventName === 'netprobe.flow.end').length;
@@ -302,9 +290,7 @@ service:
     logs: { probes: [flow_stats], exporters: [otlp_http] }
 `);
   net.sendUdp(Array.from({ length: 6000 }, () => 1), net.ipB, 9, { socketPerDatagram: true });
-  const latestGauge = (name: string) => Number(((capturedJson(capture, 'metrics').slice(-1) as OtlpJsonMetrics[])
-    .flatMap((b) => b.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)))
-    .find((m) => m.name === name) as { gauge?: { dataPoints: OtlpJsonPoint[] } } | undefined)?.gauge?.dataPoints[0]?.asInt ?? 0);
+  const latestGauge = (name: string) => sumPoints(capturedJson(capture, 'metrics').slice(-1), name)[0]?.value ?? 0;
   const live = await until('the flows to be live', 20_000, () => {
     const n = latestGauge('netprobe.flow.active');
     return n > 4000 ? n : undefined;

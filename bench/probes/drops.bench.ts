@@ -3,7 +3,9 @@
  * record. The kernel figure comes from the kernel's own run-time statistics for the
  * drops program (BPF_ENABLE_STATS), over a burst of real drops (UDP to a closed port
  * between test namespaces); the enrichment figures time the record builders with and
- * without the lookups, in the same run.
+ * without the lookups, in the same run; the live figure is the rate at which a veth pair
+ * delivers packets that are all dropped (UDP to a closed port), with the drops probe
+ * attached and not, in alternating rounds.
  */
 import { ProbeHarness } from '../../test/helpers/harness';
 import { TestNet } from '../../test/helpers/netns';
@@ -12,7 +14,12 @@ import { enableRunStats, loadedPrograms, statsSysctlEnabled } from '../../core/b
 import { BpfObject } from '../../core/bpf/object';
 import { testRun } from '../../core/bpf/test-run';
 import { createSharedFacts } from '../../core/facts/shared-facts';
-import { closedAttributes, withPeerName, withProcess, type ClosedConnection } from '../../plugins/conntrack/close-event';
+import { closedAttributes, withPeerName, type ClosedConnection } from '../../plugins/conntrack/close-event';
+import { withProcess } from '../../core/plugin/process';
+import { flowRecord } from '../../plugins/flow-stats/flow-record';
+import type { FlowKeyInfo } from '../../plugins/flow-stats/flow-codec';
+import { clockReference } from '../../plugins/flow-stats/clock';
+import { measure, udpFrameHex } from '../live-overhead';
 import { dropRecord, type DropEvent } from '../../plugins/drops/event';
 import { summarize, type BenchContext, type BenchSuite } from '../types';
 
@@ -101,6 +108,51 @@ function statsCost(quick: boolean): { off: number[]; on: number[] } {
   return out;
 }
 
+/** Drops counted by the harness's drops probe (all reasons). */
+async function countedDrops(harness: ProbeHarness): Promise<number> {
+  return (await harness.collect()).filter((p) => p.metric === 'netprobe.drop.packet.count').reduce((n, p) => n + (p.value as number), 0);
+}
+
+/** Packets/s a veth pair delivers when every one is dropped, drops detached and attached, alternating. */
+async function dropLoop(ctx: BenchContext): Promise<{ bare: number[]; attached: Record<number, number[]>; counted: number; delivered: number }> {
+  const net = TestNet.create();
+  const out = { bare: [] as number[], attached: { 0: [], 100: [] } as Record<number, number[]>, counted: 0, delivered: 0 };
+  try {
+    net.exec(net.nsB, ['ethtool', '-K', net.vB, 'gro', 'on']); // NAPI on the receiving end
+    const hex = udpFrameHex(net, 9); // nothing listens on 9 in nsB: each frame is a no_socket drop
+    const count = ctx.quick ? 20_000 : 1_000_000;
+    for (let round = 0; round < (ctx.quick ? 1 : 5); round++) {
+      out.bare.push((await measure(net, hex, count)).pps);
+      for (const records of [0, 100]) {
+        const { harness } = await ProbeHarness.start(net, net.nsB, `
+probes:
+  drops: { records_per_second: ${records} }
+exporters: { debug: }
+service: { pipelines: { metrics: { probes: [drops], exporters: [debug] }, logs: { probes: [drops], exporters: [debug] } } }
+`);
+        try {
+          const before = await countedDrops(harness);
+          const m = await measure(net, hex, count);
+          out.attached[records]!.push(m.pps);
+          out.counted += (await countedDrops(harness)) - before;
+          out.delivered += m.delivered;
+        } finally {
+          await harness.stop();
+        }
+      }
+      const k = (a: number[]) => (a.at(-1)! / 1000).toFixed(0);
+      ctx.log(`  drop loop round ${round + 1}: ${k(out.bare)} kpps bare, ${k(out.attached[0]!)} counting, ${k(out.attached[100]!)} counting and recording`);
+    }
+  } finally {
+    net.cleanup();
+  }
+  return out;
+}
+
+const flowKey = (i: number): FlowKeyInfo => ({
+  ifindex: 2, direction: 'transmit', ipVersion: 4, protocol: 6, src: '10.0.0.1', dst: `10.1.${(i >> 8) & 255}.${i & 255}`, srcPort: 40000 + (i % 20000), dstPort: 443, fragment: false,
+});
+
 export const suites: BenchSuite[] = [
   {
     name: 'run-time statistics (kernel_stats): cost per program run',
@@ -136,6 +188,23 @@ export const suites: BenchSuite[] = [
     },
   },
   {
+    name: 'drops: live drop loop through a veth pair',
+    kernel: true,
+    async run(ctx) {
+      const { bare, attached, counted, delivered } = await dropLoop(ctx);
+      const base = summarize(bare);
+      const figure = (records: number, name: string) => {
+        const m = summarize(attached[records]!);
+        return { name, unit: 'pps', ...m, baseline: { name: 'nothing attached', median: base.median }, ratio: m.median / base.median, note: `${((1e9 / m.median) - (1e9 / base.median)).toFixed(0)} ns more per drop` };
+      };
+      return [
+        { name: 'UDP to a closed port, every frame dropped (no_socket): nothing attached', unit: 'pps', ...base },
+        figure(0, 'the same with the drops probe counting (records_per_second 0)'),
+        { ...figure(100, 'the same with the drops probe counting and recording (records_per_second 100, the default)'), note: `${figure(100, '').note}; ${counted} drops counted of ${delivered} frames delivered while attached` },
+      ];
+    },
+  },
+  {
     name: 'names and processes on records (userspace)',
     kernel: false,
     async run(ctx) {
@@ -157,12 +226,26 @@ export const suites: BenchSuite[] = [
       const dropPlain = timePerCall(n, runs, () => dropRecord(drop, ctxNoName));
       const dropNamed = timePerCall(n, runs, () => dropRecord(drop, ctxName));
       const lookup = timePerCall(n, runs, (i) => facts.addressNames.lookup(conns[i & 1023]!.peer.text));
+      // Flow records: the name is looked up and the process decoded once per flow (both then
+      // kept on the flow's key); each record adds the attributes.
+      const ref = clockReference();
+      const counters = { packets: 10, bytes: 15_000, syns: 1, firstSeen: 1e9, lastSeen: 2e9, tcpFlags: 0x13 };
+      const plainKeys = Array.from({ length: 1024 }, (_, i) => flowKey(i * 131));
+      const namedKeys = plainKeys.map((k) => ({ ...k, peerName: facts.addressNames.lookup(k.dst), process: { pid: 1234, name: 'curl', cgroupId: 42 } }));
+      // A flow record costs microseconds (two ISO dates, a summary): a tenth of the calls.
+      const flowPlain = timePerCall(n / 10, runs, (i) => flowRecord(plainKeys[i & 1023]!, counters, 'idle', ref, 'eth0'));
+      const flowEnriched = timePerCall(n / 10, runs, (i) => {
+        const k = namedKeys[i & 1023]!;
+        return withProcess(flowRecord(k, counters, 'idle', ref, 'eth0', k.peerName).attributes, k.process, cgroupPath);
+      });
       return [
         { name: 'connection record, plain', unit: 'ns/record', ...plain },
         { name: 'connection record + peer name + process', unit: 'ns/record', ...enriched, baseline: { name: 'plain', median: plain.median }, ratio: enriched.median / plain.median },
         { name: 'drop record, no name lookup', unit: 'ns/record', ...dropPlain },
         { name: 'drop record + peer name', unit: 'ns/record', ...dropNamed, baseline: { name: 'no lookup', median: dropPlain.median }, ratio: dropNamed.median / dropPlain.median },
         { name: 'name lookup in a full table (65,536 names)', unit: 'ns/lookup', ...lookup, note: 'what a flow record pays for netprobe.peer.name' },
+        { name: 'flow end record, plain', unit: 'ns/record', ...flowPlain },
+        { name: 'flow end record + peer name + process', unit: 'ns/record', ...flowEnriched, baseline: { name: 'plain', median: flowPlain.median }, ratio: flowEnriched.median / flowPlain.median, note: 'name and process already on the flow (found once per flow)' },
       ];
     },
   },

@@ -38,7 +38,7 @@ export function flagsConfig(interfaces: 'auto' | string[], plugins: readonly Pro
 }
 
 /** The same probes, no exporters, top's interval: the service runs them and top looks. */
-export function forTop(config: CollectorConfig, intervalMs: number): CollectorConfig {
+export function forTop(config: CollectorConfig, intervalMs: number, kernelStats = false): CollectorConfig {
   const used = new Set(Object.values(config.service.pipelines).flatMap((p) => p.probes));
   const probes = Object.keys(config.probes).filter((id) => used.has(id));
   return {
@@ -48,6 +48,8 @@ export function forTop(config: CollectorConfig, intervalMs: number): CollectorCo
       ...config.service,
       interval: `${intervalMs}ms`,
       intervalMs,
+      // --kernel-stats turns statistics on for top's own run; a config that has them keeps them.
+      telemetry: { ...config.service.telemetry, kernel_stats: config.service.telemetry.kernel_stats || kernelStats },
       pipelines: { metrics: { probes, exporters: [], signal: 'metrics' }, logs: { probes, exporters: [], signal: 'logs' } },
     },
   };
@@ -63,12 +65,13 @@ export interface TopConfigChoice {
  * `-i` wins; else `--config FILE`; else ./collector.yaml when it exists; else every probe
  * on every interface. Throws ConfigError (the caller exits 2) for a bad file or interval.
  */
-export function chooseTopConfig(options: { interfaces: string[]; config?: string; interval: string }, plugins: readonly ProbePlugin[]): TopConfigChoice {
+export function chooseTopConfig(options: { interfaces: string[]; config?: string; interval: string; kernelStats?: boolean }, plugins: readonly ProbePlugin[]): TopConfigChoice {
   const intervalMs = parseDuration(options.interval);
-  if (options.interfaces.length) return { config: forTop(flagsConfig(options.interfaces, plugins), intervalMs), source: options.interfaces.join(',') };
+  const top = (config: CollectorConfig) => forTop(config, intervalMs, options.kernelStats ?? false);
+  if (options.interfaces.length) return { config: top(flagsConfig(options.interfaces, plugins)), source: options.interfaces.join(',') };
   const file = options.config ?? 'collector.yaml';
-  if (options.config || fs.existsSync(file)) return { config: forTop(loadConfigFile(file, plugins), intervalMs), source: file };
-  return { config: forTop(flagsConfig('auto', plugins), intervalMs), source: 'every interface' };
+  if (options.config || fs.existsSync(file)) return { config: top(loadConfigFile(file, plugins)), source: file };
+  return { config: top(flagsConfig('auto', plugins)), source: 'every interface' };
 }
 
 /** An attach that failed because the interface's one XDP hook is in use (by another process or probe). */

@@ -14,7 +14,7 @@ export interface KeyPress {
 
 export type KeyResult = { quit: true } | { quit: false; state: ViewState; changed: boolean };
 
-export const KEY_HELP = 'q quit, p/space pause, s sort, tab/shift-tab or 1-5 panel';
+export const KEY_HELP = 'q quit, p/space pause, s sort, tab/shift-tab or 1-6 panel';
 
 function cycle<T>(list: readonly T[], current: T, step: number): T {
   const i = list.indexOf(current);

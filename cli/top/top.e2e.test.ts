@@ -101,6 +101,28 @@ class Tmux {
   }
 }
 
+/**
+ * How the pane's process ended: tmux's `pane_dead_status` once tmux has reaped it, else
+ * the exit code the kernel keeps for a zombie (/proc/PID/stat, last field, as waitpid
+ * reports it). tmux 3.3a marks a pane dead when its pty closes, and on this machine it
+ * sometimes never reaps the exited process: the pane then stays without a status for
+ * good although the process has exited (state Z, every resource released).
+ */
+function exitStatus(tmux: Tmux, pid: number): number | undefined {
+  const status = tmux.format('#{pane_dead_status}');
+  if (status !== '') return Number(status);
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // reaped meanwhile: tmux has the status now
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+  if (fields[0] !== 'Z') return undefined;
+  const waitStatus = Number(fields.at(-1));
+  return waitStatus & 0x7f ? 128 + (waitStatus & 0x7f) : waitStatus >> 8;
+}
+
 /** What the kernel has on an interface of a namespace (bpftool net: XDP, tcx and tc filters). */
 function attachedOn(net: TestNet, dev: string): string {
   const out = JSON.parse(net.exec(net.nsA, ['bpftool', '-j', 'net', 'show', 'dev', dev])) as Array<Record<string, unknown[]>>;
@@ -128,10 +150,7 @@ function linksOfTop(dev: string): number[] {
   return ids;
 }
 
-// KNOWN DEFECT (open): since the collection/export rework (merge 716a30e), top does not exit
-// after `q` in this scenario (it does on an idle interface). Kept running as a todo so it
-// is seen in every run until fixed; bisected to that merge, cause not yet found.
-test('netprobe top in tmux shows the flow with its DNS name at the right rate, and q detaches everything', { todo: 'top hangs on q after the exporter rework' }, async (t) => {
+test('netprobe top in tmux shows the flow with its DNS name at the right rate, and q detaches everything', async (t) => {
   if (!kernelTestsPossible(t) || !toolsThere(t, ['tmux', 'dnsmasq', 'dig', 'bpftool'])) return;
   const net = TestNet.create();
   const tmux = new Tmux();
@@ -146,6 +165,7 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
   const running = await until('top to show its first interval', 60_000, () => (/^vA|np\S+a0 /m.test(tmux.screen()) && tmux.screen().includes('PROTO') ? tmux.screen() : undefined));
   assert.match(running, /^netprobe top \d\d:\d\d:\d\d\s+xdp_counter, flow_stats, dns, conntrack/m);
   assert.equal(tmux.format('#{alternate_on}'), '1', 'top draws on the alternate screen');
+  const pid = Number(tmux.format('#{pane_pid}'));
   const links = linksOfTop(net.vA);
   assert.ok(links.length >= 6, `xdp, 2 tc for flow_stats, 2 tc for dns, sock_ops: got links ${links.join(',')}`);
 
@@ -174,7 +194,13 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
 
   // The DNS panel names the lookup; 80x24 still fits (nothing wraps: the footer is the last line).
   tmux.keys('4');
-  await until('the DNS panel', 5_000, () => (new RegExp(`^SLOWEST NAME.*[\\s\\S]*^${NAME.replace(/\./g, '\\.')}\\s`, 'm').test(tmux.screen()) ? true : undefined));
+  const slowest = await until('the DNS panel', 5_000, () => new RegExp(`^SLOWEST NAME.*[\\s\\S]*^${NAME.replace(/\./g, '\\.')}\\s+(\\S+)$`, 'm').exec(tmux.screen()) ?? undefined);
+  // dnsmasq on the other end of a veth answers within milliseconds.
+  assert.match(slowest[1]!, /^(\d+us|\d+\.\d+ms)$/, `the lookup's latency: ${slowest[1]}`);
+  // The kernel panel lists every probe program; without --kernel-stats it says why there are no figures.
+  tmux.keys('6');
+  await until('the kernel panel', 5_000, () => (/^PROBE\s+PROGRAM\s+runs\/s/m.test(tmux.screen()) && /^flow_stats\s+flow_stats_tc_egress\s/m.test(tmux.screen()) ? true : undefined));
+  if (fs.readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim() !== '1') assert.match(tmux.screen(), /run-time statistics are off/);
   tmux.keys('1');
   tmux.run('resize-window', '-t', 'top', '-x', '80', '-y', '24');
   const small = await until('the 80x24 layout', 5_000, () => {
@@ -182,10 +208,11 @@ test('netprobe top in tmux shows the flow with its DNS name at the right rate, a
     return lines.length >= 24 && /^q quit/.test(lines[23]!) && lines.some((l) => /^PROTO\s+LOCAL\s+PEER/.test(l)) ? lines : undefined;
   });
   assert.ok(small[0]!.startsWith('netprobe top'), small.join('\n'));
+  t.diagnostic(`80x24:\n${small.join('\n')}`);
 
   tmux.keys('q');
-  await until('top to exit', 10_000, () => (tmux.format('#{pane_dead}') === '1' && tmux.format('#{pane_dead_status}') !== '' ? true : undefined));
-  assert.equal(tmux.format('#{pane_dead_status}'), '0', `top exited with 0:\n${tmux.screen()}`);
+  const status = await until('top to exit', 10_000, () => (tmux.format('#{pane_dead}') === '1' ? exitStatus(tmux, pid) : undefined));
+  assert.equal(status, 0, `top exited with 0:\n${tmux.screen()}`);
   assert.equal(tmux.format('#{alternate_on}'), '0', 'the terminal left the alternate screen');
   assert.doesNotMatch(tmux.screen(), /RX b\/s/, 'the normal screen is back');
   assert.equal(attachedOn(net, net.vA), '', 'nothing stays on the interface');
@@ -219,7 +246,12 @@ service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } }
     return r.stdout;
   };
 
-  const summary = JSON.parse(run('--json')) as { intervalS: number; interfaces: Array<{ name: string; txPacketsPerS: number; txBitsPerS: number }>; flows: Array<{ transport: string; peerAddress: string; peerPort: number; txBitsPerS: number; txPacketsPerS: number }> };
+  const summary = JSON.parse(run('--json', '--kernel-stats')) as {
+    intervalS: number;
+    interfaces: Array<{ name: string; txPacketsPerS: number; txBitsPerS: number }>;
+    flows: Array<{ transport: string; peerAddress: string; peerPort: number; txBitsPerS: number; txPacketsPerS: number }>;
+    kernel: { statsOn: boolean; programs: Array<{ probe: string; program: string; runsPerS: number; nsPerRun?: number; cpuShare: number }> };
+  };
   assert.ok(Math.abs(summary.intervalS - 2) < 0.5, `interval ${summary.intervalS}`);
   const vA = summary.interfaces.find((i) => i.name === net.vA);
   assert.ok(vA, JSON.stringify(summary.interfaces));
@@ -227,6 +259,16 @@ service: { pipelines: { metrics: { probes: [xdp_counter], exporters: [debug] } }
   const flow = summary.flows.find((f) => f.transport === 'udp' && f.peerAddress === net.ipB && f.peerPort === 9);
   assert.ok(flow, JSON.stringify(summary.flows));
   assert.ok(flow.txBitsPerS > 1042 * 8 * 80 && flow.txBitsPerS < 1042 * 8 * 120, `flow tx ${flow.txBitsPerS} b/s, expected ~${1042 * 8 * 100}`);
+  // --kernel-stats: flow_stats' egress program runs for every datagram, each run a few hundred ns.
+  // (Its runs/s came out at 40-55% of the 100 datagrams/s in this test, unexplained so far: the
+  // bound below only says it ran, at most once per datagram.)
+  assert.equal(summary.kernel.statsOn, true);
+  const egress = summary.kernel.programs.find((p) => p.probe === 'flow_stats' && p.program === 'flow_stats_tc_egress');
+  assert.ok(egress, JSON.stringify(summary.kernel));
+  assert.ok(egress.runsPerS > 10 && egress.runsPerS < 130, `flow_stats_tc_egress ${egress.runsPerS} runs/s, expected at most ~100: ${JSON.stringify(summary.kernel)}`);
+  assert.ok(egress.nsPerRun! > 0 && egress.nsPerRun! < 100_000, `flow_stats_tc_egress ${egress.nsPerRun} ns/run`);
+  assert.ok(egress.cpuShare > 0 && egress.cpuShare < 0.05, `flow_stats_tc_egress CPU share ${egress.cpuShare}`);
+  assert.ok(summary.kernel.programs.some((p) => p.probe === 'dns'), 'every probe\'s programs are listed');
 
   const text = run();
   assert.doesNotMatch(text, /\x1b/, 'no escape codes when stdout is not a terminal');

@@ -17,22 +17,25 @@ import { buildScreen, INITIAL_STATE, type ViewState } from './view-model';
 import { renderScreen } from './render';
 import { Terminal } from './terminal';
 
-export const TOP_USAGE = `usage: netprobe top [-i IFACE]... [--config FILE] [--interval 1s] [--once] [--json] [--no-color]
+export const TOP_USAGE = `usage: netprobe top [-i IFACE]... [--config FILE] [--interval 1s] [--kernel-stats] [--once] [--json] [--no-color]
   -i, --interface IFACE   watch IFACE with every probe that can share it (xdp_counter, flow_stats,
                           dns, conntrack), without a config; repeat for more interfaces
   -c, --config FILE       run the probes of FILE (default ./collector.yaml; without it: every probe
                           on every interface that is up); top exports nothing
       --interval D        refresh period (default 1s)
+      --kernel-stats      BPF run-time statistics on while top runs, for the kernel panel (every BPF
+                          program on the machine then pays ~40 ns per run; see service.telemetry.kernel_stats)
       --once              print one view of one interval and exit
       --json              print the summary as JSON (one line per interval; with --once, one)
       --no-color          no colours (also when stdout is not a terminal, or NO_COLOR is set)
-keys: q or Ctrl-C quit, p or space pause, s sort, tab / 1-5 switch panel
+keys: q or Ctrl-C quit, p or space pause, s sort, tab / 1-6 switch panel
 `;
 
 interface TopArgs {
   interfaces: string[];
   config?: string;
   interval: string;
+  kernelStats: boolean;
   once: boolean;
   json: boolean;
   noColor: boolean;
@@ -45,6 +48,7 @@ function parseTopArgs(args: string[]): TopArgs {
       interface: { type: 'string', short: 'i', multiple: true },
       config: { type: 'string', short: 'c' },
       interval: { type: 'string', default: '1s' },
+      'kernel-stats': { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'no-color': { type: 'boolean', default: false },
@@ -57,6 +61,7 @@ function parseTopArgs(args: string[]): TopArgs {
     interfaces: (values.interface ?? []).flatMap((i) => i.split(',')).filter(Boolean),
     config: values.config,
     interval,
+    kernelStats: values['kernel-stats']!,
     once: values.once!,
     json: values.json!,
     noColor: values['no-color']!,
@@ -98,7 +103,8 @@ export async function top(argv: string[], plugins: readonly ProbePlugin[]): Prom
   const observer: ServiceObserver = {
     collected: (probeId, points) => collection.push({ probeId, points }),
     collectionDone: (at) => {
-      const summary = summarizer.update(collection, at, { interfaces: watched, drops: readInterfaceDrops() });
+      const kernelCost = { statsOn: service.kernelStatsOn, programs: service.kernelCost() };
+      const summary = summarizer.update(collection, at, { interfaces: watched, drops: readInterfaceDrops(), kernelCost });
       collection = [];
       if (summary) onSummary(summary);
     },

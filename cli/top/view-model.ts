@@ -3,11 +3,11 @@
  * which sort, paused) become blocks of text, tables and lines, without knowing the
  * terminal. Pure; the renderer fits the blocks into the screen.
  */
-import type { FlowRow, NetworkSummary, PortRow } from '../../core/summary/network-summary';
+import type { DropReasonRow, FlowRow, NetworkSummary, PortRow } from '../../core/summary/network-summary';
 import { dnsLine, tcpLine } from '../../core/summary/text';
 import { bitRate, duration, endpoint, perSecond, shortNumber } from '../../core/summary/units';
 
-export const PANELS = ['overview', 'flows', 'ports', 'dns', 'tcp'] as const;
+export const PANELS = ['overview', 'flows', 'ports', 'dns', 'tcp', 'kernel'] as const;
 export type PanelId = (typeof PANELS)[number];
 export const SORTS = ['total', 'tx', 'rx', 'packets'] as const;
 export type SortKey = (typeof SORTS)[number];
@@ -171,10 +171,62 @@ function tcpBlocks(s: NetworkSummary): Block[] {
   ];
 }
 
+function dropReasonsTable(drops: readonly DropReasonRow[]): TableBlock {
+  return {
+    kind: 'table', id: 'drop-reasons', maxRows: 6, empty: 'no packet dropped by the kernel in the last interval',
+    columns: [
+      { header: 'DROP REASON (kernel)', align: 'left', width: 24, flex: true, maxWidth: 40 },
+      { header: 'INTERFACE', align: 'left', width: 12 },
+      { header: 'DIRECTION', align: 'left', width: 9 },
+      { header: 'pkt/s', align: 'right', width: 9 },
+    ],
+    rows: drops.map((d) => [d.reason, d.interface, d.direction ?? '-', perSecond(d.packetsPerS)]),
+  };
+}
+
+/** One line: all kernel drops and the top reasons (the drops probe). */
+export function dropsLine(drops: readonly DropReasonRow[]): string {
+  const total = drops.reduce((n, d) => n + d.packetsPerS, 0);
+  const byReason = new Map<string, number>();
+  for (const d of drops) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + d.packetsPerS);
+  const top = [...byReason].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${r} ${perSecond(n)}`);
+  return `drops: ${perSecond(total)}${top.length ? ` (${top.join(', ')})` : ''}`;
+}
+
+function kernelBlocks(s: NetworkSummary): Block[] {
+  const k = s.kernel;
+  if (!k) return [{ kind: 'text', lines: ['kernel cost: not read'] }];
+  const cpu = k.programs.reduce((n, p) => n + p.cpuShare, 0);
+  const head = k.statsOn
+    ? `kernel cost: ${percent(cpu)} of one CPU in all, ${k.programs.length} programs`
+    : 'kernel cost: BPF run-time statistics are off (start top with --kernel-stats, or set kernel.bpf_stats_enabled=1): no figures';
+  return [
+    { kind: 'text', lines: [head] },
+    {
+      kind: 'table', id: 'kernel-cost', grow: true, empty: 'no probe program loaded',
+      columns: [
+        { header: 'PROBE', align: 'left', width: 14 },
+        { header: 'PROGRAM', align: 'left', width: 16, flex: true, maxWidth: 24 },
+        { header: 'runs/s', align: 'right', width: 9 },
+        { header: 'ns/run', align: 'right', width: 8 },
+        { header: 'CPU', align: 'right', width: 7 },
+      ],
+      rows: k.programs.map((p) => [p.probe, p.program, perSecond(p.runsPerS), p.nsPerRun === undefined ? '-' : shortNumber(p.nsPerRun), percent(p.cpuShare)]),
+    },
+  ];
+}
+
+/** 0.0123 -> "1.23%" (of one CPU). */
+function percent(share: number): string {
+  const p = share * 100;
+  return `${p >= 10 ? p.toFixed(1) : p.toFixed(2)}%`;
+}
+
 function summaryLines(s: NetworkSummary): Block {
   const lines: string[] = [];
   lines.push(s.dns ? dnsLine(s.dns) : 'dns: not running');
   lines.push(s.tcp ? tcpLine(s.tcp) : 'tcp: not running');
+  if (s.drops) lines.push(dropsLine(s.drops));
   return { kind: 'text', lines };
 }
 
@@ -182,7 +234,7 @@ export function buildScreen(summary: NetworkSummary | undefined, state: ViewStat
   const clock = summary ? new Date(summary.at).toISOString().slice(11, 19) : '--:--:--';
   const status = state.paused ? ' [paused]' : '';
   const title = `netprobe top ${clock}${status}  ${ctx.running}`;
-  const footer = ctx.message ?? `q quit  p pause  s sort: ${SORT_LABEL[state.sort]}  tab/1-5 panel: ${state.panel}`;
+  const footer = ctx.message ?? `q quit  p pause  s sort: ${SORT_LABEL[state.sort]}  tab/1-6 panel: ${state.panel}`;
   if (!summary) return { title, blocks: [{ kind: 'text', lines: [ctx.waiting ?? 'collecting...'] }], footer };
   const blocks: Block[] = [];
   switch (state.panel) {
@@ -194,12 +246,16 @@ export function buildScreen(summary: NetworkSummary | undefined, state: ViewStat
       break;
     case 'ports':
       blocks.push(interfacesTable(summary), portsTable(summary, state.sort));
+      if (summary.drops) blocks.push(dropReasonsTable(summary.drops));
       break;
     case 'dns':
       blocks.push(...dnsBlocks(summary));
       break;
     case 'tcp':
       blocks.push(...tcpBlocks(summary));
+      break;
+    case 'kernel':
+      blocks.push(...kernelBlocks(summary));
       break;
   }
   return { title, blocks, footer };

@@ -96,9 +96,44 @@ test('keys: q, Escape and Ctrl-C quit; p pauses; s cycles the sort; tab, arrows 
   assert.equal(step(s, { name: 's' }).sort, 'tx');
   assert.equal(step(s, { name: 's', shift: true }).sort, 'packets');
   assert.equal(step(s, { name: 'tab' }).panel, 'flows');
-  assert.equal(step(s, { name: 'tab', shift: true }).panel, 'tcp');
-  assert.equal(step(s, { name: 'left' }).panel, 'tcp');
+  assert.equal(step(s, { name: 'tab', shift: true }).panel, 'kernel');
+  assert.equal(step(s, { name: 'left' }).panel, 'kernel');
+  assert.equal(step(s, { name: '6', sequence: '6' }).panel, 'kernel');
   assert.equal(step(s, { name: '4', sequence: '4' }).panel, 'dns');
   const other = applyKey(s, { name: 'x', sequence: 'x' });
   assert.deepEqual(other, { quit: false, state: s, changed: false });
+});
+
+test('drops by kernel reason: a line in the overview, a table beside the interfaces (panel 3); nothing without the drops probe', () => {
+  const drops = [
+    { reason: 'NO_SOCKET', interface: 'eth0', direction: 'receive', packetsPerS: 40 },
+    { reason: 'NETFILTER_DROP', interface: 'eth0', direction: 'receive', packetsPerS: 12.5 },
+    { reason: 'NO_SOCKET', interface: 'eth1', packetsPerS: 2 },
+  ];
+  const overview = renderScreen(buildScreen({ ...summary(), drops }, INITIAL_STATE, ctx), { columns: 80, rows: 24, colour: false, fill: true });
+  assert.equal(overview.length, 24);
+  assert.match(overview.join('\n'), /^drops: 55\/s \(NO_SOCKET 42\/s, NETFILTER_DROP 13\/s\)$/m);
+  const ports = renderScreen(buildScreen({ ...summary(), drops }, { ...INITIAL_STATE, panel: 'ports' }, ctx), { columns: 80, rows: 24, colour: false, fill: true }).join('\n');
+  assert.match(ports, /^DROP REASON \(kernel\)\s+INTERFACE\s+DIRECTION\s+pkt\/s$/m);
+  assert.match(ports, /^NO_SOCKET\s+eth0\s+receive\s+40\/s$/m);
+  assert.match(ports, /^NO_SOCKET\s+eth1\s+-\s+2\/s$/m);
+  const without = renderScreen(buildScreen(summary(), { ...INITIAL_STATE, panel: 'ports' }, ctx), { columns: 80, rows: 24, colour: false }).join('\n');
+  assert.doesNotMatch(without, /DROP REASON|^drops:/m);
+});
+
+test('the kernel panel: runs/s, ns per run and CPU share per probe program, or why there are no figures', () => {
+  const kernel = { statsOn: true, programs: [
+    { probe: 'flow_stats', program: 'flow_stats_tc_egress', runsPerS: 1200, nsPerRun: 145.2, cpuShare: 0.000174 },
+    { probe: 'dns', program: 'dns_ingress', runsPerS: 0, cpuShare: 0 },
+  ] };
+  const lines = renderScreen(buildScreen({ ...summary(), kernel }, { ...INITIAL_STATE, panel: 'kernel' }, ctx), { columns: 80, rows: 24, colour: false, fill: true });
+  assert.equal(lines.length, 24);
+  for (const line of lines) assert.ok(line.length <= 80, line);
+  const text = lines.join('\n');
+  assert.match(text, /^kernel cost: 0\.02% of one CPU in all, 2 programs$/m);
+  assert.match(text, /^PROBE\s+PROGRAM\s+runs\/s\s+ns\/run\s+CPU$/m);
+  assert.match(text, /^flow_stats\s+flow_stats_tc_egress\s+1\.20k\/s\s+145\s+0\.02%$/m);
+  assert.match(text, /^dns\s+dns_ingress\s+0\/s\s+-\s+0\.00%$/m);
+  const off = renderScreen(buildScreen({ ...summary(), kernel: { ...kernel, statsOn: false } }, { ...INITIAL_STATE, panel: 'kernel' }, ctx), { columns: 80, rows: 24, colour: false }).join('\n');
+  assert.match(off, /run-time statistics are off \(start top with --kernel-stats/);
 });

@@ -151,6 +151,9 @@ export class BpfMap {
 
   private noBatch = false;
 
+  /** Set once the kernel refused BPF_MAP_LOOKUP_AND_DELETE_ELEM for this map (hash maps before 5.14). */
+  private noLookupAndDelete = false;
+
   private get isArray(): boolean {
     return this.type === MapType.ARRAY || this.type === MapType.PERCPU_ARRAY;
   }
@@ -229,7 +232,14 @@ export class BpfMap {
   /** Reads one entry and deletes it in one step; undefined when it is not there. */
   lookupAndDelete(key: Buffer): Buffer | undefined {
     const value = Buffer.alloc(this.entryValueBytes);
-    const err = libbpf().bpf_map_lookup_and_delete_elem(this.fd, key, value) as number;
+    let err = this.noLookupAndDelete ? -ENOTSUPP : libbpf().bpf_map_lookup_and_delete_elem(this.fd, key, value) as number;
+    if (err === -ENOTSUPP) {
+      // Hash maps have it from 5.14: before, a lookup and a delete (what the kernel adds to the
+      // entry between the two is lost; callers take entries that have gone quiet).
+      this.noLookupAndDelete = true;
+      err = libbpf().bpf_map_lookup_elem(this.fd, key, value) as number;
+      if (err === 0) err = libbpf().bpf_map_delete_elem(this.fd, key) as number;
+    }
     if (err === -ENOENT) return undefined;
     if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `reading and deleting in map ${this.name}: ${describeErrno(err)}`);
     return value;

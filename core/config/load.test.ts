@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfigFile, parseConfig, ConfigError } from './load';
+import { parse as parseYaml } from 'yaml';
+import type { ErrorObject } from 'ajv';
+import { loadConfigFile, parseConfig, ConfigError, collectorSchemaFor, newAjv } from './load';
+import { formatAjvErrors } from './errors';
 import { routes } from '../telemetry/telemetry';
 import { plugins } from '../../plugins/registry';
 import { repoRoot, testdata } from '../../test/helpers/paths';
@@ -108,4 +111,27 @@ test('a missing file is a config error naming the file', () => {
     assert.match(err.problems[0]!, /cannot read file/);
     return true;
   });
+});
+
+test('the build precompiled the registry\'s schema, and it finds exactly what a fresh compile finds', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const precompiled = require('./schema-validate.js') as ((data: unknown) => boolean) & { key: string; errors?: ErrorObject[] };
+  const { schema, key } = collectorSchemaFor(plugins);
+  assert.equal(precompiled.key, key, 'dist/core/config/schema-validate.js is stale: npm run build');
+  const fresh = newAjv().compile(schema);
+  const yamlOf = (file: string) => {
+    try {
+      return parseYaml(fs.readFileSync(file, 'utf8')) as unknown;
+    } catch {
+      return undefined; // refused as YAML (e.g. an alias bomb), before any schema
+    }
+  };
+  const inputs = [...badFiles.map((f) => path.join(badDir, f)), path.join(repoRoot, 'collector.yaml')].filter((f) => yamlOf(f) !== undefined);
+  assert.ok(inputs.length > 10);
+  for (const file of inputs) {
+    const [a, b] = [yamlOf(file), yamlOf(file)];
+    assert.equal(precompiled(a), fresh(b), file);
+    assert.deepEqual(a, b, `${file}: the same defaults`);
+    assert.deepEqual(formatAjvErrors(precompiled.errors ?? [], a), formatAjvErrors(fresh.errors ?? [], b), file);
+  }
 });

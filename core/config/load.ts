@@ -8,11 +8,12 @@
  */
 import fs from 'node:fs';
 import { parseDocument, LineCounter } from 'yaml';
-import Ajv, { type ErrorObject } from 'ajv';
+import { createHash } from 'node:crypto';
+import Ajv, { type ErrorObject, type Options } from 'ajv';
 import collectorSchema from '../../schemas/collector.schema.json';
 import { substituteEnv, type Env, type SubstitutionError } from './env';
-import { isDuration, parseDuration } from './duration';
-import { parseCidr } from '../net/address';
+import { parseDuration } from './duration';
+import { formats } from './formats';
 import { formatAjvErrors, formatPath } from './errors';
 import { NetprobeError } from '../errors';
 import type { ProbePlugin } from '../plugin/types';
@@ -163,7 +164,7 @@ export function parseConfig(text: string, source: string, plugins: readonly Prob
   const problems = substitutionErrors.map((e) => `${formatPath(e.path)}: ${e.message}`);
 
   // 3. Schema (defaults are applied in place)
-  const validate = compileSchema(plugins);
+  const validate = schemaFor(plugins);
   if (!validate(data)) {
     // A value whose variable was missing is reported once, as missing, not also as malformed.
     const unset = substitutionErrors.map((e) => `${formatPath(e.path)}:`);
@@ -197,12 +198,11 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function compileSchema(plugins: readonly ProbePlugin[]) {
-  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true });
-  ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
-  ajv.addFormat('duration', { type: 'string', validate: isDuration });
-  ajv.addFormat('cidr', { type: 'string', validate: (s: string) => parseCidr(s) !== undefined });
-  ajv.addFormat('http-url', { type: 'string', validate: (s: string) => /^https?:\/\/[^\s/]+/.test(s) });
+/**
+ * The collector schema with every plugin's schema merged in, and the key that says which
+ * precompiled validator (if any) matches it.
+ */
+export function collectorSchemaFor(plugins: readonly ProbePlugin[]): { schema: Record<string, any>; key: string } {
   const schema = structuredClone(collectorSchema) as Record<string, any>;
   const probes = schema.properties.probes;
   probes.patternProperties = {};
@@ -211,7 +211,43 @@ function compileSchema(plugins: readonly ProbePlugin[]) {
   }
   probes.additionalProperties = false;
   probes.expected = `probe ids of the form type[/name] with type one of ${plugins.map((p) => p.type).join(', ')}`;
-  return ajv.compile(schema);
+  return { schema, key: createHash('sha256').update(JSON.stringify(schema)).digest('hex') };
+}
+
+/** One set of ajv options and formats for the run-time and the build-time validator. */
+export function newAjv(options: Options = {}): Ajv {
+  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true, ...options });
+  ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
+  for (const [name, format] of Object.entries(formats)) ajv.addFormat(name, format);
+  return ajv;
+}
+
+type Validate = ReturnType<Ajv['compile']>;
+const compiledSchemas = new WeakMap<readonly ProbePlugin[], Validate>();
+
+/**
+ * The validator of a plugin list, made once: the build precompiles the registry's (ajv's
+ * compile takes most of a second natively, minutes under emulation, at every start); any
+ * other list, or a schema changed since the build, is compiled here.
+ */
+function schemaFor(plugins: readonly ProbePlugin[]): Validate {
+  let validate = compiledSchemas.get(plugins);
+  if (!validate) {
+    const { schema, key } = collectorSchemaFor(plugins);
+    validate = precompiled(key) ?? newAjv().compile(schema);
+    compiledSchemas.set(plugins, validate);
+  }
+  return validate;
+}
+
+function precompiled(key: string): Validate | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const validate = require('./schema-validate.js') as Validate & { key: string };
+    return validate.key === key ? validate : undefined;
+  } catch {
+    return undefined; // not built (e.g. run from the sources): compile
+  }
 }
 
 function semanticProblems(config: CollectorConfig, plugins: readonly ProbePlugin[]): string[] {

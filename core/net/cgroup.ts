@@ -1,5 +1,6 @@
 /** Where the cgroup v2 hierarchy is mounted, from the mount table. */
 import fs from 'node:fs';
+import path from 'node:path';
 
 export function cgroupV2Root(mounts: string = readMounts()): string | undefined {
   for (const line of mounts.split('\n')) {
@@ -7,6 +8,12 @@ export function cgroupV2Root(mounts: string = readMounts()): string | undefined 
     if (fsType === 'cgroup2' && mountPoint) return mountPoint.replace(/\\040/g, ' ');
   }
   return undefined;
+}
+
+/** The cgroup's directory in the cgroup v2 mount (normalized from "/", so ".." cannot leave it). */
+export function cgroupDirectory(cgroup: string, root = cgroupV2Root()): string {
+  if (!root) throw new Error('cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mounts)');
+  return path.join(root, path.posix.normalize(cgroup)).replace(/(.)\/$/, '$1');
 }
 
 function readMounts(): string {

@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { listInterfaces, type InterfaceInfo } from './interfaces';
+import { NetprobeError } from '../errors';
 
 /** One network interface as the collector resolved it. */
 export interface NetInterface {
@@ -37,6 +38,32 @@ export function selectInterfaces(selection: InterfaceSelection, all: readonly In
     const found = byName.get(name);
     return found ? [{ name, index: found.index }] : [];
   });
+}
+
+/** A probe's `interfaces` config when it selects interfaces (`auto` or names); `all` and other shapes select none. */
+export function interfaceSelection(probeConfig: unknown): InterfaceSelection | undefined {
+  const value = (probeConfig as { interfaces?: unknown } | undefined)?.interfaces;
+  if (value === 'auto') return 'auto';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  return undefined;
+}
+
+/**
+ * The interfaces a probe's config selects at start. Every named interface must exist and
+ * `auto` must find one: a typo fails loudly rather than waiting for an interface.
+ */
+export function resolveAtStart(probeConfig: unknown, all: readonly InterfaceInfo[] = listInterfaces()): NetInterface[] {
+  const selection = interfaceSelection(probeConfig);
+  if (!selection) return [];
+  const found = selectInterfaces(selection, all);
+  if (selection === 'auto' && found.length === 0) {
+    throw new NetprobeError('NETPROBE_ERR_ATTACH', 'interfaces: auto found no interface that is up (other than loopback)');
+  }
+  if (selection !== 'auto') {
+    const missing = selection.filter((name) => !found.some((i) => i.name === name));
+    if (missing.length) throw new NetprobeError('NETPROBE_ERR_ATTACH', `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`);
+  }
+  return found;
 }
 
 /** True when both lists name the same interfaces with the same indexes. */

@@ -5,6 +5,7 @@
 export * from './types';
 export { BtfEnum, EnumLabels } from './enum';
 export { TimeSlice } from './time-slice';
+export { decodeProcess, withProcess, PROCESS_ATTRIBUTES, type SocketProcess } from './process';
 export { kernelFilterFlags, loadKernelFilters, type KernelFilterConfig, type KernelFilterMaps } from './kernel-filters';
 export { NetprobeError, BpfLoadError, type NetprobeErrorCode } from '../errors';
 export { readInt } from '../bpf/layout';

@@ -9,7 +9,7 @@ import { TrackingHost, type Attachment } from './host';
 import { createSharedFacts } from '../facts/shared-facts';
 import { wrapError } from '../errors';
 import type { Logger } from '../log';
-import type { NetInterface } from '../net/interface-watcher';
+import { resolveAtStart, type NetInterface } from '../net/interface-watcher';
 import type { Attributes, MetricSink, ProbeInstance, ProbePlugin, SharedFacts } from './types';
 
 export type EmitEvent = (probeId: string, eventName: string, attributes: Attributes, body?: string) => void;
@@ -31,8 +31,8 @@ export class ProbeRunner {
     /** One set for all the probes of a collector (a runner alone gets its own). */
     private readonly facts: SharedFacts = createSharedFacts(),
     private readonly onFinished?: ProbeFinished,
-    /** The interfaces its `interfaces` config selects, resolved by core. */
-    private selected: readonly NetInterface[] = [],
+    /** The interfaces its `interfaces` config selects, resolved by core (by default: now, from the config). */
+    private selected?: readonly NetInterface[],
   ) {
     this.host = this.newHost();
   }
@@ -42,7 +42,7 @@ export class ProbeRunner {
   }
 
   get interfaces(): readonly NetInterface[] {
-    return this.selected;
+    return this.selected ?? [];
   }
 
   get attachments(): readonly Attachment[] {
@@ -56,6 +56,14 @@ export class ProbeRunner {
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`probe ${this.id} was already started`);
+    if (this.selected === undefined) {
+      try {
+        this.selected = resolveAtStart(this.config);
+      } catch (err) {
+        this.state = 'stopped';
+        throw wrapError(`starting probe ${this.id}`, err);
+      }
+    }
     await this.startInstance();
   }
 
@@ -84,7 +92,7 @@ export class ProbeRunner {
   }
 
   private newHost(): TrackingHost {
-    return new TrackingHost(this.id, path.join(this.plugin.directory, this.plugin.object), this.log, this.emit, this.xdpClaims, this.facts, this.onFinished, this.selected);
+    return new TrackingHost(this.id, path.join(this.plugin.directory, this.plugin.object), this.log, this.emit, this.xdpClaims, this.facts, this.onFinished, this.selected ?? []);
   }
 
   private async startInstance(): Promise<void> {

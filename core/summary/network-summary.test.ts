@@ -71,8 +71,8 @@ test('DNS: queries per second, response codes and latency of the interval, slowe
     { metric: 'netprobe.dns.timeouts', attributes: {}, value: 1 },
   ];
   s.update([{ probeId: 'dns', points: points(10, 8, 2, [10, 0, 0, 0]) }], 0);
-  s.event('netprobe.dns.exchange', { 'dns.question.name': 'slow.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NOERROR', 'netprobe.dns.duration': 0.04 }, 500);
-  s.event('netprobe.dns.exchange', { 'dns.question.name': 'nx.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NXDOMAIN', 'netprobe.dns.duration': 0.002 }, 600);
+  s.event('netprobe.dns.exchange', { 'dns.question.name': 'slow.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NOERROR', 'netprobe.dns.duration': 40_000_000 }, 500);
+  s.event('netprobe.dns.exchange', { 'dns.question.name': 'nx.test', 'netprobe.dns.outcome': 'answered', 'netprobe.dns.response_code': 'NXDOMAIN', 'netprobe.dns.duration': 2_000_000 }, 600);
   s.event('netprobe.dns.exchange', { 'dns.question.name': 'gone.test', 'netprobe.dns.outcome': 'timeout' }, 700);
   const d = s.update([{ probeId: 'dns', points: points(30, 20, 3, [10, 0, 10, 0]) }], 2000)!.dns!;
   assert.equal(d.queriesPerS, 10);
@@ -83,6 +83,7 @@ test('DNS: queries per second, response codes and latency of the interval, slowe
   assert.equal(d.p50S, 0.03);
   assert.ok(Math.abs(d.p99S! - 0.0496) < 1e-9);
   assert.deepEqual(d.slowest.map((x) => x.name), ['slow.test', 'nx.test']);
+  assert.equal(d.slowest[0]!.durationS, 0.04, 'the records carry ns, the summary seconds');
   assert.deepEqual(d.failing, [{ name: 'nx.test', reason: 'NXDOMAIN', count: 1 }, { name: 'gone.test', reason: 'timeout', count: 1 }]);
   const later = s.update([{ probeId: 'dns', points: points(30, 20, 3, [10, 0, 10, 0]) }], 62_000)!.dns!;
   assert.deepEqual(later.slowest, [], 'names older than a minute are gone');
@@ -135,4 +136,33 @@ test('units and the debug summary text', () => {
     '  top flows (tx/rx):',
     '    tcp 10.0.0.5:1 <-> 10.0.0.6:2  1.00kb/s / 0b/s',
   ]);
+});
+
+test('drops by kernel reason: packets per second per (reason, interface, direction) from the drops probe\'s counters', () => {
+  const s = new NetworkSummarizer();
+  const drop = (reason: string, n: number, direction?: string) => ({
+    metric: 'netprobe.drop.packet.count',
+    attributes: { 'netprobe.drop.reason': reason, 'network.interface.name': 'eth0', ...(direction ? { 'network.io.direction': direction } : {}), 'network.type': 'ipv4', 'network.transport': 'udp' },
+    value: n,
+  });
+  assert.equal(s.update([{ probeId: 'drops', points: [drop('NO_SOCKET', 10, 'receive')] }], 0), undefined);
+  const summary = s.update([{ probeId: 'drops', points: [drop('NO_SOCKET', 50, 'receive'), drop('NETFILTER_DROP', 4), drop('OTHER', 0)] }], 2000)!;
+  assert.deepEqual(summary.drops, [
+    { reason: 'NO_SOCKET', interface: 'eth0', direction: 'receive', packetsPerS: 20 },
+    { reason: 'NETFILTER_DROP', interface: 'eth0', packetsPerS: 2 },
+  ]);
+  const noProbe = new NetworkSummarizer();
+  noProbe.update([{ probeId: 'xdp_counter', points: [] }], 0);
+  assert.equal(noProbe.update([{ probeId: 'xdp_counter', points: [] }], 1000)!.drops, undefined, 'no drops probe: no drops list');
+});
+
+test('kernel cost: runs per second, ns per run and CPU share from the growth of run count and time', () => {
+  const s = new NetworkSummarizer();
+  const cost = (runCount: number, runTimeNs: number) => ({ statsOn: true, programs: [{ probe: 'flow_stats', program: 'flow_stats_xdp', runCount, runTimeNs, recursionMisses: 0 }] });
+  assert.equal(s.update([], 0, { kernelCost: cost(1000, 100_000) }), undefined);
+  const summary = s.update([], 2000, { kernelCost: cost(5000, 700_000) })!;
+  assert.deepEqual(summary.kernel, { statsOn: true, programs: [{ probe: 'flow_stats', program: 'flow_stats_xdp', runsPerS: 2000, nsPerRun: 150, cpuShare: 0.0003 }] });
+  const idle = s.update([], 3000, { kernelCost: cost(5000, 700_000) })!;
+  assert.equal(idle.kernel!.programs[0]!.nsPerRun, undefined, 'no runs: no average');
+  assert.equal(idle.kernel!.programs[0]!.cpuShare, 0);
 });

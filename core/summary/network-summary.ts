@@ -7,6 +7,7 @@
  * `debug` exporter at `basic` both read it.
  */
 import type { Attributes, HistogramValue } from '../plugin/types';
+import type { KernelCost } from '../telemetry/self-metrics';
 import { addCounts, histogramDelta, quantile } from './histogram';
 
 export interface SummaryPoint {
@@ -79,6 +80,31 @@ export interface TcpSummary {
   topRetransmitters: Array<{ peer: string; retransmits: number; connections: number }>;
 }
 
+/** Packets the kernel dropped in the interval for one reason on one interface (the drops probe). */
+export interface DropReasonRow {
+  reason: string;
+  interface: string;
+  direction?: string;
+  packetsPerS: number;
+}
+
+/** What one probe program cost the kernel over the interval (BPF run-time statistics). */
+export interface ProgramCostRow {
+  probe: string;
+  program: string;
+  runsPerS: number;
+  /** Average run time; undefined without runs in the interval. */
+  nsPerRun?: number;
+  /** Run time per wall-clock time: 0.01 is 1% of one CPU. */
+  cpuShare: number;
+}
+
+export interface KernelCostSummary {
+  /** False: the kernel keeps no run-time statistics, so every figure stays 0. */
+  statsOn: boolean;
+  programs: ProgramCostRow[];
+}
+
 export interface NetworkSummary {
   /** Epoch ms of the collection. */
   at: number;
@@ -92,6 +118,10 @@ export interface NetworkSummary {
   ports: PortRow[];
   dns?: DnsSummary;
   tcp?: TcpSummary;
+  /** When the drops probe runs: every reason with drops in the interval, most first. */
+  drops?: DropReasonRow[];
+  /** When the caller reads the probes' kernel cost. */
+  kernel?: KernelCostSummary;
 }
 
 /** Per-interface drop counters, cumulative (e.g. from /sys/class/net/X/statistics). */
@@ -101,6 +131,8 @@ export interface UpdateExtras {
   /** Interfaces to list even when no probe counted anything on them yet. */
   interfaces?: readonly string[];
   drops?: DropCounters;
+  /** Each probe program's cumulative run count and time, and whether the kernel keeps them. */
+  kernelCost?: { statsOn: boolean; programs: readonly KernelCost[] };
 }
 
 /** Lists of names and peers (slowest, failing, retransmitting) cover the last minute, not one interval. */
@@ -113,6 +145,7 @@ export class NetworkSummarizer {
   private previous = new Map<string, number | HistogramValue>();
   private previousAt: number | undefined;
   private previousDrops: DropCounters | undefined;
+  private previousCost = new Map<string, KernelCost>();
   private events: Ev[] = [];
   private retransmitted: Array<{ at: number; peer: string; retransmits: number }> = [];
   /** Records not kept because the last minute had too many; they only miss from the slowest/failing lists. */
@@ -159,6 +192,8 @@ export class NetworkSummarizer {
     this.events = this.events.filter((e) => at - e.at <= WINDOW_MS);
     this.retransmitted = this.retransmitted.filter((r) => at - r.at <= WINDOW_MS);
     const events = this.events;
+    const costBefore = this.previousCost;
+    if (extras.kernelCost) this.previousCost = new Map(extras.kernelCost.programs.map((c) => [`${c.probe}\u0000${c.program}`, c]));
     if (previousAt === undefined) return undefined;
 
     const intervalS = Math.max(0.001, (at - previousAt) / 1000);
@@ -178,6 +213,8 @@ export class NetworkSummarizer {
       ports: ports(of, delta, intervalS),
       dns: dns(of, delta, before, intervalS, events),
       tcp: this.tcp(of, delta, before, intervalS),
+      drops: dropReasons(of, delta, intervalS),
+      kernel: extras.kernelCost && kernelCost(extras.kernelCost, costBefore, intervalS),
     };
   }
 
@@ -345,8 +382,10 @@ function dns(of: Of, delta: Delta, before: Previous, intervalS: number, events: 
   const failing = new Map<string, { name: string; reason: string; count: number }>();
   for (const e of events) {
     const name = String(e.attributes['dns.question.name'] ?? '?');
-    const duration = e.attributes['netprobe.dns.duration'];
-    if (typeof duration === 'number' && duration > (slowest.get(name) ?? -1)) slowest.set(name, duration);
+    // The dns probe's records carry whole nanoseconds (one integer type); the summary speaks seconds.
+    const durationNs = e.attributes['netprobe.dns.duration'];
+    const duration = typeof durationNs === 'number' ? durationNs / 1e9 : undefined;
+    if (duration !== undefined && duration > (slowest.get(name) ?? -1)) slowest.set(name, duration);
     const outcome = e.attributes['netprobe.dns.outcome'];
     const code = e.attributes['netprobe.dns.response_code'];
     const reason = outcome === 'timeout' ? 'timeout' : code !== undefined && code !== 'NOERROR' ? String(code) : undefined;
@@ -367,4 +406,34 @@ function dns(of: Of, delta: Delta, before: Previous, intervalS: number, events: 
     slowest: [...slowest].map(([name, durationS]) => ({ name, durationS })).sort((a, b) => b.durationS - a.durationS).slice(0, 10),
     failing: [...failing.values()].sort((a, b) => b.count - a.count).slice(0, 10),
   };
+}
+
+function dropReasons(of: Of, delta: Delta, intervalS: number): DropReasonRow[] | undefined {
+  const series = of('netprobe.drop.packet.count');
+  if (series.length === 0 && of('netprobe.drop.records.lost').length === 0) return undefined;
+  const rows = new Map<string, DropReasonRow>();
+  for (const s of series) {
+    const d = delta(s);
+    if (d === 0) continue;
+    const a = s.attributes;
+    const row: DropReasonRow = { reason: String(a['netprobe.drop.reason'] ?? 'unknown'), interface: String(a['network.interface.name'] ?? '-'), packetsPerS: 0 };
+    if (typeof a['network.io.direction'] === 'string') row.direction = a['network.io.direction'];
+    const key = `${row.reason}|${row.interface}|${row.direction ?? ''}`;
+    const r = rows.get(key) ?? row;
+    r.packetsPerS += d / intervalS;
+    rows.set(key, r);
+  }
+  return [...rows.values()].sort((a, b) => b.packetsPerS - a.packetsPerS);
+}
+
+function kernelCost(now: NonNullable<UpdateExtras['kernelCost']>, before: ReadonlyMap<string, KernelCost>, intervalS: number): KernelCostSummary {
+  const programs = now.programs.map((c): ProgramCostRow => {
+    const prev = before.get(`${c.probe}\u0000${c.program}`);
+    // A program new since the last read (or counters that went back): its first interval has no rate yet.
+    const runs = prev && c.runCount >= prev.runCount ? c.runCount - prev.runCount : 0;
+    const ns = prev && c.runTimeNs >= prev.runTimeNs ? c.runTimeNs - prev.runTimeNs : 0;
+    return { probe: c.probe, program: c.program, runsPerS: runs / intervalS, nsPerRun: runs > 0 ? ns / runs : undefined, cpuShare: ns / 1e9 / intervalS };
+  });
+  programs.sort((a, b) => b.cpuShare - a.cpuShare || b.runsPerS - a.runsPerS || a.probe.localeCompare(b.probe));
+  return { statsOn: now.statsOn, programs };
 }

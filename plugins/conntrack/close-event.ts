@@ -4,7 +4,7 @@
  * log-record attributes.
  */
 import os from 'node:os';
-import { NetprobeError, type Attributes, type Decoded, type EnumLabels, type ProbeObject, type StructLayout } from '../../core/plugin';
+import { NetprobeError, decodeProcess, PROCESS_ATTRIBUTES, type Attributes, type Decoded, type EnumLabels, type ProbeObject, type SocketProcess, type StructLayout } from '../../core/plugin';
 import { decodeAddress, type Address } from './address';
 
 export interface ClosedConnection {
@@ -37,14 +37,6 @@ export interface ClosedConnection {
   error: string;
   /** The process behind the socket (client: it connected; server: it created the listener), when known. */
   process?: SocketProcess;
-}
-
-export interface SocketProcess {
-  pid: number;
-  /** The task's name (comm): the executable's name, at most 15 bytes. */
-  name: string;
-  /** Its cgroup v2, by id (the directory's inode number). */
-  cgroupId: number;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
@@ -98,29 +90,6 @@ export class CloseEventDecoder {
     };
   }
 }
-
-function decodeProcess(p: Decoded | undefined): SocketProcess | undefined {
-  const pid = p?.pid as number | undefined;
-  if (!p || !pid) return undefined;
-  const comm = p.comm as Buffer;
-  const end = comm.indexOf(0);
-  return { pid, name: comm.toString('utf8', 0, end < 0 ? comm.length : end), cgroupId: p.cgroup_id as number };
-}
-
-/**
- * The process attributes (semantic conventions' process.*), when the socket's process is known.
- * `cgroupPath` turns a cgroup id into its path in the hierarchy (e.g. `/system.slice/nginx.service`).
- */
-export function withProcess(attributes: Attributes, p: SocketProcess | undefined, cgroupPath: (id: number) => string | undefined): Attributes {
-  if (!p) return attributes;
-  attributes['process.pid'] = p.pid;
-  attributes['process.executable.name'] = p.name;
-  const cgroup = cgroupPath(p.cgroupId);
-  if (cgroup !== undefined) attributes['process.linux.cgroup'] = cgroup;
-  return attributes;
-}
-
-export const PROCESS_ATTRIBUTES = ['process.pid', 'process.executable.name', 'process.linux.cgroup'] as const;
 
 /**
  * Endpoints by role: client.* and server.* say who opened the connection, which

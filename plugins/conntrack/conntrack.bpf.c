@@ -104,7 +104,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
-	__type(value, struct conntrack_process);
+	__type(value, struct np_process);
 } conntrack_owner SEC(".maps");
 
 /* Iterator results: sockets counted by enum conntrack_adopt_outcome. */
@@ -191,7 +191,7 @@ static __always_inline struct conntrack_conn *track(struct bpf_sock_ops *ops, __
 	c.established = ops->state != CONNTRACK_TCP_SYN_SENT && ops->state != CONNTRACK_TCP_SYN_RECEIVED;
 	c.srtt_us = ops->srtt_us >> 3;
 	if (ops->sk) {
-		struct conntrack_process *owner = bpf_sk_storage_get(&conntrack_owner, ops->sk, 0, 0);
+		struct np_process *owner = bpf_sk_storage_get(&conntrack_owner, ops->sk, 0, 0);
 
 		if (owner)
 			c.process = *owner;
@@ -423,16 +423,14 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
 /* Notes the current process on a TCP socket: in socket() and connect(), process context. */
 static __always_inline void note_owner(struct bpf_sock *sk)
 {
-	struct conntrack_process *p;
+	struct np_process *p;
 
 	if (!sk || sk->protocol != IPPROTO_TCP_)
 		return;
 	p = bpf_sk_storage_get(&conntrack_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!p)
 		return;
-	p->pid = bpf_get_current_pid_tgid() >> 32;
-	p->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	np_note_process(p);
 }
 
 SEC("cgroup/sock_create")

@@ -11,15 +11,13 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { capturedLogRecords, exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { capturedLogRecords, plainAttributes } from '../../test/helpers/otlp-json';
 import { startServer, runClient } from '../../test/helpers/tcp';
 
 /** Every captured log record, attributes flattened to their values. */
 function closeRecords(dir: string): Array<{ eventName?: string; attributes: Record<string, unknown> }> {
-  return capturedLogRecords(dir).map((r) => ({
-    eventName: r.eventName,
-    attributes: Object.fromEntries(r.attributes.map((a) => [a.key, Object.values(a.value)[0]])),
-  }));
+  return capturedLogRecords(dir).map((r) => ({ eventName: r.eventName, attributes: plainAttributes(r.attributes) }));
 }
 
 test('netprobe run exports closed connections over OTLP and detaches on SIGTERM and SIGKILL', async (t) => {

@@ -45,17 +45,6 @@ enum conntrack_tcp_state {
 	CONNTRACK_TCP_CLOSING,
 };
 
-/*
- * The process behind a socket: for a client the one that called connect(), for a
- * server the one that created the listening socket (accepted sockets inherit it).
- */
-struct conntrack_process {
-	__u32 pid;                   /* thread group id (what user space calls the PID); 0: unknown */
-	__u32 pad;
-	__u64 cgroup_id;             /* the process's cgroup v2 (its directory's inode number) */
-	char comm[16];               /* the task's name (executable name, at most 15 bytes) */
-};
-
 /* One connection in the table, keyed by socket cookie. */
 struct conntrack_conn {
 	np_ktime_t start_ns;         /* connect() or accept; pick-up time for pre-existing ones */
@@ -73,7 +62,8 @@ struct conntrack_conn {
 	/* The socket's byte counters when it opened (the active side's count its SYN); 0 if pre-existing. */
 	__u64 acked_at_open;
 	__u64 received_at_open;
-	struct conntrack_process process;
+	/* For a client the process that called connect(), for a server the one that created the listening socket. */
+	struct np_process process;
 };
 
 /* Ring-buffer record: a connection (or attempt) that ended. */

@@ -5,7 +5,8 @@ import { decodeAddress } from './address';
 import { addressBytes } from '../../core/net/address';
 import { CumulativeHistogram } from './histogram';
 import { openProbeObject } from '../../core/plugin/object';
-import { conntrack, cgroupDirectory, cgroupLevel, type ConntrackConfig } from './plugin';
+import { conntrack, cgroupLevel, type ConntrackConfig } from './plugin';
+import { cgroupDirectory } from '../../core/net/cgroup';
 import { closedAttributes, closedSummary, endpointAttributes, failedAttributes, failedSummary, type ClosedConnection } from './close-event';
 
 const bytes = (...b: number[]) => Buffer.from(b);

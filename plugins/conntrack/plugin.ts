@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import schema from './config.schema.json';
 import {
-  BpfLoadError, NetprobeError, type Attributes, type ConfigIssue, type EnumLabels, type MetricSink, type ProbeMap, type ProbeObject, type ProbePlugin,
+  BpfLoadError, NetprobeError, withProcess, type Attributes, type ConfigIssue, type EnumLabels, type MetricSink, type ProbeMap, type ProbeObject, type ProbePlugin,
 } from '../../core/plugin';
-import { cgroupV2Root } from '../../core/net/cgroup';
-import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName, withProcess } from './close-event';
+import { cgroupDirectory } from '../../core/net/cgroup';
+import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
 
@@ -33,11 +33,6 @@ const ROLE = 'netprobe.connection.role';
 const REASON = 'netprobe.connection.close_reason';
 const TRANSPORT = 'network.transport';
 
-/** The cgroup's directory in the cgroup v2 mount (normalized from "/", so ".." cannot leave it). */
-export function cgroupDirectory(cgroup: string, root = cgroupV2Root()): string {
-  if (!root) throw new NetprobeError('NETPROBE_ERR_ATTACH', 'cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mounts)');
-  return path.join(root, path.posix.normalize(cgroup)).replace(/(.)\/$/, '$1');
-}
 
 /** Depth below the root: `/` is 0, `/a/b` is 2. */
 export function cgroupLevel(cgroup: string): number {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
+import { iterations } from '../../test/helpers/slowdown';
 import { BpfObject } from '../../core/bpf/object';
 import { RingBufferReader } from '../../core/bpf/ringbuf';
 import { testRun } from '../../core/bpf/test-run';
@@ -154,9 +155,10 @@ test('random and mutated frames never change the verdict, and every record is we
   const int = (n: number) => Math.floor(rand() * n);
   const valid = [dnsFrame(V4), dnsFrame({ ...V4, tcp: true, payload: Buffer.concat([Buffer.from([0, QUERY.length]), QUERY]) }),
     dnsFrame({ source: 'fd00::1', destination: 'fd00::2', sourcePort: 53, destinationPort: 9999, payload: QUERY })];
+  const total = iterations(3000);
   let frames = 0;
   let refused = 0;
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < total; i++) {
     let f: Buffer;
     if (i % 3 === 0) {
       f = Buffer.from(Array.from({ length: 14 + int(200) }, () => int(256)));
@@ -171,9 +173,9 @@ test('random and mutated frames never change the verdict, and every record is we
     else assert.equal(verdict, TC_ACT_UNSPEC, `frame ${i}: ${f.toString('hex')}`);
     frames++;
   }
-  assert.equal(frames, 3000);
-  assert.ok(refused < 600, `test-run refused ${refused} frames as shorter than their IP header`);
-  assert.ok(bpf.captures.length > 500, `mutated DNS frames mostly still look like DNS (${bpf.captures.length})`);
+  assert.equal(frames, total);
+  assert.ok(refused < total / 5, `test-run refused ${refused} frames as shorter than their IP header`);
+  assert.ok(bpf.captures.length > total / 6, `mutated DNS frames mostly still look like DNS (${bpf.captures.length})`);
   for (const c of bpf.captures) {
     assert.ok(c.payload.length >= 1 && c.payload.length <= 512);
     assert.ok(c.payload.length <= c.payloadLength);

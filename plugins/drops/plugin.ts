@@ -76,7 +76,9 @@ export const drops: ProbePlugin<DropsConfig> = {
         // The reason is the tracepoint's third argument since Linux 5.17; before that every drop is `unknown`.
         const hasReason = args >= 3 && reasons.known;
         if (!hasReason) log.warn('this kernel\'s kfree_skb tracepoint carries no drop reason: drops are reported as unknown');
-        const ignored = config.ignore_reasons.map((name, i) => {
+        // Without reasons there is nothing to ignore by: the same config still runs on older kernels.
+        if (!hasReason && config.ignore_reasons.length) log.warn(`ignore_reasons (${config.ignore_reasons.join(', ')}) cannot apply on this kernel (drop reasons need Linux 5.17+): every drop is counted`);
+        const ignored = (hasReason ? config.ignore_reasons : []).map((name, i) => {
           const value = reasons.value(name);
           if (value === undefined) throw new NetprobeError('NETPROBE_ERR_CONFIG', `ignore_reasons[${i}]: the running kernel has no drop reason ${name}`);
           return value;

@@ -5,6 +5,7 @@
  */
 import type { EnumLabels, StructLayout } from '../../core/plugin';
 import { formatAddress } from '../../core/net/address';
+import type { SocketProcess } from '../../core/plugin';
 
 export interface FlowKeyInfo {
   ifindex: number;
@@ -19,6 +20,13 @@ export interface FlowKeyInfo {
   fragment: boolean;
   /** The DNS name of the remote end when the flow was first seen (netprobe.peer.name). */
   peerName?: string;
+  /**
+   * For a TCP/UDP flow: its key as the local socket sent it (ifindex 0, src local), the
+   * key of flow_stats_processes, as a latin1 string. Undefined for other flows.
+   */
+  socketId?: string;
+  /** The local process that sent the flow, once found in flow_stats_processes. */
+  process?: SocketProcess;
 }
 
 export interface FlowCounters {
@@ -69,6 +77,28 @@ export class FlowCodec {
       dstPort: keys.readUInt16LE(base + k.dst_port),
       fragment: keys[base + k.fragment] !== 0,
     };
+  }
+
+  /**
+   * The key a local socket's flow has in flow_stats_processes (see note_flow_process in
+   * the C): the flow as sent, on no particular interface. A received flow is turned
+   * around (its destination is the local end). Undefined for what no socket sends
+   * (not TCP/UDP, trailing fragments).
+   */
+  socketId(keys: Buffer, base: number): string | undefined {
+    const k = this.k;
+    const protocol = keys[base + k.protocol];
+    if ((protocol !== 6 && protocol !== 17) || keys[base + k.fragment] !== 0) return undefined;
+    const id = Buffer.from(keys.subarray(base, base + this.keySize));
+    id.writeUInt32LE(0, k.ifindex);
+    if (id[k.direction] === 0) {
+      id[k.direction] = 1;
+      keys.copy(id, k.src, base + k.dst, base + k.dst + 16);
+      keys.copy(id, k.dst, base + k.src, base + k.src + 16);
+      id.writeUInt16LE(keys.readUInt16LE(base + k.dst_port), k.src_port);
+      id.writeUInt16LE(keys.readUInt16LE(base + k.src_port), k.dst_port);
+    }
+    return id.toString('latin1');
   }
 
   /**

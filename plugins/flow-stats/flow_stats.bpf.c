@@ -15,6 +15,7 @@
 #include <linux/udp.h>
 #include <linux/in6.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "flow_stats.h"
 
 #define TC_ACT_UNSPEC (-1)
@@ -35,6 +36,8 @@ NP_KNOB __u32 filter_flags = 0;     /* FILTER_* bits */
 NP_KNOB __u32 bench_flow_spread = 0; /* benchmarks only: vary the source port over N values */
 /* Non-IP frames: an interface's slot is ifindex & ifindex_slot_mask (see core/net/ifindex-slots.ts). */
 NP_KNOB __u32 ifindex_slot_mask = 0;
+/* 1: note the process behind locally sent TCP/UDP flows (process_identity in the config). */
+NP_KNOB __u8 process_identity = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -97,6 +100,29 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8); /* PORT_INCLUDE | PORT_EXCLUDE */
 } flow_stats_port_filter SEC(".maps");
+
+/*
+ * The process behind each TCP/UDP socket, set in process context (socket(), connect())
+ * by the cgroup hooks below, read at TC egress from skb->sk. BPF_F_CLONE: a listening
+ * socket's accepted sockets get a copy, so a server's flows carry the listener's process.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct np_process);
+} flow_stats_owner SEC(".maps");
+
+/*
+ * The process of each locally sent flow, keyed by its flow_key as sent with ifindex 0
+ * (any interface). Least recently used entries make room; resized from the config.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct flow_key);
+	__type(value, struct np_process);
+} flow_stats_processes SEC(".maps");
 
 /* What the parser found. */
 struct parsed {
@@ -409,17 +435,27 @@ static __always_inline int same_flow(struct flow_key *a, struct flow_key *b)
 }
 
 /*
+ * CLOCK_MONOTONIC as of the last tick: userspace reads the same clock, so no rate is
+ * guessed, and a tick (1-10 ms) is fine for flow times. The coarse helper is 5.11+; before,
+ * the exact one (the same clock, a little dearer). The kernel's own enum decides at load
+ * (CO-RE), and the verifier never sees the call the kernel does not have.
+ */
+static __always_inline __u64 monotonic_ns(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
+
+/*
  * The hot path: the CPU's slot holds the last flow it saw. Same flow: add to the
  * slot. Another flow: the slot's counts go to the table and the slot takes the new
  * flow. While a flush is running on this CPU (busy), go to the table directly.
+ * Returns 1 when the packet was not of the slot's flow (a flow new to this CPU).
  */
-static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 bytes)
+static __always_inline int account_flow(struct parsed *p, __u64 packets, __u64 bytes)
 {
-	/*
-	 * CLOCK_MONOTONIC as of the last tick: userspace reads the same clock, so no
-	 * rate is guessed, and a tick (1-10 ms) is fine for flow times.
-	 */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = monotonic_ns();
 	__u64 syn = (p->tcp_flags & 0x12) == 0x02 ? packets : 0; /* SYN without ACK */
 	__u32 zero = 0;
 	struct hot_slot *slot;
@@ -434,6 +470,8 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 	}
 	slot = bpf_map_lookup_elem(&flow_stats_hot, &zero);
 	if (slot && !slot->busy) {
+		int missed = 0;
+
 		slot->busy = 1;
 		barrier();
 		if (slot->valid && same_flow(&slot->key, &p->key)) {
@@ -443,6 +481,7 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 			slot->pending.last_seen = now;
 			slot->pending.tcp_flags |= p->tcp_flags;
 		} else {
+			missed = 1;
 			if (slot->valid)
 				table_add(&slot->key, &slot->pending);
 			slot->key = p->key;
@@ -456,7 +495,7 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 		}
 		barrier();
 		slot->busy = 0;
-		return;
+		return missed;
 	}
 	{
 		struct flow_value add = {
@@ -465,6 +504,7 @@ static __always_inline void account_flow(struct parsed *p, __u64 packets, __u64 
 
 		table_add(&p->key, &add);
 	}
+	return 1;
 }
 
 /*
@@ -500,43 +540,43 @@ static __always_inline int counted_as_non_ip(void *data, void *data_end, __u32 i
 /*
  * The whole per-packet path. `wire_bytes` and `segments` describe the packet as it
  * is (or was) on the wire: GSO super-packets on egress count every segment.
+ * Returns 1 when the packet went to a flow new to this CPU's slot (its key in *p).
  */
-static __always_inline void handle(void *data, void *data_end, __u32 ifindex, __u8 direction,
-				   __u64 len, __u32 segments)
+static __always_inline int handle(struct parsed *p, void *data, void *data_end, __u32 ifindex, __u8 direction,
+				  __u64 len, __u32 segments)
 {
-	struct parsed p = {};
 	__u64 packets, bytes;
 
 	if (sample_rate > 1 && bpf_get_prandom_u32() % sample_rate)
-		return;
+		return 0;
 	if (counted_as_non_ip(data, data_end, ifindex, direction, len, segments))
-		return;
-	p.key.ifindex = ifindex;
-	p.key.direction = direction;
-	parse_packet(&p, data, data_end);
-	if (p.reason != FLOW_OK)
-		count_reason(p.reason); /* FLOW_OK packets are counted in their flows */
+		return 0;
+	p->key.ifindex = ifindex;
+	p->key.direction = direction;
+	parse_packet(p, data, data_end);
+	if (p->reason != FLOW_OK)
+		count_reason(p->reason); /* FLOW_OK packets are counted in their flows */
 
 	packets = segments ? segments : 1;
-	bytes = len + (packets - 1) * p.hdr_len; /* each GSO segment carries its own headers */
+	bytes = len + (packets - 1) * p->hdr_len; /* each GSO segment carries its own headers */
 	if (sample_rate > 1) {
 		packets *= sample_rate;
 		bytes *= sample_rate;
 	}
-	if (p.reason == FLOW_NON_IP) {
-		p.key.ip_version = 0;
-		count_untracked(&p, UNTRACKED_NON_IP, packets, bytes);
-		return;
+	if (p->reason == FLOW_NON_IP) {
+		p->key.ip_version = 0;
+		count_untracked(p, UNTRACKED_NON_IP, packets, bytes);
+		return 0;
 	}
-	if (p.reason != FLOW_OK && p.reason != FLOW_FRAGMENT && p.reason != FLOW_TRUNC_L4) {
-		count_untracked(&p, UNTRACKED_PARSE_ERROR, packets, bytes);
-		return;
+	if (p->reason != FLOW_OK && p->reason != FLOW_FRAGMENT && p->reason != FLOW_TRUNC_L4) {
+		count_untracked(p, UNTRACKED_PARSE_ERROR, packets, bytes);
+		return 0;
 	}
-	if (filter_flags && filtered_out(&p)) {
-		count_untracked(&p, UNTRACKED_FILTERED, packets, bytes);
-		return;
+	if (filter_flags && filtered_out(p)) {
+		count_untracked(p, UNTRACKED_FILTERED, packets, bytes);
+		return 0;
 	}
-	account_flow(&p, packets, bytes);
+	return account_flow(p, packets, bytes);
 }
 
 SEC("xdp") /* loaded multi-buffer aware where the kernel can (see np_xdp_frags) */
@@ -547,31 +587,100 @@ int flow_stats_xdp(struct xdp_md *ctx)
 	__u64 len = data_end - data;
 
 	/* Only frames too big for one buffer have fragments; skip the helper call otherwise. */
+	struct parsed p = {};
+
 	if (len >= 3072)
 		len = np_xdp_frame_len(ctx);
-	handle(data, data_end, ctx->ingress_ifindex, FLOW_DIR_INGRESS, len, 1);
+	handle(&p, data, data_end, ctx->ingress_ifindex, FLOW_DIR_INGRESS, len, 1);
 	return XDP_PASS;
 }
 
-static __always_inline int handle_skb(struct __sk_buff *skb, __u8 direction)
+static __always_inline int handle_skb(struct parsed *p, struct __sk_buff *skb, __u8 direction)
 {
 	/* Headers are almost always linear; pull them in the rare case they are not. */
 	if ((long)skb->data + 128 > (long)skb->data_end && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
-	handle((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, direction, skb->len, skb->gso_segs);
-	return TC_ACT_UNSPEC;
+	return handle(p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, direction, skb->len, skb->gso_segs);
+}
+
+/*
+ * Notes the process behind a sent TCP/UDP packet's flow: the owner of skb->sk, when
+ * it is a full socket whose creation (or connect) a cgroup hook saw. Called once per
+ * flow new to this CPU's slot, not per packet; writes only when the owner changed.
+ */
+static __always_inline void note_flow_process(struct __sk_buff *skb, struct parsed *p)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct np_process *owner, *known;
+	struct flow_key key;
+
+	if (p->reason != FLOW_OK || (p->key.protocol != IPPROTO_TCP && p->key.protocol != IPPROTO_UDP) || !sk)
+		return;
+	sk = bpf_sk_fullsock(sk); /* not a request or time-wait socket (a SYN-ACK, a late ACK) */
+	if (!sk)
+		return;
+	owner = bpf_sk_storage_get(&flow_stats_owner, sk, 0, 0);
+	if (!owner || !owner->pid)
+		return;
+	key = p->key;
+	key.ifindex = 0;
+	known = bpf_map_lookup_elem(&flow_stats_processes, &key);
+	if (known && known->pid == owner->pid && known->cgroup_id == owner->cgroup_id)
+		return;
+	bpf_map_update_elem(&flow_stats_processes, &key, owner, BPF_ANY);
 }
 
 SEC("tc")
 int flow_stats_tc_egress(struct __sk_buff *skb)
 {
-	return handle_skb(skb, FLOW_DIR_EGRESS);
+	struct parsed p = {};
+
+	if (handle_skb(&p, skb, FLOW_DIR_EGRESS) && process_identity)
+		note_flow_process(skb, &p);
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
 int flow_stats_tc_ingress(struct __sk_buff *skb)
 {
-	return handle_skb(skb, FLOW_DIR_INGRESS);
+	struct parsed p = {};
+
+	handle_skb(&p, skb, FLOW_DIR_INGRESS);
+	return TC_ACT_UNSPEC;
+}
+
+/* Notes the current process on a TCP or UDP socket: in socket() and connect(), process context. */
+static __always_inline void note_owner(struct bpf_sock *sk)
+{
+	struct np_process *p;
+
+	if (!sk || (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP))
+		return;
+	p = bpf_sk_storage_get(&flow_stats_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (p)
+		np_note_process(p);
+}
+
+SEC("cgroup/sock_create")
+int flow_stats_sock_create(struct bpf_sock *sk)
+{
+	note_owner(sk);
+	return 1;
+}
+
+/* The process that connects may not be the one that created the socket (passed, inherited). */
+SEC("cgroup/connect4")
+int flow_stats_connect4(struct bpf_sock_addr *ctx)
+{
+	note_owner(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int flow_stats_connect6(struct bpf_sock_addr *ctx)
+{
+	note_owner(ctx->sk);
+	return 1;
 }
 
 /*

@@ -13,6 +13,7 @@ import {
 } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
+import { cgroupDirectory } from '../../core/net/cgroup';
 import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
 import { FlowTracker, type EndedFlow } from './flow-tracker';
@@ -20,6 +21,7 @@ import { clockReference, type ClockReference } from './clock';
 import { FLOW_ATTRIBUTES, FLOW_END_ATTRIBUTES, FLOW_UPDATE_ATTRIBUTES, flowAttributes, flowRecord, protocolName } from './flow-record';
 import { flushHotSlots } from './hot-slots';
 import { wordsOf } from './flow-index';
+import { decodeProcess, withProcess, type SocketProcess } from '../../core/plugin';
 
 export interface FlowStatsConfig {
   interfaces: 'auto' | string[];
@@ -34,6 +36,8 @@ export interface FlowStatsConfig {
   port_series_limit: number;
   sample_rate: number;
   filter: { include_cidrs: string[]; exclude_cidrs: string[]; include_ports: number[]; exclude_ports: number[] };
+  process_identity: boolean;
+  process_cgroup: string;
 }
 
 /** Above this fill ratio the least recently active flows end early, down to EVICT_TO. */
@@ -63,9 +67,9 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   type: 'flow_stats',
   description: 'Per-flow, per-protocol and per-port traffic in both directions, IPv4 and IPv6, with flow end records.',
   directory: __dirname,
-  attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface',
+  attaches: 'XDP (or tcx) ingress and tcx egress on each selected interface; with process_identity, cgroup sock_create and connect4/6 at process_cgroup',
   object: 'flow_stats.bpf.o',
-  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_non_ip', 'flow_stats_reasons'], ringBuffers: [] },
+  reads: { maps: ['flow_stats_flows', 'flow_stats_hot', 'flow_stats_untracked', 'flow_stats_non_ip', 'flow_stats_reasons', 'flow_stats_processes'], ringBuffers: [] },
   configSchema: schema,
   metrics: [
     { name: 'netprobe.traffic.packet.count', description: 'Packets by interface, direction, IP version and transport (every packet, tracked or not).', unit: '{packet}', kind: 'counter', attributes: TRAFFIC },
@@ -118,6 +122,13 @@ export const flowStats: ProbePlugin<FlowStatsConfig> = {
   },
 };
 
+/** The cgroup programs that note each socket's process (process_identity). */
+const PROCESS_PROGRAMS = [
+  { program: 'flow_stats_sock_create', type: 'sock_create' },
+  { program: 'flow_stats_connect4', type: 'connect4' },
+  { program: 'flow_stats_connect6', type: 'connect6' },
+] as const;
+
 /** One started instance (exported for the benchmarks, which drive collect() directly). */
 export class FlowStatsRunner {
   readonly object: ProbeObject;
@@ -138,6 +149,10 @@ export class FlowStatsRunner {
   private readonly nonIpReason: string;
   private readonly idleMs: number;
   private readonly updateMs: number;
+  /** Locally sent flows' processes (process_identity), and their last read: socket id -> raw np_process. */
+  private readonly processes?: ProbeMap;
+  private readonly processLayout?: StructLayout;
+  private processOfSocket = new Map<string, string>();
 
   /** The ingress hook used on each interface. */
   readonly ingressHooks = new Map<string, 'xdp/native' | 'tc'>();
@@ -152,6 +167,9 @@ export class FlowStatsRunner {
     spec.setKnob('ifindex_slot_mask', slots.mask);
     spec.setMaxEntries('flow_stats_non_ip', 2 * slots.size);
     for (const [ifindex, slot] of slots.slotOf) this.ifindexOfSlot.set(slot, ifindex);
+    spec.setKnob('process_identity', config.process_identity ? 1 : 0);
+    spec.setMaxEntries('flow_stats_processes', config.process_identity ? config.max_flows : 1);
+    if (!config.process_identity) for (const p of PROCESS_PROGRAMS) spec.skipProgram(p.program);
     const object = (this.object = spec.load());
 
     // Layouts come from each map's own BTF key and value types.
@@ -170,7 +188,7 @@ export class FlowStatsRunner {
       keySize: this.flows.keyLayout().size,
       portSeriesLimit: config.port_series_limit,
       ephemeralPorts: ephemeralPortRange(),
-      keyOf: (keys, at) => this.codec.decodeKey(keys, at),
+      keyOf: (keys, at) => this.decodeKey(keys, at),
       nameOf: (key) => this.peerName(key),
     });
     this.idleMs = parseDuration(config.idle_timeout);
@@ -178,6 +196,14 @@ export class FlowStatsRunner {
     loadKernelFilters(object, config.filter, {
       includeCidrs: 'flow_stats_include_cidrs', excludeCidrs: 'flow_stats_exclude_cidrs', ports: 'flow_stats_port_filter',
     }, object.enum('flow_port_bits').labels('PORT_'));
+    if (config.process_identity) {
+      this.processes = object.map('flow_stats_processes');
+      this.processLayout = this.processes.valueLayout();
+      const dir = cgroupDirectory(config.process_cgroup);
+      if (!fs.existsSync(dir)) throw new Error(`cgroup ${config.process_cgroup} not found (${dir})`);
+      // Before the egress hooks: a socket created in between would go without its process.
+      for (const p of PROCESS_PROGRAMS) host.attachCgroup(object, p.program, dir, p.type);
+    }
 
     for (const { name, index } of interfaces) {
       this.ifnames.set(index, name);
@@ -222,6 +248,10 @@ export class FlowStatsRunner {
       this.observeBatch(batch, nowMs);
       await slice.pause();
     }
+    for (const batch of this.processes?.batches(READ_BATCH) ?? []) {
+      this.readProcesses(batch);
+      await slice.pause();
+    }
     this.recordTopFlows(sink);
     await slice.pause(); // each pass below walks every flow: a slice of its own
 
@@ -249,6 +279,7 @@ export class FlowStatsRunner {
     const ref = clockReference();
     const nowMs = Math.floor(ref.epochMs);
     this.readFlows(nowMs);
+    for (const batch of this.processes?.batches() ?? []) this.readProcesses(batch);
     for (const slot of this.tracker.slots()) {
       const ended = this.tracker.end(slot, undefined, 'collector_stop');
       if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, ended.reason, ref);
@@ -265,7 +296,29 @@ export class FlowStatsRunner {
     // A CPU's last flow waits in its slot: move every slot into the table first.
     flushHotSlots(this.object, this.host.possibleCpus);
     this.tracker.beginInterval();
+    this.processOfSocket = new Map();
   }
+
+  /** Keeps one batch of flow_stats_processes as strings: only the processes of recorded flows get decoded. */
+  private readProcesses({ count, keys, values }: MapEntries): void {
+    const ks = this.processes!.keySize;
+    const vs = this.processes!.entryValueBytes;
+    for (let i = 0; i < count; i++) this.processOfSocket.set(keys.toString('latin1', i * ks, (i + 1) * ks), values.toString('latin1', i * vs, (i + 1) * vs));
+  }
+
+  /**
+   * The local process that sent a TCP/UDP flow (or received it, on the same socket),
+   * when the egress hook noted one. Kept on the flow once found: a flow outlives its
+   * entry in the kernel's LRU table.
+   */
+  private processOf(key: FlowKeyInfo): SocketProcess | undefined {
+    if (key.process || key.socketId === undefined) return key.process;
+    const raw = this.processOfSocket.get(key.socketId);
+    if (raw !== undefined) key.process = decodeProcess(this.processLayout!.decode(Buffer.from(raw, 'latin1')));
+    return key.process;
+  }
+
+  private readonly cgroupPath = (id: number) => this.host.cgroupPath(id);
 
   private readonly counters = emptyCounters(); // reused: observe() copies what it keeps
 
@@ -292,6 +345,13 @@ export class FlowStatsRunner {
     }
   }
 
+  /** A flow's key from its raw bytes, with the local socket it belongs to when processes are tracked. */
+  private decodeKey(keys: Buffer, at: number): FlowKeyInfo {
+    const key = this.codec.decodeKey(keys, at);
+    if (this.processes) key.socketId = this.codec.socketId(keys, at);
+    return key;
+  }
+
   /**
    * The remote end is the source of what was received and the destination of what was
    * sent; the tracker takes its name (published by dns) when the flow is first seen, so
@@ -303,13 +363,13 @@ export class FlowStatsRunner {
 
   private emitRecord(event: string, key: FlowKeyInfo, c: FlowCounters, reason: string | undefined, ref: ClockReference): void {
     const { attributes, body } = flowRecord(key, c, reason, ref, this.ifname(key.ifindex), key.peerName ?? this.peerName(key));
-    this.host.emitEvent(event, attributes, body);
+    this.host.emitEvent(event, withProcess(attributes, this.processOf(key), this.cgroupPath), body);
   }
 
   private recordTopFlows(sink: MetricSink): void {
     const { top, rest } = this.tracker.top(this.config.top_flows);
     for (const f of top) {
-      const attrs = flowAttributes(f.key, this.ifname(f.key.ifindex), f.key.peerName ?? this.peerName(f.key));
+      const attrs = withProcess(flowAttributes(f.key, this.ifname(f.key.ifindex), f.key.peerName ?? this.peerName(f.key)), this.processOf(f.key), this.cgroupPath);
       sink.record('netprobe.flow.io', attrs, f.intervalBytes);
       sink.record('netprobe.flow.packet.count', attrs, f.intervalPackets);
     }

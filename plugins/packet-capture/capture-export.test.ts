@@ -12,25 +12,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
-import { capturedJson, capturedLogRecords, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { attr, capturedLogRecords, latestMetrics, total as value } from '../../test/helpers/otlp-json';
 import { linksOfProgram } from '../../test/helpers/bpftool';
 
-type AnyValue = { stringValue?: string; intValue?: string | number };
-interface KeyValue { key: string; value: AnyValue }
-interface Metric { name: string; sum?: { dataPoints: Array<{ attributes: KeyValue[]; asInt?: string | number }> } }
-
-const attr = (list: KeyValue[], key: string): AnyValue | undefined => list.find((kv) => kv.key === key)?.value;
-
-function latestMetrics(dir: string): Metric[] {
-  const all = capturedJson(dir, 'metrics') as Array<{ resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Metric[] }> }> }>;
-  return (all.at(-1)?.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
-}
-
-function value(metrics: Metric[], name: string, match: Record<string, string> = {}): number {
-  return (metrics.find((m) => m.name === name)?.sum?.dataPoints ?? [])
-    .filter((p) => Object.entries(match).every(([k, v]) => attr(p.attributes, k)?.stringValue === v))
-    .reduce((a, p) => a + Number(p.asInt), 0);
-}
 
 test('netprobe run: rate-limited packet log records over OTLP, outcome counts, pcap-ng file, detach on SIGTERM', async (t) => {
   if (!kernelTestsPossible(t)) return;

@@ -16,6 +16,7 @@ import { TestNet } from '../../test/helpers/netns';
 import { exited, sleep, until } from '../../test/helpers/collector';
 import { cliPath } from '../../test/helpers/paths';
 import { readPcap, type PcapPacket } from '../../test/helpers/pcap';
+import { patience } from '../../test/helpers/slowdown';
 import { frame } from '../../test/helpers/packets';
 
 const SNAPLEN = 200;
@@ -74,7 +75,7 @@ test('netprobe capture writes exactly what tcpdump captures: bytes, lengths, dir
   traffic(net);
   // The last packets reach both captures (without --immediate-mode, tcpdump would hold up to a
   // second of packets in a ring block and lose them on SIGINT).
-  await sleep(500);
+  await sleep(patience(500));
   capture.kill('SIGINT');
   tcpdump.kill('SIGINT');
   assert.equal(await exited(capture), 0, captureLog());
@@ -163,7 +164,7 @@ test('a full disk: the error is clear, every packet not written is counted, noth
   const capture = net.spawn(net.nsA, [process.execPath, cliPath, 'capture', '-i', net.vA, '-w', path.join(dir, 'full.pcapng')]);
   const log = await started(capture, /listening on/, 'netprobe capture');
   net.sendUdp(new Array(200).fill(1000)); // about 200 KiB of frames for a 64 KiB disk
-  const code = await Promise.race([exited(capture), sleep(10_000).then(() => 'still running')]);
+  const code = await Promise.race([exited(capture), sleep(patience(10_000)).then(() => 'still running')]);
   if (code === 'still running') capture.kill('SIGINT');
   assert.equal(code, 1, log());
   assert.match(log(), /writing the capture to .*full\.pcapng failed: ENOSPC \(no space left on the device\)/);

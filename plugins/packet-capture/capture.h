@@ -52,6 +52,7 @@ struct capture_count {
 
 /* The budget's current one-second window, shared by every CPU. */
 struct capture_budget {
+	struct bpf_spin_lock lock; /* a lock, not atomics: fetch-and-add and cmpxchg need 5.12 */
 	__u64 window_start;      /* bpf_ktime_get_ns() when the window opened */
 	__u64 packets;           /* admitted in this window */
 	__u64 bytes;             /* captured bytes admitted in this window */

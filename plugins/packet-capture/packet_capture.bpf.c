@@ -69,7 +69,7 @@ struct {
  */
 struct capture_scratch {
 	struct capture_event event;
-	__u8 data[CAPTURE_SNAPLEN_MAX];
+	__u8 data[CAPTURE_SNAPLEN_MAX + 1]; /* + 1: the verifier's bound of copy below is 1..65536 */
 };
 
 struct {
@@ -299,29 +299,31 @@ static __always_inline int matches(struct __sk_buff *skb)
 }
 
 /*
- * One-second windows shared by every CPU. The CPU that sees a window expire opens
- * the next one (compare-and-swap, so only one does); counts racing with the reset
- * may land in either window. Returns the outcome for an over-budget packet, or
+ * One-second windows shared by every CPU, under the budget's spin lock (5.1+; the atomics
+ * that would do without it, fetch-and-add and compare-and-swap, are refused before 5.12).
+ * Every packet counts in its window, over budget or not; bytes count once the packet is
+ * within the packet budget. Returns the outcome for an over-budget packet, or
  * CAPTURE_CAPTURED when it fits.
  */
 static __always_inline __u32 spend_budget(__u64 now, __u32 bytes)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, outcome = CAPTURE_CAPTURED;
 	struct capture_budget *b = bpf_map_lookup_elem(&capture_budget, &zero);
-	__u64 start;
 
 	if (!b)
 		return CAPTURE_CAPTURED;
-	start = b->window_start;
-	if (now - start >= NSEC_PER_SEC && __sync_val_compare_and_swap(&b->window_start, start, now) == start) {
+	bpf_spin_lock(&b->lock);
+	if (now - b->window_start >= NSEC_PER_SEC) {
+		b->window_start = now;
 		b->packets = 0;
 		b->bytes = 0;
 	}
-	if (max_packets_per_second && __sync_fetch_and_add(&b->packets, 1) >= max_packets_per_second)
-		return CAPTURE_OVER_PACKET_BUDGET;
-	if (max_bytes_per_second && __sync_fetch_and_add(&b->bytes, bytes) + bytes > max_bytes_per_second)
-		return CAPTURE_OVER_BYTE_BUDGET;
-	return CAPTURE_CAPTURED;
+	if (max_packets_per_second && b->packets++ >= max_packets_per_second)
+		outcome = CAPTURE_OVER_PACKET_BUDGET;
+	else if (max_bytes_per_second && (b->bytes += bytes) > max_bytes_per_second)
+		outcome = CAPTURE_OVER_BYTE_BUDGET;
+	bpf_spin_unlock(&b->lock);
+	return outcome;
 }
 
 static __always_inline void count(__u32 outcome, __u32 len)
@@ -371,6 +373,14 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 		count(CAPTURE_COPY_FAILED, len);
 		return TC_ACT_UNSPEC;
 	}
+	/*
+	 * The verifiers of 5.10 and 6.1 learn nothing from "copy == 0" above and refuse a size
+	 * that may be 0 (EACCES): the same value, rebuilt in a form every verifier bounds to
+	 * 1..CAPTURE_SNAPLEN_MAX + 1 (as dns does).
+	 */
+	_Static_assert(CAPTURE_SNAPLEN_MAX == 0xffff, "the mask below is CAPTURE_SNAPLEN_MAX");
+	asm volatile("" : "+r"(copy));
+	copy = ((copy - 1) & CAPTURE_SNAPLEN_MAX) + 1;
 	s->event.timestamp = now;
 	s->event.ifindex = skb->ifindex;
 	s->event.len = len;

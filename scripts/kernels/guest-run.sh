@@ -19,7 +19,7 @@ ip link set lo up
 hostname netprobe-guest 2>/dev/null
 cd "$repo" || { result "suite=boot status=fail reason=no-repo"; echo o > /proc/sysrq-trigger; }
 btf=no; [ -e /sys/kernel/btf/vmlinux ] && btf=yes
-result "suite=boot status=pass kernel=$(uname -r) btf=$btf node=$(node --version) cpus=$(nproc)"
+result "suite=boot status=pass kernel=$(uname -r) btf=$btf node=$(node --version) cpus=$(nproc) uptime=$(cut -d. -f1 /proc/uptime)"
 
 while read -r name limit cmd; do
   [ -n "$name" ] || continue

@@ -29,6 +29,13 @@ export class TestCgroup {
     return cgroup;
   }
 
+  /** A cgroup below this one (removed by the caller before this one). */
+  child(name: string): TestCgroup {
+    const child = new TestCgroup(`${this.path}/${name}`, path.join(this.dir, name));
+    fs.mkdirSync(child.dir);
+    return child;
+  }
+
   /** Runs a command in namespace `ns`, inside this cgroup, and returns its stdout. */
   exec(net: TestNet, ns: string, args: string[], input?: string): string {
     return net.execKeepingMounts(ns, ['sh', '-c', ENTER, this.dir, ...args], input);

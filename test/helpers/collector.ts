@@ -85,11 +85,3 @@ export function capturedJson(dir: string, signal: 'logs' | 'metrics'): unknown[]
   return fs.readdirSync(dir).filter((f) => f.includes(`v1_${signal}`)).sort((a, b) => parseInt(a) - parseInt(b))
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown);
 }
-
-export interface OtlpJsonLogRecord { eventName?: string; attributes: Array<{ key: string; value: Record<string, unknown> }>; body?: Record<string, unknown> }
-
-/** Every log record in the captured OTLP/HTTP JSON logs requests, in arrival order. */
-export function capturedLogRecords(dir: string): OtlpJsonLogRecord[] {
-  return (capturedJson(dir, 'logs') as Array<{ resourceLogs: Array<{ scopeLogs: Array<{ logRecords: OtlpJsonLogRecord[] }> }> }>)
-    .flatMap((r) => r.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
-}
