@@ -16,10 +16,11 @@ import { parseCidr } from '../../core/net/address';
 import { cgroupDirectory } from '../../core/net/cgroup';
 import { planSlots } from '../../core/net/ifindex-slots';
 import { FlowCodec, emptyCounters, type FlowKeyInfo, type FlowCounters } from './flow-codec';
-import { FlowTracker, type EndedFlow, type TrackedFlow } from './flow-tracker';
+import { FlowTracker, type EndedFlow } from './flow-tracker';
 import { clockReference, type ClockReference } from './clock';
 import { FLOW_ATTRIBUTES, FLOW_END_ATTRIBUTES, FLOW_UPDATE_ATTRIBUTES, flowAttributes, flowRecord, protocolName } from './flow-record';
 import { flushHotSlots } from './hot-slots';
+import { wordsOf } from './flow-index';
 import { decodeProcess, withProcess, type SocketProcess } from '../../core/plugin';
 
 export interface FlowStatsConfig {
@@ -45,7 +46,7 @@ const EVICT_TO = 0.8;
 /** Flows ended (one syscall each) per interval at most; the rest wait for the next one. */
 const END_BUDGET = 20_000;
 /** Entries per read syscall: also the unit of work between yields to the event loop. */
-const READ_BATCH = 1024;
+export const READ_BATCH = 1024;
 
 const IFACE = ['network.interface.name', 'network.io.direction'] as const;
 const TRAFFIC = [...IFACE, 'network.type', 'network.transport'] as const;
@@ -183,7 +184,13 @@ export class FlowStatsRunner {
     this.parseReasons = object.enum('flow_reason').labels('FLOW_', ['FLOW_REASON_MAX']);
     this.untrackedReasons = object.enum('untracked_reason').labels('UNTRACKED_');
     this.nonIpReason = this.untrackedReasons.name(object.enum('untracked_reason').value('UNTRACKED_NON_IP'));
-    this.tracker = new FlowTracker(config.port_series_limit, ephemeralPortRange());
+    this.tracker = new FlowTracker({
+      keySize: this.flows.keyLayout().size,
+      portSeriesLimit: config.port_series_limit,
+      ephemeralPorts: ephemeralPortRange(),
+      keyOf: (keys, at) => this.decodeKey(keys, at),
+      nameOf: (key) => this.peerName(key),
+    });
     this.idleMs = parseDuration(config.idle_timeout);
     this.updateMs = parseDuration(config.update_interval);
     loadKernelFilters(object, config.filter, {
@@ -255,8 +262,8 @@ export class FlowStatsRunner {
     const excess = this.tracker.size - ending.size - Math.floor(EVICT_TO * this.flows.maxEntries);
     const pressured = this.tracker.size > EVICT_ABOVE * this.flows.maxEntries;
     const evict = pressured ? this.tracker.leastRecent(Math.min(excess, END_BUDGET - ending.size), ending) : [];
-    await this.endFlows([...ending], 'idle', nowMs, ref, slice);
-    await this.endFlows(evict, 'evicted', nowMs, ref, slice);
+    await this.endFlows([...ending], 'idle', ref, slice);
+    await this.endFlows(evict, 'evicted', ref, slice);
     await slice.pause();
     for (const f of this.tracker.dueForUpdate(nowMs, this.updateMs)) this.emitRecord('netprobe.flow.update', f.key, f.counters, undefined, ref);
 
@@ -273,8 +280,8 @@ export class FlowStatsRunner {
     const nowMs = Math.floor(ref.epochMs);
     this.readFlows(nowMs);
     for (const batch of this.processes?.batches() ?? []) this.readProcesses(batch);
-    for (const id of this.tracker.ids()) {
-      const ended = this.tracker.end(id, undefined, 'collector_stop', nowMs);
+    for (const slot of this.tracker.slots()) {
+      const ended = this.tracker.end(slot, undefined, 'collector_stop');
       if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, ended.reason, ref);
     }
   }
@@ -316,39 +323,40 @@ export class FlowStatsRunner {
   private readonly counters = emptyCounters(); // reused: observe() copies what it keeps
 
   private observeBatch({ count, keys, values }: MapEntries, nowMs: number): void {
-    const ks = this.flows.keySize;
+    const keyWords = this.flows.keySize >> 2;
     const vs = this.flows.entryValueBytes;
+    const { valueStride, cpus } = this.flows;
     const counters = this.counters;
+    const words = wordsOf(keys);
     for (let i = 0; i < count; i++) {
-      const base = i * ks;
-      this.codec.decodeValue(values, i * vs, this.flows.valueStride, this.flows.cpus, counters);
-      this.tracker.observe(keys.toString('latin1', base, base + ks), counters, () => this.firstSight(keys, base), nowMs);
+      this.codec.decodeValue(values, i * vs, valueStride, cpus, counters);
+      this.tracker.observe(words, i * keyWords, counters, nowMs);
     }
   }
 
   /** One syscall per flow (up to END_BUDGET of them): yields between slices. */
-  private async endFlows(ids: string[], reason: EndedFlow['reason'], nowMs: number, ref: ClockReference, slice: TimeSlice): Promise<void> {
-    for (const id of ids) {
+  private async endFlows(slots: number[], reason: EndedFlow['reason'], ref: ClockReference, slice: TimeSlice): Promise<void> {
+    for (const slot of slots) {
       await slice.pause();
-      const raw = this.flows.lookupAndDelete(Buffer.from(id, 'latin1'));
+      const raw = this.flows.lookupAndDelete(this.tracker.keyBytes(slot));
       const final: FlowCounters | undefined = raw ? this.codec.decodeValue(raw, 0, this.flows.valueStride, this.flows.cpus) : undefined;
-      const ended = this.tracker.end(id, final, reason, nowMs);
+      const ended = this.tracker.end(slot, final, reason);
       if (ended) this.emitRecord('netprobe.flow.end', ended.key, ended.counters, reason, ref);
     }
   }
 
-  /**
-   * The remote end is the source of what was received and the destination of what was
-   * sent; its name (published by dns) is taken when the flow is first seen, so a flow
-   * that outlives the name's TTL keeps it.
-   */
-  private firstSight(keys: Buffer, base: number): FlowKeyInfo {
-    const key = this.codec.decodeKey(keys, base);
-    key.peerName = this.peerName(key);
-    if (this.processes) key.socketId = this.codec.socketId(keys, base);
+  /** A flow's key from its raw bytes, with the local socket it belongs to when processes are tracked. */
+  private decodeKey(keys: Buffer, at: number): FlowKeyInfo {
+    const key = this.codec.decodeKey(keys, at);
+    if (this.processes) key.socketId = this.codec.socketId(keys, at);
     return key;
   }
 
+  /**
+   * The remote end is the source of what was received and the destination of what was
+   * sent; the tracker takes its name (published by dns) when the flow is first seen, so
+   * a flow that outlives the name's TTL keeps it.
+   */
   private peerName(key: FlowKeyInfo): string | undefined {
     return this.host.facts.addressNames.lookup(key.direction === 'receive' ? key.src : key.dst);
   }
@@ -360,7 +368,7 @@ export class FlowStatsRunner {
 
   private recordTopFlows(sink: MetricSink): void {
     const { top, rest } = this.tracker.top(this.config.top_flows);
-    for (const f of top as TrackedFlow[]) {
+    for (const f of top) {
       const attrs = withProcess(flowAttributes(f.key, this.ifname(f.key.ifindex), f.key.peerName ?? this.peerName(f.key)), this.processOf(f.key), this.cgroupPath);
       sink.record('netprobe.flow.io', attrs, f.intervalBytes);
       sink.record('netprobe.flow.packet.count', attrs, f.intervalPackets);
