@@ -175,7 +175,7 @@ export const suites: BenchSuite[] = [
             if (i % 2 === 0) values.writeUInt32LE(0xffff0000, base + addr.offset + 8); // IPv4-mapped
           }
           map.updateBatch(keys, values);
-          const table = new ConnectionTable(map, decoder.states);
+          const table = new ConnectionTable(map, decoder);
           const runs = ctx.quick ? 3 : 15;
           const read = summarize(timePerItem(runs, 1, () => map.readAll()).map((ns) => ns / 1e6));
           const stalls: StallRun[] = [];

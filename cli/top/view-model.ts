@@ -164,8 +164,8 @@ function tcpBlocks(s: NetworkSummary): Block[] {
   return [
     { kind: 'text', lines: [tcpLine(s.tcp)] },
     {
-      kind: 'table', id: 'tcp-retransmits', grow: true, empty: 'no retransmissions in connections closed in the last minute',
-      columns: [{ header: 'PEER (closed, last minute)', align: 'left', width: 30, flex: true, maxWidth: 48 }, { header: 'RETRANS', align: 'right', width: 9 }, { header: 'CONNS', align: 'right', width: 7 }],
+      kind: 'table', id: 'tcp-retransmits', grow: true, empty: 'no retransmissions in open connections or ones closed in the last minute',
+      columns: [{ header: 'PEER (open or closed, 1 min)', align: 'left', width: 30, flex: true, maxWidth: 48 }, { header: 'RETRANS', align: 'right', width: 9 }, { header: 'CONNS', align: 'right', width: 7 }],
       rows: s.tcp.topRetransmitters.map((r) => [r.peer, String(r.retransmits), String(r.connections)]),
     },
   ];

@@ -166,3 +166,28 @@ test('kernel cost: runs per second, ns per run and CPU share from the growth of 
   assert.equal(idle.kernel!.programs[0]!.nsPerRun, undefined, 'no runs: no average');
   assert.equal(idle.kernel!.programs[0]!.cpuShare, 0);
 });
+
+test('TCP retransmitters: open connections (conntrack\'s gauge) join the closed ones, a connection counted once', () => {
+  const s = new NetworkSummarizer();
+  const conn = (clientPort: number, server: string) => ({ 'netprobe.connection.role': 'client', 'client.address': '10.0.0.1', 'client.port': clientPort, 'server.address': server, 'server.port': 443 });
+  const live = (retransmits: Array<[number, string, number]>): SummaryPoint[] => [
+    { metric: 'system.network.connection.count', attributes: { 'network.connection.state': 'established', 'network.type': 'ipv4' }, value: retransmits.length },
+    ...retransmits.map(([port, server, n]) => ({ metric: 'netprobe.tcp.connection.retransmits', attributes: { ...conn(port, server), ...(server === '10.9.9.9' ? { 'netprobe.peer.name': 'nine.test' } : {}) }, value: n })),
+  ];
+  s.update([{ probeId: 'conntrack', points: live([]) }], 0);
+  // Open only: listed while open.
+  let t = s.update([{ probeId: 'conntrack', points: live([[40001, '10.9.9.9', 3], [40002, '10.8.8.8', 5]]) }], 1000)!.tcp!;
+  assert.deepEqual(t.topRetransmitters, [{ peer: '10.8.8.8', retransmits: 5, connections: 1 }, { peer: 'nine.test 10.9.9.9', retransmits: 3, connections: 1 }]);
+  // 40001 closed with 4 (one more since the last walk) but the walk still saw it with 3: counted once, the larger.
+  s.event('netprobe.tcp.connection.closed', { ...conn(40001, '10.9.9.9'), 'netprobe.peer.name': 'nine.test', 'netprobe.connection.retransmits': 4 }, 1500);
+  // Another connection to the same peer closed earlier in the minute: a second connection of that peer.
+  s.event('netprobe.tcp.connection.closed', { ...conn(40003, '10.9.9.9'), 'netprobe.peer.name': 'nine.test', 'netprobe.connection.retransmits': 2 }, 1500);
+  t = s.update([{ probeId: 'conntrack', points: live([[40001, '10.9.9.9', 3], [40002, '10.8.8.8', 5]]) }], 2000)!.tcp!;
+  assert.deepEqual(t.topRetransmitters, [{ peer: 'nine.test 10.9.9.9', retransmits: 6, connections: 2 }, { peer: '10.8.8.8', retransmits: 5, connections: 1 }]);
+  // Next walk: 40001 is gone from the table, 40002 retransmitted more; the closed ones stay for the minute.
+  t = s.update([{ probeId: 'conntrack', points: live([[40002, '10.8.8.8', 7]]) }], 3000)!.tcp!;
+  assert.deepEqual(t.topRetransmitters, [{ peer: '10.8.8.8', retransmits: 7, connections: 1 }, { peer: 'nine.test 10.9.9.9', retransmits: 6, connections: 2 }]);
+  // A minute later only what is open remains.
+  t = s.update([{ probeId: 'conntrack', points: live([[40002, '10.8.8.8', 7]]) }], 62_000)!.tcp!;
+  assert.deepEqual(t.topRetransmitters, [{ peer: '10.8.8.8', retransmits: 7, connections: 1 }]);
+});

@@ -76,7 +76,7 @@ export interface TcpSummary {
   retransmitsPerS: number;
   rttP50S?: number;
   rttP99S?: number;
-  /** Closed connections of the last minute with the most retransmissions, by peer. */
+  /** Connections open now or closed in the last minute with the most retransmissions, by peer. */
   topRetransmitters: Array<{ peer: string; retransmits: number; connections: number }>;
 }
 
@@ -147,7 +147,7 @@ export class NetworkSummarizer {
   private previousDrops: DropCounters | undefined;
   private previousCost = new Map<string, KernelCost>();
   private events: Ev[] = [];
-  private retransmitted: Array<{ at: number; peer: string; retransmits: number }> = [];
+  private retransmitted: Array<{ at: number; peer: string; connection?: string; retransmits: number }> = [];
   /** Records not kept because the last minute had too many; they only miss from the slowest/failing lists. */
   eventsSkipped = 0;
 
@@ -156,10 +156,7 @@ export class NetworkSummarizer {
     if (name === 'netprobe.tcp.connection.closed' || name === 'netprobe.tcp.connect.failed') {
       const retransmits = Number(attributes['netprobe.connection.retransmits'] ?? 0);
       if (retransmits > 0) {
-        const role = attributes['netprobe.connection.role'];
-        const address = String((role === 'server' ? attributes['client.address'] : attributes['server.address'] ?? attributes['network.peer.address']) ?? '?');
-        const name = attributes['netprobe.peer.name'];
-        this.retransmitted.push({ at, peer: typeof name === 'string' ? `${name} ${address}` : address, retransmits });
+        this.retransmitted.push({ at, ...retransmitter(attributes), retransmits });
         if (this.retransmitted.length > MAX_WINDOW_EVENTS) this.retransmitted.shift();
       }
     }
@@ -303,8 +300,18 @@ export class NetworkSummarizer {
     }
     const perS = (metric: string) => of(metric).reduce((n, s) => n + delta(s), 0) / intervalS;
     const rtt = histogramQuantiles(of('netprobe.tcp.rtt'), before);
+    // A connection is counted once: open now (conntrack's gauge) or closed in the last minute. When
+    // it shows as both (it closed between the table walk and its record), the larger count is the later.
+    const byConnection = new Map<string, { peer: string; retransmits: number }>();
+    const merge = (r: { peer: string; connection?: string; retransmits: number }) => {
+      const key = r.connection ?? `\u0000${byConnection.size}`;
+      const known = byConnection.get(key);
+      if (!known || r.retransmits > known.retransmits) byConnection.set(key, r);
+    };
+    for (const r of this.retransmitted) merge(r);
+    for (const s of of('netprobe.tcp.connection.retransmits')) merge({ ...retransmitter(s.attributes), retransmits: s.value as number });
     const byPeer = new Map<string, { peer: string; retransmits: number; connections: number }>();
-    for (const r of this.retransmitted) {
+    for (const r of byConnection.values()) {
       const e = byPeer.get(r.peer) ?? { peer: r.peer, retransmits: 0, connections: 0 };
       e.retransmits += r.retransmits;
       e.connections++;
@@ -328,6 +335,21 @@ type Series = SummaryPoint & { key: string };
 type Of = (metric: string) => Series[];
 type Delta = (s: Series) => number;
 type Previous = ReadonlyMap<string, number | HistogramValue>;
+
+/**
+ * Who a connection record or series is about: the peer as shown (with its DNS name when known) and
+ * the connection's endpoints, which conntrack's close records and its live gauge name alike.
+ */
+function retransmitter(a: Attributes): { peer: string; connection?: string } {
+  const role = a['netprobe.connection.role'];
+  const address = String((role === 'server' ? a['client.address'] : a['server.address'] ?? a['network.peer.address']) ?? '?');
+  const name = a['netprobe.peer.name'];
+  // Without ports the record cannot be matched to a series: it stands for a connection of its own.
+  const connection = a['client.port'] === undefined && a['network.local.port'] === undefined ? undefined
+    : ['client.address', 'client.port', 'server.address', 'server.port', 'network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port']
+      .map((k) => String(a[k] ?? '')).join('|');
+  return { peer: typeof name === 'string' ? `${name} ${address}` : address, connection };
+}
 
 function attributeKey(a: Attributes): string {
   return Object.keys(a).sort().map((k) => `${k}=${String(a[k])}`).join('\u0001');

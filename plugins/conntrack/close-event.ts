@@ -96,7 +96,7 @@ export class CloseEventDecoder {
  * source/destination (per packet) cannot. A pre-existing connection's role is
  * unknown, so it gets network.local.* and network.peer.* instead.
  */
-export function endpointAttributes(c: ClosedConnection): Attributes {
+export function endpointAttributes(c: Pick<ClosedConnection, 'role' | 'local' | 'localPort' | 'peer' | 'peerPort'>): Attributes {
   if (c.role === 'client') {
     return { 'client.address': c.local.text, 'client.port': c.localPort, 'server.address': c.peer.text, 'server.port': c.peerPort };
   }

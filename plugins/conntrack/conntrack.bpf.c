@@ -407,6 +407,11 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
 
 			if (role < CONNTRACK_ROLES)
 				COUNT(retransmits[role], ops->args[1]);
+			/*
+			 * A plain add: sock_ops callbacks for one socket run under its
+			 * socket lock, so two never race on the same entry.
+			 */
+			c->retransmits += ops->args[1];
 		}
 		break;
 	case BPF_SOCK_OPS_RTT_CB:

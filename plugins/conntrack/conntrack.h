@@ -58,7 +58,7 @@ struct conntrack_conn {
 	enum conntrack_tcp_state state;
 	enum conntrack_role role;
 	__u32 srtt_us;               /* latest smoothed RTT, microseconds */
-	__u32 pad2;
+	__u32 retransmits;           /* segments retransmitted since tracked (picked up: since pick-up) */
 	/* The socket's byte counters when it opened (the active side's count its SYN); 0 if pre-existing. */
 	__u64 acked_at_open;
 	__u64 received_at_open;

@@ -18,6 +18,7 @@ import { startServer, runClient, failingConnect, holdConnections, type Exchange 
 import { CLOSED_EVENT, FAILED_EVENT } from './plugin';
 import { patience } from '../../test/helpers/slowdown';
 import { until } from '../../test/helpers/collector';
+import { NetworkSummarizer } from '../../core/summary/network-summary';
 
 /** How far a measured duration may exceed the time the test held the connection (shared, noisy machine). */
 const DURATION_SLACK_S = patience(1000) / 1000; // the kernel's clock: longer under emulation
@@ -201,6 +202,65 @@ test('open connections are counted by state and network type while they are open
   const after = await harness.collect();
   assert.equal(value(after, 'system.network.connection.count', { 'network.connection.state': 'established', 'network.type': 'ipv4' }), 0, 'drops to 0, stays reported');
   assert.equal(value(after, 'system.network.connection.count', { 'network.connection.state': 'established', 'network.type': 'ipv6' }), 0);
+  await harness.stop();
+});
+
+/** One connection that sends 20,000 bytes per line on stdin and ends with stdin; prints `up <local port>`. */
+const STREAMING_CLIENT = `
+const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+s.on('connect', () => console.log('up ' + s.localPort));
+process.stdin.on('data', () => s.write(Buffer.alloc(20000, 0x61)));
+process.stdin.on('end', () => s.end());
+s.on('error', () => {});`;
+
+test('an open connection that retransmits is reported while open, with the namespace\'s own retransmit count', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const s = setup(t);
+  const port = 7012;
+  await startServer(s.net, s.cgroup, s.net.nsB, s.net.ipB, port);
+  const harness = await startProbe(s);
+  const client = s.cgroup.spawn(s.net, s.net.nsA, [process.execPath, '-e', STREAMING_CLIENT, s.net.ipB, String(port)]);
+  t.after(() => client.kill());
+  let out = '';
+  client.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const clientPort = Number(await until('the client to connect', 5000, () => /up (\d+)/.exec(out)?.[1]));
+  const counted = retransmissionsSince(s);
+  // The server's side drops the client's segments for a while: the client retransmits them (RTO, backing off).
+  const rule = ['INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP'];
+  s.net.exec(s.net.nsB, ['iptables', '-I', ...rule]);
+  client.stdin!.write('send\n');
+  await new Promise((r) => setTimeout(r, patience(1500)));
+  s.net.exec(s.net.nsB, ['iptables', '-D', ...rule]);
+  const live = (points: Point[], role: string) => points
+    .filter((p) => p.metric === 'netprobe.tcp.connection.retransmits' && p.attributes['netprobe.connection.role'] === role && p.attributes['client.port'] === clientPort);
+  const sum = (points: Point[], role: string) => live(points, role).reduce((n, p) => n + (p.value as number), 0);
+  // Retransmissions go on (backed off) after the rule is gone: wait until the kernel's count and ours agree.
+  let points: Point[] = [];
+  let kernel = counted();
+  const deadline = Date.now() + patience(10_000);
+  do {
+    await new Promise((r) => setTimeout(r, 200));
+    points = await harness.collect();
+    kernel = counted();
+  } while (Date.now() < deadline && !(kernel.client > 0 && sum(points, 'client') === kernel.client && sum(points, 'server') === kernel.server));
+  t.diagnostic(`retransmits: client ${kernel.client}, server ${kernel.server} (RetransSegs); reported ${sum(points, 'client')}, ${sum(points, 'server')}`);
+  assert.ok(kernel.client > 0, 'dropping its segments made the client retransmit');
+  assert.equal(value(points, 'system.network.connection.count', { 'network.connection.state': 'established', 'network.type': 'ipv4' }), 2, 'the connection is still open');
+  const [row] = live(points, 'client');
+  assert.ok(row, 'the open connection is reported');
+  assert.deepEqual({ ...row.attributes }, {
+    'network.transport': 'tcp', 'network.type': 'ipv4', 'netprobe.connection.role': 'client',
+    'client.address': s.net.ipA, 'client.port': clientPort, 'server.address': s.net.ipB, 'server.port': port,
+  });
+  assert.equal(row.value, kernel.client, 'retransmits of the open client connection against the namespace\'s RetransSegs');
+  assert.equal(sum(points, 'server'), kernel.server, 'server retransmits against its namespace\'s RetransSegs');
+  // What netprobe top shows: the summary lists the peer while the connection is open.
+  const summarizer = new NetworkSummarizer();
+  summarizer.update([{ probeId: 'conntrack', points }], 1000);
+  const summary = summarizer.update([{ probeId: 'conntrack', points }], 2000);
+  const top = summary!.tcp!.topRetransmitters.find((r) => r.peer === s.net.ipB);
+  assert.deepEqual(top, { peer: s.net.ipB, retransmits: kernel.client, connections: 1 });
+  client.stdin!.end();
   await harness.stop();
 });
 

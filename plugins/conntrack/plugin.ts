@@ -11,7 +11,7 @@ import {
   BpfLoadError, NetprobeError, withProcess, type Attributes, type ConfigIssue, type EnumLabels, type MetricSink, type ProbeMap, type ProbeObject, type ProbePlugin,
 } from '../../core/plugin';
 import { cgroupDirectory } from '../../core/net/cgroup';
-import { CloseEventDecoder, CLOSED_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, failedAttributes, failedSummary, withPeerName } from './close-event';
+import { CloseEventDecoder, CLOSED_ATTRIBUTES, ENDPOINT_ATTRIBUTES, FAILED_ATTRIBUTES, closedAttributes, closedSummary, endpointAttributes, failedAttributes, failedSummary, withPeerName } from './close-event';
 import { ConnectionTable } from './table';
 import { HistogramSet } from './histogram';
 
@@ -32,6 +32,8 @@ export const FAILED_EVENT = 'netprobe.tcp.connect.failed';
 const ROLE = 'netprobe.connection.role';
 const REASON = 'netprobe.connection.close_reason';
 const TRANSPORT = 'network.transport';
+/** Live connections reported per collection in netprobe.tcp.connection.retransmits: the busiest only, so series stay few. */
+export const TOP_RETRANSMITTING_CONNECTIONS = 10;
 
 
 /** Depth below the root: `/` is 0, `/a/b` is 2. */
@@ -60,6 +62,7 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
     { name: 'netprobe.tcp.connect.failed', description: 'connect() attempts that never reached ESTABLISHED.', unit: '{connection}', kind: 'counter', attributes: [TRANSPORT, REASON] },
     { name: 'netprobe.tcp.connection.preexisting', description: 'Connections open before the probe started, picked up when they next acted.', unit: '{connection}', kind: 'counter', attributes: [TRANSPORT] },
     { name: 'netprobe.tcp.retransmits', description: 'Segments retransmitted on tracked connections.', unit: '{segment}', kind: 'counter', attributes: [TRANSPORT, ROLE] },
+    { name: 'netprobe.tcp.connection.retransmits', description: `Segments retransmitted so far by each open connection, for the ${TOP_RETRANSMITTING_CONNECTIONS} open connections with the most (none without retransmits).`, unit: '{segment}', kind: 'gauge', attributes: [TRANSPORT, 'network.type', ...ENDPOINT_ATTRIBUTES, ROLE, 'netprobe.peer.name'] },
     { name: 'netprobe.tcp.connection.duration', description: 'Duration of closed connections (from connect() or accept to close).', unit: 's', kind: 'histogram', valueType: 'double', attributes: [TRANSPORT, ROLE, REASON] },
     { name: 'netprobe.tcp.rtt', description: 'Smoothed round-trip time of closed connections, at close.', unit: 's', kind: 'histogram', valueType: 'double', attributes: [TRANSPORT, ROLE] },
     { name: 'netprobe.conntrack.table.insert_failed', description: 'Connections not tracked because the kernel table refused them.', unit: '{connection}', kind: 'counter', attributes: ['netprobe.conntrack.failure'] },
@@ -141,7 +144,7 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
         decoder = new CloseEventDecoder(object);
         ({ roles, reasons } = decoder);
         stats = object.map('conntrack_stats'); // value: struct conntrack_stats, from the map's BTF
-        table = new ConnectionTable(object.map('conntrack_table'), decoder.states);
+        table = new ConnectionTable(object.map('conntrack_table'), decoder);
         host.consumeRingBuffer(object, 'conntrack_events', onRecord);
         if (config.process_identity) {
           // Before sock_ops: a connection that starts in between would miss its process.
@@ -161,8 +164,13 @@ export const conntrack: ProbePlugin<ConntrackConfig> = {
       },
 
       async collect(sink: MetricSink) {
-        for (const open of await table.countOpen()) {
+        const scan = await table.scan(TOP_RETRANSMITTING_CONNECTIONS);
+        for (const open of scan.open) {
           sink.record('system.network.connection.count', { 'network.connection.state': open.state, [TRANSPORT]: 'tcp', 'network.type': open.type }, open.count);
+        }
+        for (const c of scan.retransmitting) {
+          const attrs = { [TRANSPORT]: 'tcp', 'network.type': c.local.type, ...endpointAttributes(c), [ROLE]: c.role };
+          sink.record('netprobe.tcp.connection.retransmits', withPeerName(attrs, host.facts.addressNames.lookup(c.peer.text)), c.retransmits);
         }
         const s = stats.readDecoded()[0]!.value;
         const opened = s.opened as number[];
