@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import { libbpf, describeErrno } from './libbpf';
-import { encodeOpts, bpfLinkCreateOpts, bpfTcHook, bpfTcOpts, BPF_TC_INGRESS, BPF_TC_EGRESS } from './libbpf-opts';
 import { NetprobeError } from '../errors';
 
 const BPF_XDP = 37;
@@ -40,9 +39,12 @@ export class BpfLink implements Attached {
   }
 }
 
-/** bpf_link_create_opts with only `flags` set. */
+/** bpf_link_create_opts with only `sz` and `flags` set (libbpf accepts a shorter struct). */
 function linkOpts(flags: number): Buffer {
-  return encodeOpts(bpfLinkCreateOpts, { flags });
+  const opts = Buffer.alloc(16);
+  opts.writeBigUInt64LE(16n, 0);
+  opts.writeUInt32LE(flags, 8);
+  return opts;
 }
 
 export function interfaceIndex(name: string): number {
@@ -109,9 +111,12 @@ export function attachTc(progFd: number, target: InterfaceTarget, direction: TcD
 }
 
 function tcHook(ifindex: number, direction: TcDirection | 'both'): Buffer {
+  const hook = Buffer.alloc(24); // struct bpf_tc_hook { sz, ifindex, attach_point, parent }
+  hook.writeBigUInt64LE(24n, 0);
+  hook.writeInt32LE(ifindex, 8);
   // BPF_TC_INGRESS | BPF_TC_EGRESS: both together name the clsact qdisc itself (for destroy)
-  const attachPoint = direction === 'ingress' ? BPF_TC_INGRESS : direction === 'egress' ? BPF_TC_EGRESS : BPF_TC_INGRESS | BPF_TC_EGRESS;
-  return encodeOpts(bpfTcHook, { ifindex, attach_point: attachPoint });
+  hook.writeUInt32LE(direction === 'ingress' ? 1 : direction === 'egress' ? 2 : 3, 12);
+  return hook;
 }
 
 /**
@@ -138,7 +143,12 @@ function releaseClsact(ifindex: number): void {
 }
 
 function tcOpts(progFd: number, priority: number): Buffer {
-  return encodeOpts(bpfTcOpts, { prog_fd: progFd, handle: CLASSIC_HANDLE, priority });
+  const opts = Buffer.alloc(32); // struct bpf_tc_opts { sz, prog_fd, flags, prog_id, handle, priority }
+  opts.writeBigUInt64LE(32n, 0);
+  opts.writeInt32LE(progFd, 8);
+  opts.writeUInt32LE(CLASSIC_HANDLE, 20);
+  opts.writeUInt32LE(priority, 24);
+  return opts;
 }
 
 function attachClassicTc(progFd: number, ifindex: number, ifname: string, direction: TcDirection): Attached {

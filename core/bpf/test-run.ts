@@ -4,10 +4,11 @@
  * benchmarks (the kernel's own ns/run measurement).
  */
 import { libbpf, koffi, describeErrno } from './libbpf';
-import { encodeOpts, decodeOpts, bpfTestRunOpts } from './libbpf-opts';
 import { NetprobeError } from '../errors';
 
+/** struct bpf_test_run_opts as libbpf 1.1 declares it (80 bytes on 64-bit). */
 const EINTR = 4;
+const OPTS_SIZE = 80;
 
 export interface TestRunResult {
   /** The program's return value (e.g. XDP_PASS = 2). */
@@ -28,21 +29,26 @@ export interface TestRunOptions {
 }
 
 export function testRun(progFd: number, packet: Buffer, repeat = 1, options: TestRunOptions = {}): TestRunResult {
+  const opts = Buffer.alloc(OPTS_SIZE);
   const live = ((options.flags ?? 0) & TEST_XDP_LIVE_FRAMES) !== 0;
   const dataOut = live ? undefined : Buffer.alloc(packet.length + 256); // live mode returns no data
-  const opts = encodeOpts(bpfTestRunOpts, {
-    data_in: koffi.address(packet),
-    data_size_in: packet.length,
-    ...(dataOut ? { data_out: koffi.address(dataOut), data_size_out: dataOut.length } : {}),
-    ...(options.ctx ? { ctx_in: koffi.address(options.ctx), ctx_size_in: options.ctx.length } : {}),
-    repeat,
-    flags: options.flags ?? 0,
-    batch_size: options.batchSize ?? 0,
-  });
+  opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
+  opts.writeBigUInt64LE(koffi.address(packet), 8);
+  if (dataOut) {
+    opts.writeBigUInt64LE(koffi.address(dataOut), 16);
+    opts.writeUInt32LE(dataOut.length, 28);
+  }
+  opts.writeUInt32LE(packet.length, 24);
+  if (options.ctx) {
+    opts.writeBigUInt64LE(koffi.address(options.ctx), 32);
+    opts.writeUInt32LE(options.ctx.length, 48);
+  }
+  opts.writeInt32LE(repeat, 60);
+  opts.writeUInt32LE(options.flags ?? 0, 68);
+  opts.writeUInt32LE(options.batchSize ?? 0, 76);
   const err = runRetryingEintr(progFd, opts);
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
-  const out = decodeOpts(opts, bpfTestRunOpts);
-  return { retval: out.retval as number, durationNs: out.duration as number };
+  return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };
 }
 
 /** A run stops when a signal arrives (e.g. SIGCHLD from a child process, a timer): run it again. */
@@ -61,9 +67,12 @@ const ENXIO = 6;
  * Production code reaches it through the probe host (ProbeObject.runOnCpu).
  */
 export function runOnCpu(progFd: number, cpu: number): number | undefined {
-  const opts = encodeOpts(bpfTestRunOpts, { flags: BPF_F_TEST_RUN_ON_CPU, cpu });
+  const opts = Buffer.alloc(OPTS_SIZE);
+  opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
+  opts.writeUInt32LE(BPF_F_TEST_RUN_ON_CPU, 68);
+  opts.writeUInt32LE(cpu, 72);
   const err = runRetryingEintr(progFd, opts);
   if (err === -ENXIO) return undefined;
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `running program on CPU ${cpu}: ${describeErrno(err)}`);
-  return decodeOpts(opts, bpfTestRunOpts).retval as number;
+  return opts.readUInt32LE(56);
 }
