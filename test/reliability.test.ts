@@ -355,7 +355,9 @@ service:
       }
     })().catch((e) => { console.error(e); process.exit(1); });`]);
   // Asynchronously: the RSS watch keeps sampling while the flows go through.
-  assert.equal(await Promise.race([exited(sender), sleep(180_000).then(() => 'timeout')]), 0, 'the sender finished');
+  // The guard timer is unref'd: left running, it kept this file's process alive ~3 minutes after its last test.
+  const guard = new Promise((resolve) => setTimeout(resolve, 180_000, 'timeout').unref());
+  assert.equal(await Promise.race([exited(sender), guard]), 0, 'the sender finished');
   const scrape = () => httpGet(net, 'http://127.0.0.1:9464/metrics');
   // Each flow was tracked until it ended, or found the table full (then it is counted, not tracked).
   const accounted = (text: string) => sumOfSamples(text, 'netprobe_flow_ended_total')
