@@ -49,7 +49,11 @@ service:
   net.sendUdp([10, 20]); // filtered out (the ICMP errors they cause are not)
   const metrics = await until('metrics with the pings and the datagrams', 15_000, () => {
     const m = latestMetrics(captureDir);
-    const done = value(m, 'netprobe.capture.written') >= 10 && value(m, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'filtered_out' }) >= 2;
+    // The kernel counts a packet captured when it enters the ring; it is written when the ring is
+    // next drained, so one snapshot may show it captured and not yet written: wait until they agree.
+    const written = value(m, 'netprobe.capture.written');
+    const done = written >= 10 && written === value(m, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'captured' })
+      && value(m, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'filtered_out' }) >= 2;
     return done ? m : undefined;
   });
   const captured = value(metrics, 'netprobe.capture.packet.count', { 'netprobe.capture.outcome': 'captured' });
