@@ -101,7 +101,10 @@ test('a closed UDP port: no_socket, with the 5-tuple, the kernel function and th
   assert.equal(dropCount(points, reason('no_socket'), { 'network.type': 'ipv4', 'network.transport': 'udp', 'network.interface.name': net.vB, 'network.io.direction': 'receive' }), 3);
   assert.equal(dropCount(points, reason('no_socket'), { 'network.type': 'ipv6', 'network.transport': 'udp' }), 2);
   assert.equal(points.find((p) => p.metric === 'netprobe.drop.io' && p.attributes['network.type'] === 'ipv4')?.value, 60 + 3 * 28);
-  assert.deepEqual(reasonsSeen(points), { [reason('no_socket')]: 5 }, 'nothing else was dropped');
+  // A fresh IPv6 namespace may drop a control packet of its own (neighbour discovery, MLD: seen
+  // once as not_specified in a clean root), which is not the test's: of UDP, nothing else was dropped.
+  const udp = points.filter((p) => p.attributes['network.transport'] === 'udp');
+  assert.deepEqual(reasonsSeen(udp), { [reason('no_socket')]: 5 }, 'no other UDP drop');
   if (!KERNEL_HAS_REASONS) assert.match(harness.log, /carries no drop reason: drops are reported as unknown/, 'the missing reasons are logged');
 });
 
