@@ -9,7 +9,7 @@
  * Only records from the probes routed to this exporter are taken.
  */
 import { ExportResultCode } from '@opentelemetry/core';
-import type { LogRecordExporter, LogRecordProcessor, SdkLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
 import type { Logger } from '../log';
 import type { SelfMetrics } from './self-metrics';
 import type { FailureLog } from './failure-log';
@@ -29,7 +29,7 @@ export interface LogQueueOptions {
 }
 
 /** `{ 'netprobe.flow.end': 3 }`: how many records of each event name. */
-export function countByEvent(records: readonly SdkLogRecord[]): Map<string, number> {
+export function countByEvent(records: readonly ReadableLogRecord[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of records) {
     const name = r.eventName ?? '';
@@ -39,13 +39,13 @@ export function countByEvent(records: readonly SdkLogRecord[]): Map<string, numb
 }
 
 export class BatchLogProcessor implements LogRecordProcessor {
-  private queue: SdkLogRecord[] = [];
-  private inFlight: SdkLogRecord[] = [];
+  private queue: ReadableLogRecord[] = [];
+  private inFlight: ReadableLogRecord[] = [];
   private exporting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** A batch still in flight at the shutdown deadline: already counted as lost, so its late answer is not counted again. */
-  private abandoned: SdkLogRecord[] | undefined;
+  private abandoned: ReadableLogRecord[] | undefined;
 
   constructor(
     private readonly exporter: LogRecordExporter,
@@ -57,8 +57,19 @@ export class BatchLogProcessor implements LogRecordProcessor {
     self.watchQueue(options.exporterId, 'logs', () => this.queue.length);
   }
 
+  /** The probes whose log records this exporter takes. */
+  get probeIds(): ReadonlySet<string> {
+    return this.options.probeIds;
+  }
+
+  /** From an SDK LoggerProvider: only records of this exporter's probes are taken. */
   onEmit(record: SdkLogRecord): void {
-    if (this.closed || !this.options.probeIds.has(String(record.attributes[PROBE_ID_ATTRIBUTE]))) return;
+    if (this.options.probeIds.has(String(record.attributes[PROBE_ID_ATTRIBUTE]))) this.offer(record);
+  }
+
+  /** A record of one of this exporter's probes (Telemetry routes them); dropped and counted when the queue is full. */
+  offer(record: ReadableLogRecord): void {
+    if (this.closed) return;
     if (this.queue.length >= this.options.maxQueueSize) {
       this.self.recordDropped(this.options.exporterId, 'logs', 1, record.eventName);
       return;
@@ -82,7 +93,7 @@ export class BatchLogProcessor implements LogRecordProcessor {
     });
   }
 
-  private async send(batch: SdkLogRecord[]): Promise<void> {
+  private async send(batch: ReadableLogRecord[]): Promise<void> {
     const { exporterId, timeoutMs } = this.options;
     const started = process.hrtime.bigint();
     const result = await exportWithin(timeoutMs, (done) => this.exporter.export(batch, done));

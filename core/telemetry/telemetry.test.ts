@@ -6,6 +6,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ProbeMetricStore, PROBE_ID_ATTRIBUTE } from './probe-metrics';
 import { BatchLogProcessor, type LogQueueOptions } from './log-processor';
+import { EventLogRecord } from './log-record';
+import { VERSION } from '../version';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 import { MetricExportQueue, METRIC_QUEUE_SNAPSHOTS } from './metric-queue';
 import { errorType, exportWithin } from './deadline';
 import { SelfMetrics } from './self-metrics';
@@ -376,4 +379,31 @@ test('export failures are logged at once, then with a doubling gap, and the gap 
   failures.failed('metrics', 1, new Error('ECONNREFUSED'));
   assert.equal(logged.length, 6);
   assert.equal(logged[5]!.next_report_in_s, 10);
+});
+
+test('an event log record has the content the SDK Logger.emit gives it', async () => {
+  const attributes = { 'a.string': 'x', 'a.int': 53, 'a.double': 0.5, 'a.bool': false, '': 'dropped by the SDK' };
+  const captured: ReadableLogRecord[] = [];
+  const capture = { onEmit: (r: ReadableLogRecord) => captured.push(r), forceFlush: async () => {}, shutdown: async () => {} };
+  const sdk = new LoggerProvider({ resource, processors: [capture] }).getLogger('netprobe', VERSION);
+  for (const [attrs, body] of [[attributes, 'a body'], [Object.fromEntries(Array.from({ length: 140 }, (_, i) => [`k${i}`, i])), undefined]] as const) {
+    const before = Date.now();
+    sdk.emit({ eventName: 'netprobe.test', severityNumber: SeverityNumber.INFO, severityText: 'INFO', attributes: { ...attrs, [PROBE_ID_ATTRIBUTE]: 'p/1' }, body });
+    const ours = new EventLogRecord(resource, 'netprobe.test', attrs, body, PROBE_ID_ATTRIBUTE, 'p/1');
+    const theirs = captured.pop()!;
+    const after = Date.now();
+    for (const r of [ours, theirs]) {
+      const ms = r.hrTime[0] * 1000 + r.hrTime[1] / 1e6;
+      assert.ok(ms >= before && ms <= after, 'the emit time, in ms');
+      assert.deepEqual(r.hrTimeObserved, r.hrTime);
+    }
+    const content = (r: ReadableLogRecord) => ({
+      eventName: r.eventName, body: r.body, severityNumber: r.severityNumber, severityText: r.severityText, spanContext: r.spanContext,
+      resource: r.resource, droppedAttributesCount: r.droppedAttributesCount,
+      scope: { name: r.instrumentationScope.name, version: r.instrumentationScope.version, schemaUrl: r.instrumentationScope.schemaUrl },
+      // In order: the serializer writes them as it iterates.
+      attributes: Object.entries(r.attributes),
+    });
+    assert.deepEqual(content(ours), content(theirs));
+  }
 });
