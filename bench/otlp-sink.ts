@@ -86,8 +86,9 @@ function main(): void {
       report.requests++;
       try {
         if (req.method !== 'POST' || req.url !== '/v1/logs' || req.headers['content-type'] !== 'application/x-protobuf') throw new Error('not OTLP/HTTP protobuf logs');
-        countLogRecords(Buffer.concat(chunks), report);
+        // Accepted at once, as a collector answers once its queue took the request; counted after.
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(); // an empty ExportLogsServiceResponse: all accepted
+        countLogRecords(Buffer.concat(chunks), report);
       } catch {
         report.rejected++;
         res.writeHead(400).end();

@@ -14,7 +14,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords as logRecords, latestMetrics, total } from '../../test/helpers/otlp-json';
-import { linksOfProgram } from '../../test/helpers/bpftool';
+import { linksHeldBy, linksOfProgram } from '../../test/helpers/bpftool';
 import { backendsAvailable, protoInclude } from '../../test/helpers/backends';
 import { execFileSync } from 'node:child_process';
 import { dig, startDnsServer, toolsAvailable } from '../../test/helpers/dns/dns-lab';
@@ -45,8 +45,11 @@ service:
     metrics: { probes: [dns], exporters: [otlp_http] }
     logs: { probes: [dns], exporters: [otlp_http, otlp_http/proto] }
 `);
-  assert.equal(linksOfProgram('dns_ingress').length, 1, 'one tcx link on ingress');
-  assert.equal(linksOfProgram('dns_egress').length, 1, 'one tcx link on egress');
+  // Links are kernel-wide and other dns collectors may run: count only this collector's.
+  const held = new Set(linksHeldBy(child.pid!));
+  const ours = (program: string) => linksOfProgram(program).filter((l) => held.has(l.id));
+  assert.equal(ours('dns_ingress').length, 1, 'one tcx link on ingress');
+  assert.equal(ours('dns_egress').length, 1, 'one tcx link on egress');
 
   dig(net, { name: 'a.test', type: 'A' });
   dig(net, { name: 'nx.test', type: 'A' });
@@ -75,7 +78,8 @@ service:
     ], { input: fs.readFileSync(path.join(protoCaptureDir, f)), encoding: 'utf8' })).join('\n');
     return (text.match(/event_name: "netprobe.dns.exchange"/g) ?? []).length >= 2 ? text : undefined;
   });
-  const protoRecords = decoded.split(/\n\s*log_records \{/).slice(1).map((r) => r.split(/\n {4}\}/)[0]!); // to the record's closing brace
+  const protoRecords = decoded.split(/\n\s*log_records \{/).slice(1).map((r) => r.split(/\n {4}\}/)[0]!) // to the record's closing brace
+    .filter((r) => r.includes('event_name: "netprobe.dns.exchange"'));
   assert.equal(protoRecords.length, 2);
   const protoAnswered = protoRecords.find((r) => /key: "dns.question.name"\s+value \{\s+string_value: "a.test"/.test(r))!;
   assert.ok(protoAnswered, 'the a.test exchange over protobuf');
@@ -112,5 +116,5 @@ service:
   child.kill('SIGTERM');
   const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
   assert.equal(code, 0, `collector did not exit cleanly:\n${output()}`);
-  assert.equal(linksOfProgram('dns_ingress').length + linksOfProgram('dns_egress').length, 0, 'tcx links gone after SIGTERM');
+  assert.equal(ours('dns_ingress').length + ours('dns_egress').length, 0, 'tcx links gone after SIGTERM');
 });
