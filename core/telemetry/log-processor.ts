@@ -38,7 +38,13 @@ export function countByEvent(records: readonly ReadableLogRecord[]): Map<string,
   return counts;
 }
 
+/** An exporter that turns a record into a compact form of its own as it is queued (otlp-logs-protobuf.ts). */
+export interface PackingExporter extends LogRecordExporter {
+  pack(record: ReadableLogRecord): ReadableLogRecord;
+}
+
 export class BatchLogProcessor implements LogRecordProcessor {
+  private readonly pack: ((record: ReadableLogRecord) => ReadableLogRecord) | undefined;
   private queue: ReadableLogRecord[] = [];
   private inFlight: ReadableLogRecord[] = [];
   private exporting: Promise<void> | undefined;
@@ -55,6 +61,8 @@ export class BatchLogProcessor implements LogRecordProcessor {
     private readonly log: Logger,
   ) {
     self.watchQueue(options.exporterId, 'logs', () => this.queue.length);
+    const packing = exporter as Partial<PackingExporter>;
+    this.pack = packing.pack?.bind(exporter);
   }
 
   /** The probes whose log records this exporter takes. */
@@ -74,7 +82,7 @@ export class BatchLogProcessor implements LogRecordProcessor {
       this.self.recordDropped(this.options.exporterId, 'logs', 1, record.eventName);
       return;
     }
-    this.queue.push(record);
+    this.queue.push(this.pack ? this.pack(record) : record);
     if (this.queue.length >= MAX_BATCH) this.exportNext();
     else this.timer ??= setTimeout(() => this.exportNext(), this.options.delayMs).unref();
   }

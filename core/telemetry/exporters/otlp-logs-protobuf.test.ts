@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { serializeLogs } from './otlp-logs-protobuf';
+import { EncodedLogRecord, LogRecordPacker, serializeLogs } from './otlp-logs-protobuf';
 import { EventLogRecord } from '../log-record';
 import { buildResource } from '../resource';
 
@@ -15,11 +15,17 @@ const tricky = {
   'true': true, 'false': false, 'ключ': 'значение',
 };
 
+/** Ours, from the records as they are and as packed when queued (every other one, so requests mix both), equals the SDK's. */
 function sameBytes(records: ReadableLogRecord[]): void {
-  const ours = Buffer.from(serializeLogs(records));
   const sdk = Buffer.from(ProtobufLogsSerializer.serializeRequest(records)!);
-  assert.equal(ours.length, sdk.length);
-  assert.ok(ours.equals(sdk), 'byte-identical to the SDK serializer');
+  const packer = new LogRecordPacker();
+  const packed = records.map((r) => packer.pack(r));
+  const mixed = records.map((r, i) => (i % 2 ? packed[i]! : r));
+  for (const [what, input] of [['plain', records], ['packed', packed], ['mixed', mixed]] as const) {
+    const ours = Buffer.from(serializeLogs(input));
+    assert.equal(ours.length, sdk.length, what);
+    assert.ok(ours.equals(sdk), `${what}: byte-identical to the SDK serializer`);
+  }
 }
 
 test('log records serialize to exactly the bytes of the SDK serializer', () => {
@@ -38,6 +44,10 @@ test('log records serialize to exactly the bytes of the SDK serializer', () => {
   sameBytes([...records, ...captured, records[0]!]);
   sameBytes(Array.from({ length: 512 }, (_, i) => records[i % 3]!));
   sameBytes([]);
+  // Enough packed records to fill several chunks.
+  sameBytes(Array.from({ length: 3000 }, (_, i) => new EventLogRecord(resource, 'e', { ...tricky, 'very long': 'short', i }, `body ${i}`, 'netprobe.probe.id', 'p')));
+  const packer = new LogRecordPacker();
+  assert.ok(packer.pack(records[0]!) instanceof EncodedLogRecord, 'netprobe\'s own records are packed');
 });
 
 test('records the fast path does not cover (arrays, objects, bytes, undefined, a span context) go to the SDK serializer', () => {
@@ -46,5 +56,6 @@ test('records the fast path does not cover (arrays, objects, bytes, undefined, a
   logger.emit({ attributes: { list: ['a', 1, true], map: { k: 'v' }, bytes: new Uint8Array([1, 2]), none: undefined }, body: { structured: 1 } });
   const plain = new EventLogRecord(resource, 'e', { a: 'b' }, 'x', 'netprobe.probe.id', 'p');
   sameBytes([plain, ...captured]);
+  assert.equal(new LogRecordPacker().pack(captured[0]!), captured[0], 'a record the fast path does not cover waits as it is');
   sameBytes([{ ...plain, attributes: plain.attributes, spanContext: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 } } as ReadableLogRecord]);
 });

@@ -236,14 +236,149 @@ function logRecord(w: Writer, r: ReadableLogRecord): void {
   w.end(at);
 }
 
-/** ExportLogsServiceRequest bytes, identical to the SDK serializer's. */
+/**
+ * A record already written as its LogRecord field (tag, length and bytes) when it
+ * was queued: what waits in the queue is a few hundred bytes in a shared chunk
+ * instead of an attributes object and its strings, which at DNS rates survived
+ * into the old generation and made the garbage collector and the later write
+ * cost several times the write itself. Its attributes live only in those bytes:
+ * only this module's serializer reads it.
+ */
+export class EncodedLogRecord implements ReadableLogRecord {
+  readonly attributes = NO_ATTRIBUTES;
+  readonly hrTime: ReadableLogRecord['hrTime'];
+  readonly hrTimeObserved: ReadableLogRecord['hrTimeObserved'];
+  readonly severityNumber: ReadableLogRecord['severityNumber'];
+  readonly severityText: ReadableLogRecord['severityText'];
+  readonly eventName: ReadableLogRecord['eventName'];
+  readonly resource: ReadableLogRecord['resource'];
+  readonly instrumentationScope: ReadableLogRecord['instrumentationScope'];
+  readonly droppedAttributesCount: number;
+
+  constructor(r: ReadableLogRecord, readonly chunk: Uint8Array, readonly start: number, readonly end: number) {
+    this.hrTime = r.hrTime;
+    this.hrTimeObserved = r.hrTimeObserved;
+    this.severityNumber = r.severityNumber;
+    this.severityText = r.severityText;
+    this.eventName = r.eventName;
+    this.resource = r.resource;
+    this.instrumentationScope = r.instrumentationScope;
+    this.droppedAttributesCount = r.droppedAttributesCount;
+  }
+}
+const NO_ATTRIBUTES = Object.freeze({});
+
+/** The fast path covers a resource or scope whose attributes are all strings, numbers or booleans. */
+function coveredAttributes(attrs: Record<string, unknown> | undefined): boolean {
+  for (const key in attrs) {
+    const t = typeof attrs[key];
+    if (t !== 'string' && t !== 'number' && t !== 'boolean') return false;
+  }
+  return true;
+}
+
+/**
+ * The first length-delimited field `field` between `from` and `to` (every field
+ * on the way to a LogRecord is length-delimited, with a one-byte tag).
+ */
+function findField(bytes: Uint8Array, from: number, to: number, field: number): { tagAt: number; bodyAt: number; end: number } {
+  let pos = from;
+  while (pos < to) {
+    const tagAt = pos;
+    const tag = bytes[pos++]!;
+    let len = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const b = bytes[pos++]!;
+      len += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+    }
+    if (tag === ((field << 3) | 2)) return { tagAt, bodyAt: pos, end: pos + len };
+    pos += len;
+  }
+  throw new Error(`field ${field} not found in the SDK's log request`);
+}
+
+/** The LogRecord field of one record as the SDK's serializer writes it, cut out of a one-record request. */
+function sdkLogRecordField(r: ReadableLogRecord): Uint8Array {
+  const bytes = ProtobufLogsSerializer.serializeRequest([r])!;
+  // ExportLogsServiceRequest { 1: resource_logs { 2: scope_logs { 2: log_records } } }
+  const resourceLogs = findField(bytes, 0, bytes.length, 1);
+  const scopeLogs = findField(bytes, resourceLogs.bodyAt, resourceLogs.end, 2);
+  const logRecord = findField(bytes, scopeLogs.bodyAt, scopeLogs.end, 2);
+  return bytes.slice(logRecord.tagAt, logRecord.end);
+}
+
+const scratch = new Writer();
+
+/** Writes one record's LogRecord field: the fast path, else the SDK's own bytes for it. */
+function writeRecord(w: Writer, r: ReadableLogRecord): void {
+  if (r instanceof EncodedLogRecord) {
+    const n = r.end - r.start;
+    w.reserve(n);
+    w.buf.set(r.chunk.subarray(r.start, r.end), w.pos);
+    w.pos += n;
+    return;
+  }
+  const at = w.pos;
+  try {
+    logRecord(w, r);
+  } catch (err) {
+    if (err !== NOT_COVERED) throw err;
+    w.pos = at;
+    const bytes = sdkLogRecordField(r);
+    w.reserve(bytes.length);
+    w.buf.set(bytes, w.pos);
+    w.pos += bytes.length;
+  }
+}
+
+/** Queued records packed into chunks of this size: one allocation per few thousand records. */
+const CHUNK_BYTES = 1 << 20;
+
+/** Encodes records as they are queued (see EncodedLogRecord); one per exporter. */
+export class LogRecordPacker {
+  private chunk = new Uint8Array(CHUNK_BYTES);
+  private used = 0;
+  private readonly checked = new WeakSet<object>();
+
+  /** The record as it should wait in the queue: encoded, or as it is when the fast path does not cover it. */
+  pack(r: ReadableLogRecord): ReadableLogRecord {
+    if (!this.covers(r.resource) || !this.covers(r.instrumentationScope)) return r;
+    scratch.pos = 0;
+    try {
+      logRecord(scratch, r);
+    } catch (err) {
+      if (err !== NOT_COVERED) throw err;
+      return r;
+    }
+    const n = scratch.pos;
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(Math.max(CHUNK_BYTES, n));
+      this.used = 0;
+    }
+    this.chunk.set(scratch.buf.subarray(0, n), this.used);
+    const packed = new EncodedLogRecord(r, this.chunk, this.used, this.used + n);
+    this.used += n;
+    return packed;
+  }
+
+  private covers(owner: { attributes?: Record<string, unknown> }): boolean {
+    if (this.checked.has(owner)) return true;
+    if (!coveredAttributes(owner.attributes)) return false;
+    this.checked.add(owner);
+    return true;
+  }
+}
+
 const writer = new Writer();
 
+/** ExportLogsServiceRequest bytes, identical to the SDK serializer's. */
 export function serializeLogs(records: readonly ReadableLogRecord[]): Uint8Array {
   try {
     return write(writer, records);
   } catch (err) {
-    if (err !== NOT_COVERED) throw err;
+    // Only a resource or scope attribute the fast path does not write; the packer never encodes such records.
+    if (err !== NOT_COVERED || records.some((r) => r instanceof EncodedLogRecord)) throw err;
     return ProtobufLogsSerializer.serializeRequest(records as ReadableLogRecord[])!;
   }
 }
@@ -285,7 +420,7 @@ function write(w: Writer, records: readonly ReadableLogRecord[]): Uint8Array {
         w.varint32(scope.droppedAttributesCount);
       }
       w.end(sc);
-      for (const r of list) logRecord(w, r);
+      for (const r of list) writeRecord(w, r);
       if (scope.schemaUrl) {
         w.varint32(0x1a);
         w.string(scope.schemaUrl);
@@ -308,6 +443,13 @@ export const logsSerializer: ISerializer<ReadableLogRecord[], IExportLogsService
 
 /** The SDK's OTLPLogExporter (exporter-logs-otlp-proto), with the serializer above. */
 export class OtlpProtoLogExporter extends OTLPExporterBase<ReadableLogRecord[]> implements LogRecordExporter {
+  private readonly packer = new LogRecordPacker();
+
+  /** Called by the log queue as it takes a record (core/telemetry/log-processor.ts). */
+  pack(record: ReadableLogRecord): ReadableLogRecord {
+    return this.packer.pack(record);
+  }
+
   constructor(config: OTLPExporterNodeConfigBase = {}) {
     super(createOtlpHttpExportDelegate(
       convertLegacyHttpOptions(config, 'LOGS', 'v1/logs', { 'Content-Type': 'application/x-protobuf' }),
