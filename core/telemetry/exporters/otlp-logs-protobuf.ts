@@ -179,13 +179,37 @@ function anyValue(w: Writer, value: unknown): void {
   } else throw NOT_COVERED;
 }
 
+/**
+ * KeyValue.key fields (tag, length, UTF-8) of attribute keys seen so far: keys are
+ * few and repeat on every record, so each is encoded once. Bounded, in case a
+ * probe ever made keys from data.
+ */
+const keyFields = new Map<string, Uint8Array>();
+const MAX_KEY_FIELDS = 4096;
+
+function keyField(w: Writer, key: string): void {
+  let bytes = keyFields.get(key);
+  if (!bytes) {
+    const start = w.pos;
+    w.varint32(0x0a);
+    w.string(key);
+    if (keyFields.size < MAX_KEY_FIELDS) keyFields.set(key, w.buf.slice(start, w.pos));
+    return;
+  }
+  const n = bytes.length;
+  w.reserve(n);
+  const buf = w.buf;
+  const pos = w.pos;
+  for (let i = 0; i < n; i++) buf[pos + i] = bytes[i]!;
+  w.pos = pos + n;
+}
+
 /** Repeated KeyValue `field` (tag byte given) of primitive values. */
 function attributes(w: Writer, tag: number, attrs: Record<string, unknown> | undefined): void {
   for (const key in attrs) {
     w.varint32(tag);
     const kv = w.begin();
-    w.varint32(0x0a); // key
-    w.string(key);
+    keyField(w, key);
     w.varint32(0x12); // value
     const v = w.begin();
     anyValue(w, attrs[key]);
