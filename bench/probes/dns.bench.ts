@@ -21,6 +21,14 @@ import { buildResource } from '../../core/telemetry/resource';
 import { createLogger } from '../../core/log';
 import type { CollectorConfig } from '../../core/config/load';
 import type { SinkReport } from '../otlp-sink';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { OTLPLogExporter as SdkProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { BatchLogProcessor } from '../../core/telemetry/log-processor';
+import { SelfMetrics } from '../../core/telemetry/self-metrics';
+import { FailureLog } from '../../core/telemetry/failure-log';
+import { PROBE_ID_ATTRIBUTE } from '../../core/telemetry/probe-metrics';
+import type { Attributes } from '../../core/plugin/types';
 
 const BASELINE_OBJECT = path.join(__dirname, '..', 'programs', 'dns_baseline.bpf.o');
 
@@ -157,6 +165,26 @@ function sinkTelemetry(port: number): Promise<Telemetry> {
   return Telemetry.start(config, buildResource({}), createLogger('bench'), {});
 }
 
+/**
+ * For comparison in the same run: the path before this wave, the SDK's Logger.emit
+ * (LogRecordImpl) and its OTLPLogExporter with its own protobuf serializer, behind
+ * the same log queue.
+ */
+function sdkLogPath(port: number): { emit: (name: string, attributes: Attributes, body: string) => void; shutdown: () => Promise<void> } {
+  const log = createLogger('bench');
+  const queue = new BatchLogProcessor(new SdkProtoLogExporter({ url: `http://127.0.0.1:${port}/v1/logs` }), {
+    exporterId: 'sdk', probeIds: new Set(['dns']), maxQueueSize: 32768, delayMs: 10_000, timeoutMs: 10_000,
+  }, new SelfMetrics(), new FailureLog(log, 'sdk', 10_000), log);
+  const provider = new LoggerProvider({ resource: buildResource({}), processors: [queue] });
+  const logger = provider.getLogger('netprobe');
+  return {
+    emit: (eventName, attributes, body) => logger.emit({
+      eventName, severityNumber: SeverityNumber.INFO, severityText: 'INFO', attributes: { ...attributes, [PROBE_ID_ATTRIBUTE]: 'dns' }, body,
+    }),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
 const consumerThroughput: BenchSuite = {
   name: 'dns consumer, events/s drained and decoded',
   kernel: true,
@@ -169,8 +197,9 @@ const consumerThroughput: BenchSuite = {
     const object = loadDns(4 << 20);
     const sink = await startSink();
     const telemetry = await sinkTelemetry(sink.port);
+    const sdk = sdkLogPath(sink.port);
     const decoder = new EventDecoder(object.layout('dns_event'), eventDirections());
-    type Mode = 'raw' | 'built' | 'exported';
+    type Mode = 'raw' | 'built' | 'exported' | 'sdk';
     let mode: Mode = 'raw';
     let emitted = 0;
     const consumer = new DnsConsumer(decoder, {
@@ -179,6 +208,7 @@ const consumerThroughput: BenchSuite = {
       emit: (name, attributes, body) => {
         emitted++;
         if (mode === 'exported') telemetry.emitEvent('dns', name, attributes, body);
+        else if (mode === 'sdk') sdk.emit(name, attributes, body);
       },
     });
     let handled = 0;
@@ -211,7 +241,7 @@ const consumerThroughput: BenchSuite = {
           const before = handled;
           const started = process.hrtime.bigint();
           reader.drain();
-          if (m === 'exported') await sink.waitFor(sinkBefore.records + emitted - emittedBefore, 30_000);
+          if (m === 'exported' || m === 'sdk') await sink.waitFor(sinkBefore.records + emitted - emittedBefore, 30_000);
           ns += process.hrtime.bigint() - started;
           events += handled - before;
         }
@@ -221,7 +251,7 @@ const consumerThroughput: BenchSuite = {
         if (ringDrops) lost.push(`${ringDrops} ring-buffer drops`);
         if (events !== 2 * pairsPerChunk * chunks) lost.push(`drained ${events} of ${2 * pairsPerChunk * chunks} events`);
         if (m !== 'raw' && exchanges !== pairsPerChunk * chunks) lost.push(`${exchanges} of ${pairsPerChunk * chunks} exchanges built`);
-        if (m === 'exported') {
+        if (m === 'exported' || m === 'sdk') {
           const after = sink.latest();
           const arrived = after.records - sinkBefore.records;
           if (arrived !== exchanges) lost.push(`${exchanges - arrived} of ${exchanges} log records not received`);
@@ -237,10 +267,12 @@ const consumerThroughput: BenchSuite = {
       const raw: number[] = [];
       const built: number[] = [];
       const exported: number[] = [];
+      const viaSdk: number[] = [];
       for (let r = 0; r < runs; r++) {
         raw.push(await measure('raw'));
         built.push(await measure('built'));
         exported.push(await measure('exported'));
+        if (r < 3) viaSdk.push(await measure('sdk')); // slow: three runs show it
       }
       const final = sink.latest();
       ctx.log(`dns consumer: ${runs} runs of ${chunks} x ${2 * pairsPerChunk} events per mode; ${emitted} exchanges built; sink got ${final.records} records in ${final.requests} requests; losses: ${losses.join('; ') || 'none'}`);
@@ -258,11 +290,16 @@ const consumerThroughput: BenchSuite = {
           target: '>= 400000 events/s without loss',
           note: `ring-buffer drops, records the pipeline dropped, attributes dropped and records the sink did not get: 0${lossNote}`,
         }),
+        figure('the same through the SDK\'s Logger.emit and OTLPLogExporter (the path before this wave)', 'events/s', viaSdk, {
+          baseline: { name: 'netprobe\'s export path', median: summarize(exported).median }, ratio: summarize(viaSdk).median / summarize(exported).median,
+          note: `same sink, same checks${lossNote}`,
+        }),
       ];
     } finally {
       reader.close();
       object.close();
       await telemetry.shutdown(Date.now() + 5000);
+      await sdk.shutdown();
       sink.child.disconnect();
     }
   },
