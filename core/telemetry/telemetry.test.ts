@@ -407,3 +407,35 @@ test('an event log record has the content the SDK Logger.emit gives it', async (
     assert.deepEqual(content(ours), content(theirs));
   }
 });
+
+test('at most two log batches are on the way at once; the next goes when one is answered', async () => {
+  const { self } = selfMetrics();
+  const exporter = new PromptlessExporter();
+  const processor = logQueue(exporter, self, { maxQueueSize: 5000 });
+  for (let i = 0; i < 4 * 512; i++) processor.offer(new EventLogRecord(resource, 'e', { i }, undefined, PROBE_ID_ATTRIBUTE, 'p/1'));
+  assert.deepEqual(exporter.exported.map((b) => b.length), [512, 512], 'two full batches sent, two waiting');
+  exporter.answerOne();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(exporter.exported.length, 3, 'an answer lets the next batch go');
+  exporter.answerAll = true;
+  while (exporter.pending.length) exporter.answerOne();
+  assert.ok(await processor.flushUntil(Date.now() + 5_000));
+  assert.equal(exporter.exported.flat().length, 4 * 512);
+});
+
+/** Holds each export until answerOne(), or answers at once once answerAll is set. */
+class PromptlessExporter implements LogRecordExporter {
+  exported: ReadableLogRecord[][] = [];
+  pending: Array<(r: ExportResult) => void> = [];
+  answerAll = false;
+  export(records: ReadableLogRecord[], done: (r: ExportResult) => void): void {
+    this.exported.push(records);
+    if (this.answerAll) done({ code: ExportResultCode.SUCCESS });
+    else this.pending.push(done);
+  }
+  answerOne(): void {
+    this.pending.shift()?.({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}
