@@ -122,14 +122,13 @@ static __always_inline void np_note_owner(void *storage, struct bpf_sock *sk, __
 		np_note_owner(&storage, sk, protocols);                 \
 		return 1;                                               \
 	}                                                               \
-	SEC("cgroup/connect4")                                          \
-	int prefix##_connect4(struct bpf_sock_addr *ctx)                \
-	{                                                               \
-		np_note_owner(&storage, ctx->sk, protocols);            \
-		return 1;                                               \
-	}                                                               \
-	SEC("cgroup/connect6")                                          \
-	int prefix##_connect6(struct bpf_sock_addr *ctx)                \
+	NP_OWNER_CONNECT_HOOK(prefix, storage, protocols, 4)            \
+	NP_OWNER_CONNECT_HOOK(prefix, storage, protocols, 6)
+
+/* <prefix>_connect4 or _connect6, for NP_SOCKET_OWNER_HOOKS. */
+#define NP_OWNER_CONNECT_HOOK(prefix, storage, protocols, family)       \
+	SEC("cgroup/connect" #family)                                   \
+	int prefix##_connect##family(struct bpf_sock_addr *ctx)         \
 	{                                                               \
 		np_note_owner(&storage, ctx->sk, protocols);            \
 		return 1;                                               \
