@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
-import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { startCapturedRun, startOtlpCapture, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords as logRecords, latestMetrics, total } from '../../test/helpers/otlp-json';
 import { linksHeldBy, linksOfProgram } from '../../test/helpers/bpftool';
 import { backendsAvailable, protoInclude } from '../../test/helpers/backends';
@@ -29,22 +29,13 @@ test('netprobe run exports dns exchanges as OTLP log records and metrics, and de
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   await startDnsServer(net, dir);
-  // A minimal OTLP/HTTP receiver in the collector's namespace: stores each request body.
-  const captureDir = startOtlpCapture(net, net.nsA, 4319);
+  // OTLP/HTTP receivers in the collector's namespace store each request body: JSON on 4319, protobuf on 4321.
   const protoCaptureDir = startOtlpCapture(net, net.nsA, 4321);
   t.after(() => fs.rmSync(protoCaptureDir, { recursive: true, force: true }));
-  const { child, output } = await startCollector(net, net.nsA, `
-probes:
-  dns: { interfaces: [${net.vA}], query_timeout: 1s }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-  otlp_http/proto: { endpoint: http://127.0.0.1:4321 }
-service:
-  interval: 500ms
-  pipelines:
-    metrics: { probes: [dns], exporters: [otlp_http] }
-    logs: { probes: [dns], exporters: [otlp_http, otlp_http/proto] }
-`);
+  const { capture: captureDir, child, output } = await startCapturedRun(net, net.nsA, {
+    probes: { dns: `{ interfaces: [${net.vA}], query_timeout: 1s }` }, interval: '500ms',
+    moreLogsExporters: { 'otlp_http/proto': '{ endpoint: http://127.0.0.1:4321 }' },
+  });
   // Links are kernel-wide and other dns collectors may run: count only this collector's.
   const held = new Set(linksHeldBy(child.pid!));
   const ours = (program: string) => linksOfProgram(program).filter((l) => held.has(l.id));
