@@ -119,10 +119,10 @@ function rxPackets(net: TestNet): number {
  * Sends `count` frames (with `mix`, one in `mix.every` is `mix.hex`); returns delivered packets
  * per second (until the receiver went quiet).
  */
-export async function measure(net: TestNet, hexFrame: string, count: number, mix?: { hex: string; every: number }): Promise<{ pps: number; delivered: number }> {
+export async function measure(net: TestNet, hexFrame: string, count: number, mix?: { hex: string; every: number }): Promise<{ pps: number; delivered: number; cpuNsPerFrame: number }> {
   const before = rxPackets(net);
   const out = net.exec(net.nsA, [process.execPath, path.join(__dirname, 'sender.js'), net.vA, String(count), hexFrame, ...(mix ? ['0', mix.hex, String(mix.every)] : [])]);
-  const { startMs } = JSON.parse(out) as { startMs: number };
+  const { startMs, cpuUs } = JSON.parse(out) as { startMs: number; cpuUs: number };
   let last = rxPackets(net);
   let lastChange = Date.now();
   for (let i = 0; i < 200 && Date.now() - lastChange < 100; i++) {
@@ -134,7 +134,7 @@ export async function measure(net: TestNet, hexFrame: string, count: number, mix
     }
   }
   const delivered = last - before;
-  return { pps: delivered / ((lastChange - startMs) / 1000), delivered };
+  return { pps: delivered / ((lastChange - startMs) / 1000), delivered, cpuNsPerFrame: (cpuUs * 1000) / count };
 }
 
 export const liveOverhead: BenchSuite = {
