@@ -1,8 +1,9 @@
 /**
  * Live overhead: packets per second delivered through a veth pair between two test
- * namespaces with nothing attached, with each probe, with all probes, and with
- * tcpdump writing to /dev/null, all in one run; every figure is a ratio to the bare
- * link measured in the same run. Traffic comes from XDP live-frames test runs.
+ * namespaces with nothing attached, with each probe, with all probes, with empty programs
+ * at each probe's hooks (its floor), and with tcpdump writing to /dev/null, all in one run;
+ * every figure is a ratio to the bare link measured in the same run. Traffic comes from XDP
+ * live-frames test runs.
  */
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -39,7 +40,7 @@ service: { pipelines: { metrics: { probes: [${probeIds(body)}], exporters: [debu
   },
 });
 
-/** A process in the receiving namespace, measured once it printed `ready`; stopped with SIGINT. */
+/** A process in the receiving namespace, measured once its output matches `ready`; stopped with SIGINT. */
 function spawned(name: string, command: (net: TestNet) => string[], ready: RegExp): Variant {
   return {
     name,
