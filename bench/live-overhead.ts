@@ -1,8 +1,9 @@
 /**
  * Live overhead: packets per second delivered through a veth pair between two test
- * namespaces with nothing attached, with each probe, with all probes, and with
- * tcpdump writing to /dev/null, all in one run; every figure is a ratio to the bare
- * link measured in the same run. Traffic comes from XDP live-frames test runs.
+ * namespaces with nothing attached, with each probe, with all probes, with empty programs
+ * at each probe's hooks (its floor), and with tcpdump writing to /dev/null, all in one run;
+ * every figure is a ratio to the bare link measured in the same run. Traffic comes from XDP
+ * live-frames test runs.
  */
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -15,6 +16,8 @@ interface Variant {
   name: string;
   /** Starts what is measured on the receiving side; returns how to stop it. */
   start(net: TestNet): Promise<() => Promise<void>>;
+  /** Empty programs at the same hooks: the part of the cost that is not this variant's own work. */
+  floor?: Variant;
 }
 
 /**
@@ -22,8 +25,9 @@ interface Variant {
  * that namespace's /sys; conntrack needs the host's mounts (for cgroup v2), so it
  * runs in a harness of its own.
  */
-const probes = (name: string, yaml: (net: TestNet) => string, cgroupYaml?: string): Variant => ({
+const probes = (name: string, yaml: (net: TestNet) => string, cgroupYaml: string | undefined, floor: Variant): Variant => ({
   name,
+  floor,
   async start(net) {
     const config = (body: string) => `${body}
 exporters: { debug: }
@@ -36,38 +40,68 @@ service: { pipelines: { metrics: { probes: [${probeIds(body)}], exporters: [debu
   },
 });
 
+/** A process in the receiving namespace, measured once its output matches `ready`; stopped with SIGINT. */
+function spawned(name: string, command: (net: TestNet) => string[], ready: RegExp): Variant {
+  return {
+    name,
+    async start(net) {
+      const child: ChildProcess = net.spawn(net.nsB, command(net));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const seen = (d: Buffer) => {
+          out += d.toString();
+          if (ready.test(out)) resolve();
+        };
+        child.stdout!.on('data', seen);
+        child.stderr!.on('data', seen);
+        child.on('exit', () => reject(new Error(`${command(net)[0]} exited: ${out}`)));
+      });
+      return async () => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.on('exit', r));
+        child.kill('SIGINT');
+        await exited;
+      };
+    },
+  };
+}
+
+/** Empty programs at `hooks` of the receiving end (see attach-empty.ts). */
+function floor(name: string, hooks: string[]): Variant {
+  return spawned(name, (net) => [process.execPath, path.join(__dirname, 'attach-empty.js'), net.vB, ...hooks], /listening on/);
+}
+
 function probeIds(yaml: string): string {
   return [...yaml.matchAll(/^ {2}([a-z_]+(?:\/[\w.-]+)?):/gm)].map((m) => m[1]).join(', ');
 }
 
+const floors = {
+  xdp: floor('floor: empty XDP (xdp_counter\'s hook)', ['xdp']),
+  xdpTcxOut: floor('floor: empty XDP in, empty tcx out (flow_stats\' hooks)', ['xdp', 'tcx-egress']),
+  tcxBoth: floor('floor: empty tcx both ways (dns\' hooks)', ['tcx-ingress', 'tcx-egress']),
+  all: floor('floor: empty XDP, 2 empty tcx in, 2 empty tcx out (all probes\' hooks)', ['xdp', 'tcx-ingress', 'tcx-ingress', 'tcx-egress', 'tcx-egress']),
+};
+
+/**
+ * Each probe follows its floor (empty programs at the same hooks): what a probe costs
+ * beyond its floor is its own work, the floor is what the hooks cost.
+ */
 export const variants: Variant[] = [
   { name: 'bare link (nothing attached)', start: async () => async () => undefined },
-  probes('xdp_counter', (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }`),
-  probes('flow_stats (XDP in, tcx out)', (net) => `probes:\n  flow_stats: { interfaces: [${net.vB}] }`),
-  probes('dns (tcx both ways)', (net) => `probes:\n  dns: { interfaces: [${net.vB}] }`),
+  floors.xdp,
+  probes('xdp_counter', (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }`, undefined, floors.xdp),
+  floors.xdpTcxOut,
+  probes('flow_stats (XDP in, tcx out)', (net) => `probes:\n  flow_stats: { interfaces: [${net.vB}] }`, undefined, floors.xdpTcxOut),
+  floors.tcxBoth,
+  probes('dns (tcx both ways)', (net) => `probes:\n  dns: { interfaces: [${net.vB}] }`, undefined, floors.tcxBoth),
+  floors.all,
   probes(
     'all probes (xdp_counter, flow_stats on tcx, dns, conntrack)',
     (net) => `probes:\n  xdp_counter: { interfaces: [${net.vB}] }\n  flow_stats: { interfaces: [${net.vB}], ingress_hook: tc }\n  dns: { interfaces: [${net.vB}] }`,
     'probes:\n  conntrack: {}',
+    floors.all,
   ),
-  {
-    name: 'tcpdump -w /dev/null',
-    async start(net) {
-      const child: ChildProcess = net.spawn(net.nsB, ['tcpdump', '-i', net.vB, '-w', '/dev/null', '-s', '0']);
-      await new Promise<void>((resolve, reject) => {
-        let err = '';
-        child.stderr!.on('data', (d: Buffer) => {
-          err += d.toString();
-          if (/listening on/.test(err)) resolve();
-        });
-        child.on('exit', () => reject(new Error(`tcpdump exited: ${err}`)));
-      });
-      return async () => {
-        child.kill('SIGINT');
-        await new Promise((r) => child.on('exit', r));
-      };
-    },
-  },
+  spawned('tcpdump -w /dev/null', (net) => ['tcpdump', '-i', net.vB, '-w', '/dev/null', '-s', '0'], /listening on/),
 ];
 
 /** A 64-byte UDP frame from A to B (to `port`), addressed to B's MAC, in hex for the sender. */
@@ -94,10 +128,10 @@ function rxPackets(net: TestNet): number {
  * Frames that arrive after the window (a deferred softirq) still count as delivered, and
  * stretch the window to when they were seen.
  */
-export async function measure(net: TestNet, hexFrame: string, count: number, mix?: { hex: string; every: number }): Promise<{ pps: number; delivered: number }> {
+export async function measure(net: TestNet, hexFrame: string, count: number, mix?: { hex: string; every: number }): Promise<{ pps: number; delivered: number; cpuNsPerFrame: number }> {
   const before = rxPackets(net);
   const out = net.exec(net.nsA, [process.execPath, path.join(__dirname, 'sender.js'), net.vA, String(count), hexFrame, ...(mix ? ['0', mix.hex, String(mix.every)] : [])]);
-  const { startMs, endMs } = JSON.parse(out) as { startMs: number; endMs: number };
+  const { startMs, endMs, cpuUs } = JSON.parse(out) as { startMs: number; endMs: number; cpuUs: number };
   const atEnd = rxPackets(net);
   let last = atEnd;
   let lastChange = endMs;
@@ -110,7 +144,7 @@ export async function measure(net: TestNet, hexFrame: string, count: number, mix
     }
   }
   const delivered = last - before;
-  return { pps: delivered / (Math.max(1, lastChange - startMs) / 1000), delivered };
+  return { pps: delivered / (Math.max(1, lastChange - startMs) / 1000), delivered, cpuNsPerFrame: (cpuUs * 1000) / count };
 }
 
 export const liveOverhead: BenchSuite = {
@@ -124,7 +158,7 @@ export const liveOverhead: BenchSuite = {
       const hex = udpFrameHex(net, 9);
       const count = ctx.quick ? 20_000 : 2_000_000;
       const runs = ctx.quick ? 1 : 7;
-      const results = new Map<string, { pps: number[]; delivered: number[] }>(variants.map((v) => [v.name, { pps: [], delivered: [] }]));
+      const results = new Map<string, { pps: number[]; delivered: number[]; cpu: number[] }>(variants.map((v) => [v.name, { pps: [], delivered: [], cpu: [] }]));
       // Rounds over every variant, so the machine's drift spreads evenly over all of them.
       for (let round = 0; round < runs; round++) {
         for (const variant of variants) {
@@ -134,20 +168,31 @@ export const liveOverhead: BenchSuite = {
             const m = await measure(net, hex, count);
             results.get(variant.name)!.pps.push(m.pps);
             results.get(variant.name)!.delivered.push(m.delivered);
+            results.get(variant.name)!.cpu.push(m.cpuNsPerFrame);
           } finally {
             await stop();
           }
         }
       }
       const bare = summarize(results.get(variants[0]!.name)!.pps);
+      const nsPerPacket = (v: Variant) => 1e9 / summarize(results.get(v.name)!.pps).median;
+      const cpuNs = (v: Variant) => summarize(results.get(v.name)!.cpu).min;
       const figures: Figure[] = [];
-      for (const [name, r] of results) {
+      for (const variant of variants) {
+        const r = results.get(variant.name)!;
         const s = summarize(r.pps.map((p) => p / 1000));
         const lost = count - summarize(r.delivered).median;
+        // Per-packet time over the bare link's (and over the floor's): where the ratio's loss goes.
+        const over = (v: Variant) => (nsPerPacket(variant) - nsPerPacket(v)).toFixed(0);
+        const cost = variant === variants[0] ? `${nsPerPacket(variant).toFixed(0)} ns/packet` : `${over(variants[0]!)} ns/packet over the bare link${variant.floor ? `, ${over(variant.floor)} over its floor` : ''}`;
+        // The sender's CPU time per frame (its softirq runs the receiver): the least of the rounds,
+        // since other tenants and the hypervisor only ever add to it. Steadier than the rate on a busy machine.
+        const cpuOver = (v: Variant) => { const d = cpuNs(variant) - cpuNs(v); return `${d >= 0 ? '+' : ''}${d.toFixed(0)}`; };
+        const cpuCost = variant === variants[0] ? `${cpuNs(variant).toFixed(0)} ns` : `${cpuOver(variants[0]!)} ns${variant.floor ? ` (${cpuOver(variant.floor)} over its floor)` : ''}`;
         figures.push({
-          name: `${name}: 64 B UDP frames delivered`, unit: 'kpps', ...s,
+          name: `${variant.name}: 64 B UDP frames delivered`, unit: 'kpps', ...s,
           baseline: { name: 'bare link', median: bare.median / 1000 }, ratio: s.median / (bare.median / 1000),
-          note: `${count.toLocaleString('en')} frames per run${lost > 0 ? `, ${lost} not delivered (median)` : ''}`,
+          note: `${cost}; CPU per frame ${cpuCost}; ${count.toLocaleString('en')} frames per run${lost > 0 ? `, ${lost} not delivered (median)` : ''}`,
         });
       }
       return figures;

@@ -3,7 +3,9 @@
  * `node sender.js <ifname> <frames> <frame hex> [pps] [other frame hex] [every]` transmits
  * the frame <frames> times out of <ifname> with XDP live-frames test runs (the fastest
  * generator the kernel offers), as fast as it can or paced at [pps] (0: as fast), then
- * prints {"startMs", "endMs"} as JSON. With [other frame hex], one frame in [every] is that
+ * prints {"startMs", "endMs", "cpuUs"} as JSON. cpuUs is this process's CPU time while sending: the
+ * receiving end's softirq work runs on the sending CPU in its context, so it is in there too
+ * (time the hypervisor or other processes took is not). With [other frame hex], one frame in [every] is that
  * one instead (sent in runs, for filters that match a known share of the traffic).
  */
 import path from 'node:path';
@@ -29,6 +31,7 @@ const send = (n: number) => {
   if (others > 0) testRun(object.programFd('trafficgen'), other!, others, { ctx: otherCtx, flags: TEST_XDP_LIVE_FRAMES, batchSize: 256 });
 };
 const startMs = Date.now();
+const cpuBefore = process.cpuUsage();
 const tickMs = 20;
 const perTick = pps ? Math.max(1, Math.round((Number(pps) * tickMs) / 1000)) : 1_000_000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -39,5 +42,6 @@ for (let tick = 1; left > 0; tick++) {
   left -= n;
   if (pps) Atomics.wait(pause, 0, 0, Math.max(0, startMs + tick * tickMs - Date.now())); // keep the pace
 }
-process.stdout.write(JSON.stringify({ startMs, endMs: Date.now() }) + '\n');
+const cpu = process.cpuUsage(cpuBefore);
+process.stdout.write(JSON.stringify({ startMs, endMs: Date.now(), cpuUs: cpu.user + cpu.system }) + '\n');
 object.close();

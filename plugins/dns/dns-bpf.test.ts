@@ -82,7 +82,7 @@ test('an IPv4 UDP query is copied whole, with its addressing and direction', (t)
   assert.deepEqual(bpf.counters(), { events: 2, ringbuf_dropped: 0 });
 });
 
-test('IPv6, TCP with options, IPv4 options, and the second configured port are all captured', (t) => {
+test('IPv6, TCP with options, IPv4 options, the second configured port and answers (DNS port on the source side only) are all captured', (t) => {
   if (!kernelTestsPossible(t)) return;
   const bpf = load();
   t.after(() => bpf.close());
@@ -92,6 +92,7 @@ test('IPv6, TCP with options, IPv4 options, and the second configured port are a
     { ...V4, tcp: true, tcpOptionWords: 3, payload: tcpPayload },
     { source: 'fd00:9::1', destination: 'fd00:9::53', sourcePort: 40000, destinationPort: 53, tcp: true, payload: tcpPayload },
     { ...V4, ipOptionWords: 2 },
+    { source: '10.9.0.53', destination: '10.9.0.1', sourcePort: 53, destinationPort: 40001, payload: QUERY }, // an answer
   ];
   for (const spec of cases) assert.equal(bpf.run(dnsFrame(spec)), TC_ACT_UNSPEC);
   assert.equal(bpf.captures.length, cases.length);

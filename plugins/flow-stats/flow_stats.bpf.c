@@ -450,7 +450,6 @@ static __always_inline __u64 monotonic_ns(void)
  */
 static __always_inline int account_flow(struct parsed *p, __u64 packets, __u64 bytes)
 {
-	__u64 now = monotonic_ns();
 	__u64 syn = (p->tcp_flags & 0x12) == 0x02 ? packets : 0; /* SYN without ACK */
 	__u32 zero = 0;
 	struct hot_slot *slot;
@@ -469,13 +468,25 @@ static __always_inline int account_flow(struct parsed *p, __u64 packets, __u64 b
 
 		slot->busy = 1;
 		barrier();
+		/*
+		 * The coarse clock only moves at a tick, and so do jiffies: the clock is read (a helper
+		 * call, dear on the live path) only when they moved. bpf_jiffies64() is inlined into
+		 * one load. Off by at most one tick (the two move a moment apart): tick resolution.
+		 */
+		__u64 jiffies = bpf_jiffies64();
+
 		if (slot->valid && same_flow(&slot->key, &p->key)) {
 			slot->pending.packets += packets;
 			slot->pending.bytes += bytes;
 			slot->pending.syns += syn;
-			slot->pending.last_seen = now;
+			if (jiffies != slot->seen_jiffies) {
+				slot->pending.last_seen = monotonic_ns();
+				slot->seen_jiffies = jiffies;
+			}
 			slot->pending.tcp_flags |= p->tcp_flags;
 		} else {
+			__u64 now = monotonic_ns();
+
 			missed = 1;
 			if (slot->valid)
 				table_add(&slot->key, &slot->pending);
@@ -486,6 +497,7 @@ static __always_inline int account_flow(struct parsed *p, __u64 packets, __u64 b
 			slot->pending.first_seen = now;
 			slot->pending.last_seen = now;
 			slot->pending.tcp_flags = p->tcp_flags;
+			slot->seen_jiffies = jiffies;
 			slot->valid = 1;
 		}
 		barrier();
@@ -493,6 +505,7 @@ static __always_inline int account_flow(struct parsed *p, __u64 packets, __u64 b
 		return missed;
 	}
 	{
+		__u64 now = monotonic_ns();
 		struct flow_value add = {
 			.packets = packets, .bytes = bytes, .syns = syn, .first_seen = now, .last_seen = now, .tcp_flags = p->tcp_flags,
 		};

@@ -65,6 +65,7 @@ struct hot_slot {
 	struct flow_value pending;
 	__u32 busy; /* set while this CPU updates the slot: a flush arriving then must wait */
 	__u32 pad;
+	__u64 seen_jiffies; /* jiffies when pending.last_seen was read: the clock is read again only when they move */
 };
 
 /* Traffic that is not in the flow table (non-IP, unparsable, filtered, table full), per CPU. */

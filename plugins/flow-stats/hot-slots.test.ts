@@ -60,3 +60,23 @@ test('while the slot is busy, packets go to the table and the flush asks to be r
   hot.update(Buffer.alloc(4), Buffer.alloc(hot.entryValueBytes));
   for (let cpu = 0; cpu < numPossibleCpus(); cpu++) assert.equal(object.runOnCpu('flow_stats_flush', cpu), 0);
 });
+
+test('a flow\'s last_seen follows its packets in the slot (the clock is read again once jiffies moved)', (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const object = open(t);
+  const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const started = process.hrtime.bigint();
+  object.testRun('flow_stats_xdp', udp(4000), 1);
+  pause(60); // many ticks at any HZ
+  object.testRun('flow_stats_xdp', udp(4000), 1); // the same flow: the slot's hot path
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  flushHotSlots(object, numPossibleCpus());
+  const flows = object.map('flow_stats_flows');
+  const codec = new FlowCodec(flows.keyLayout(), flows.valueLayout(), object.enum('flow_direction').labels('FLOW_'));
+  const { count, values } = flows.readAll();
+  assert.equal(count, 1);
+  const v = codec.decodeValue(values, 0, flows.valueStride, flows.cpus);
+  const spanMs = (v.lastSeen - v.firstSeen) / 1e6;
+  // Tick resolution: up to two ticks (20 ms at HZ=100) either way.
+  assert.ok(spanMs >= 60 - 20 && spanMs <= elapsedMs + 20, `last_seen - first_seen = ${spanMs} ms after ${elapsedMs} ms`);
+});
