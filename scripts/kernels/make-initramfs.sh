@@ -21,7 +21,9 @@ if [[ -f "$out" && "$out" -nt "$here/init.sh" && "$out" -nt "$0" ]]; then exit 0
 # Virtio PCI + 9p to reach the root; veth, clsact and cls_bpf for the tests (classic TC);
 # nf_tables (+ nft_compat, xt_tcpudp) for the tests' DROP rules: the host's iptables is the nft
 # one, and without them it fails in a guest with "Failed to initialize nft: Protocol not supported".
-wanted=(virtio_pci 9pnet_virtio 9p veth sch_ingress cls_bpf nf_tables nft_compat xt_tcpudp)
+# crc32c_generic first: libcrc32c (which nf_tables needs) fails to load without a crc32c
+# algorithm, which it names only as a soft dependency (no modprobe in the initramfs to fetch it).
+wanted=(virtio_pci 9pnet_virtio 9p veth sch_ingress cls_bpf crc32c_generic nf_tables nft_compat xt_tcpudp)
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,newroot,modules}
