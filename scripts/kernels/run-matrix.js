@@ -96,6 +96,37 @@ function snapshotRepo() {
   return stage;
 }
 
+/**
+ * One matrix run at a time per cache: each run empties kernel-runs/<kernel>/, which a guest of
+ * another run writes its results into (two runs on a shared machine once lost a guest's
+ * results that way). A lock left by a run that died is taken over.
+ */
+function lockRuns() {
+  const dir = path.join(cache, 'kernel-runs');
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, 'matrix.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      process.on('exit', () => fs.rmSync(lock, { force: true }));
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(lock, 'utf8'));
+      let alive = false;
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch {
+        // no such process: a stale lock
+      }
+      need(!alive, `another kernel matrix run (pid ${holder}) is using ${dir}: wait for it, or give this one its own NETPROBE_CACHE`);
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  need(false, `could not lock ${lock}`);
+}
+
 /** Boots one kernel, runs the suites, and resolves with its parsed result lines. */
 function runKernel(kernel, suites, opts) {
   const kdir = path.join(cache, 'kernels', kernel);
@@ -173,6 +204,7 @@ async function main() {
   need(spawnSync('qemu-system-x86_64', ['--version']).status === 0, 'qemu-system-x86_64 is missing (apt-get install qemu-system-x86)');
   need(fs.existsSync(path.join(repo, 'dist', 'cli', 'netprobe.js')), 'dist/ is not built: npm run build');
   run('bash', [path.join(__dirname, 'fetch-kernels.sh'), ...opts.kernels]);
+  lockRuns();
   for (const k of opts.kernels) run('bash', [path.join(__dirname, 'make-initramfs.sh'), k]);
   opts.stage = snapshotRepo();
 
