@@ -40,3 +40,10 @@ export function summarize(values: number[]): { median: number; min: number; max:
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, runs: sorted.length };
 }
+
+/** A suite's sizes by mode: each name's [smoke, full] value, the smoke one in quick mode. */
+export function sized<Name extends string>(ctx: BenchContext, sizes: Record<Name, readonly [smoke: number, full: number]>): Record<Name, number> {
+  const picked = {} as Record<Name, number>;
+  for (const name of Object.keys(sizes) as Name[]) picked[name] = sizes[name][ctx.quick ? 0 : 1];
+  return picked;
+}

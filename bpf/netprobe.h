@@ -76,4 +76,62 @@ static __always_inline void np_note_process(struct np_process *p)
 	bpf_get_current_comm(p->comm, sizeof(p->comm));
 }
 
+/*
+ * Socket owners, for every probe that tells which process is behind a socket:
+ *
+ *   NP_SOCKET_OWNER_STORAGE(flow_stats_owner);                   a map, before its readers
+ *   NP_SOCKET_OWNER_HOOKS(flow_stats, flow_stats_owner, NP_OWNER_TCP | NP_OWNER_UDP);
+ *
+ * The storage holds a struct np_process per socket. BPF_F_CLONE: a listening socket's
+ * accepted sockets get a copy, so a server's sockets carry the listener's process.
+ * The hooks are the programs <prefix>_sock_create, <prefix>_connect4 and _connect6
+ * (attach them at a cgroup: cgroup/sock_create, connect4, connect6), which note the
+ * current process on the sockets of the given protocols in socket() and connect(),
+ * both in process context: the process that connects may not be the one that created
+ * the socket (passed, inherited). They never refuse a socket or a connection.
+ */
+#define NP_OWNER_TCP (1 << 0)
+#define NP_OWNER_UDP (1 << 1)
+
+#define NP_SOCKET_OWNER_STORAGE(name)                                   \
+	struct {                                                        \
+		__uint(type, BPF_MAP_TYPE_SK_STORAGE);                  \
+		__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);     \
+		__type(key, int);                                       \
+		__type(value, struct np_process);                       \
+	} name SEC(".maps")
+
+static __always_inline void np_note_owner(void *storage, struct bpf_sock *sk, __u32 protocols)
+{
+	struct np_process *p;
+
+	if (!sk)
+		return;
+	if (!(sk->protocol == 6 /* IPPROTO_TCP */ && (protocols & NP_OWNER_TCP)) &&
+	    !(sk->protocol == 17 /* IPPROTO_UDP */ && (protocols & NP_OWNER_UDP)))
+		return;
+	p = bpf_sk_storage_get(storage, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (p)
+		np_note_process(p);
+}
+
+#define NP_SOCKET_OWNER_HOOKS(prefix, storage, protocols)               \
+	SEC("cgroup/sock_create")                                       \
+	int prefix##_sock_create(struct bpf_sock *sk)                   \
+	{                                                               \
+		np_note_owner(&storage, sk, protocols);                 \
+		return 1;                                               \
+	}                                                               \
+	NP_OWNER_CONNECT_HOOK(prefix, storage, protocols, 4)            \
+	NP_OWNER_CONNECT_HOOK(prefix, storage, protocols, 6)
+
+/* <prefix>_connect4 or _connect6, for NP_SOCKET_OWNER_HOOKS. */
+#define NP_OWNER_CONNECT_HOOK(prefix, storage, protocols, family)       \
+	SEC("cgroup/connect" #family)                                   \
+	int prefix##_connect##family(struct bpf_sock_addr *ctx)         \
+	{                                                               \
+		np_note_owner(&storage, ctx->sk, protocols);            \
+		return 1;                                               \
+	}
+
 #endif /* NETPROBE_H */

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { exited, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { exited, startCapturedRun, until } from './helpers/collector';
 import { dataPoints, latestMetrics } from './helpers/otlp-json';
 
 const latestPoints = (dir: string, metric: string) => dataPoints(latestMetrics(dir), metric);
@@ -16,18 +16,9 @@ test('netprobe.probe.kernel.*: each program\'s runs and run time, counted while 
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  const capture = startOtlpCapture(net, net.nsB, 4319);
-  const { child, output } = await startCollector(net, net.nsB, `
-probes:
-  xdp_counter: { interfaces: [${net.vB}] }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-service:
-  interval: 1s
-  telemetry: { kernel_stats: true }
-  pipelines:
-    metrics: { probes: [xdp_counter], exporters: [otlp_http] }
-`);
+  const { capture, child, output } = await startCapturedRun(net, net.nsB, {
+    probes: { xdp_counter: `{ interfaces: [${net.vB}] }` }, service: 'telemetry: { kernel_stats: true }', logs: false,
+  });
   const frames = 37;
   net.sendUdp(new Array(frames).fill(10));
   const runs = await until('the runs of the XDP program', 20_000, () => {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from './helpers/kernel';
 import { TestNet } from './helpers/netns';
-import { capturedJson, exited, httpGet, sleep, startCollector, startOtlpCapture, until } from './helpers/collector';
+import { capturedJson, exited, httpGet, sleep, startCapturedRun, startCollector, startOtlpCapture, until } from './helpers/collector';
 import { capturedLogRecords, dataPoints, metricsIn } from './helpers/otlp-json';
 import { backendsAvailable, latestInVictoriaMetrics, startVictoriaMetrics } from './helpers/backends';
 
@@ -217,17 +217,7 @@ test('SIGHUP (a closed terminal, nohup) reloads an unchanged config: nothing res
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  const capture = startOtlpCapture(net, net.nsB, 4319);
-  const { child, output } = await startCollector(net, net.nsB, `
-probes:
-  xdp_counter: { interfaces: [${net.vB}] }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-service:
-  interval: 1h
-  pipelines:
-    metrics: { probes: [xdp_counter], exporters: [otlp_http] }
-`);
+  const { capture, child, output } = await startCapturedRun(net, net.nsB, { probes: { xdp_counter: `{ interfaces: [${net.vB}] }` }, interval: '1h', logs: false });
   net.sendUdp([10]);
   child.kill('SIGHUP');
   await until('the reload to be logged', 10_000, () => (/reloaded kept=xdp_counter stopped=- started=- exporters=unchanged/.test(output()) ? true : undefined));
@@ -244,18 +234,9 @@ test('a burst of 8,000 flow ends in one interval reaches a healthy backend whole
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  const capture = startOtlpCapture(net, net.nsB, 4319);
-  const { child, output } = await startCollector(net, net.nsB, `
-probes:
-  flow_stats: { interfaces: [${net.vB}], directions: [ingress], max_flows: 16384, idle_timeout: 2s }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-service:
-  interval: 1s
-  pipelines:
-    metrics: { probes: [flow_stats], exporters: [otlp_http] }
-    logs: { probes: [flow_stats], exporters: [otlp_http] }
-`);
+  const { capture, child, output } = await startCapturedRun(net, net.nsB, {
+    probes: { flow_stats: `{ interfaces: [${net.vB}], directions: [ingress], max_flows: 16384, idle_timeout: 2s }` },
+  });
   const FLOWS = 8000;
   net.sendUdp(Array.from({ length: FLOWS }, () => 1), net.ipB, 9, { socketPerDatagram: true });
   // They all go idle together: one collection ends them all, a burst far above 2,048 records.
@@ -278,18 +259,9 @@ test('at SIGTERM with thousands of live flows, every collector_stop record is se
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  const capture = startOtlpCapture(net, net.nsB, 4319);
-  const { child, output } = await startCollector(net, net.nsB, `
-probes:
-  flow_stats: { interfaces: [${net.vB}], directions: [ingress], max_flows: 16384, idle_timeout: 1h }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-service:
-  interval: 1s
-  pipelines:
-    metrics: { probes: [flow_stats], exporters: [otlp_http] }
-    logs: { probes: [flow_stats], exporters: [otlp_http] }
-`);
+  const { capture, child, output } = await startCapturedRun(net, net.nsB, {
+    probes: { flow_stats: `{ interfaces: [${net.vB}], directions: [ingress], max_flows: 16384, idle_timeout: 1h }` },
+  });
   net.sendUdp(Array.from({ length: 6000 }, () => 1), net.ipB, 9, { socketPerDatagram: true });
   const latestGauge = (name: string) => sumPoints(capturedJson(capture, 'metrics').slice(-1), name)[0]?.value ?? 0;
   const live = await until('the flows to be live', 20_000, () => {
@@ -318,19 +290,11 @@ test('200,000 flows through a 65,536-entry table keep the collector under 200 Mi
   if (!kernelTestsPossible(t)) return;
   const net = TestNet.create();
   t.after(() => net.cleanup());
-  startOtlpCapture(net, net.nsB, 4319); // a healthy sink for the flow-end records
-  const { child, output } = await startCollector(net, net.nsB, `
-probes:
-  flow_stats: { interfaces: [${net.vB}], directions: [ingress], max_flows: 65536, idle_timeout: 2s }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-  prometheus: { host: 127.0.0.1, port: 9464 }
-service:
-  interval: 1s
-  pipelines:
-    metrics: { probes: [flow_stats], exporters: [otlp_http, prometheus] }
-    logs: { probes: [flow_stats], exporters: [otlp_http] }
-`);
+  // The capture is a healthy sink for the flow-end records.
+  const { child, output } = await startCapturedRun(net, net.nsB, {
+    probes: { flow_stats: `{ interfaces: [${net.vB}], directions: [ingress], max_flows: 65536, idle_timeout: 2s }` },
+    moreMetricsExporters: { prometheus: '{ host: 127.0.0.1, port: 9464 }' },
+  });
   let peak = rssMib(child.pid!);
   const watch = setInterval(() => {
     try {

@@ -4,7 +4,10 @@
  * many packets each actually captured, at the same snaplen, for all traffic and
  * for a filter that matches 1% of it (UDP port 53 in a stream to port 9). Every
  * figure is compared with the bare link (or tcpdump) measured in the same run.
+ * Empty programs on tcx ingress and on XDP give the floor of each hook: what any
+ * probe there costs the link before it does any work.
  */
+import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
 import { measure, udpFrameHex } from '../live-overhead';
@@ -17,6 +20,8 @@ const MATCH_EVERY = 100;
 
 interface Capturer {
   name: string;
+  /** Not a capture: a reference run only with all packets (the bare link, empty programs on the hooks). */
+  reference?: boolean;
   /** Starts capturing on the receiving end; the stop function returns the packets captured. */
   start(net: TestNet, filtered: boolean): Promise<() => Promise<number>>;
 }
@@ -34,8 +39,24 @@ async function spawnUntilReady(net: TestNet, args: string[]): Promise<{ child: C
   return { child, stderr: () => err };
 }
 
+/** An empty program on the receiving end's ingress: what the hook costs before a probe does any work. */
+const emptyHook = (hook: 'tc' | 'xdp'): Capturer => ({
+  name: hook === 'tc' ? 'empty program on tcx ingress' : 'empty program on XDP',
+  reference: true,
+  async start(net) {
+    const { child } = await spawnUntilReady(net, [process.execPath, path.join(__dirname, '..', 'attach-empty.js'), net.vB, hook]);
+    return async () => {
+      child.kill('SIGINT');
+      await exited(child);
+      return 0;
+    };
+  },
+});
+
 const capturers: Capturer[] = [
-  { name: 'bare link', start: async () => async () => 0 },
+  { name: 'bare link', reference: true, start: async () => async () => 0 },
+  emptyHook('tc'),
+  emptyHook('xdp'),
   {
     name: 'tcpdump -w',
     async start(net, filtered) {
@@ -65,6 +86,8 @@ const capturers: Capturer[] = [
   },
 ];
 
+const TCPDUMP = capturers.find((c) => c.name === 'tcpdump -w')!;
+
 export const captureVsTcpdump: BenchSuite = {
   name: 'netprobe capture vs tcpdump -w through a veth pair',
   kernel: true,
@@ -81,7 +104,7 @@ export const captureVsTcpdump: BenchSuite = {
       for (let round = 0; round < runs; round++) {
         for (const filtered of [false, true]) {
           for (const c of capturers) {
-            if (c.name === 'bare link' && filtered) continue;
+            if (c.reference && filtered) continue;
             ctx.log(`capture: round ${round + 1}, ${key(c, filtered)}`);
             const stop = await c.start(net, filtered);
             let m: { pps: number; delivered: number };
@@ -100,7 +123,7 @@ export const captureVsTcpdump: BenchSuite = {
       const bare = summarize(results.get(key(capturers[0]!, false))!.pps).median / 1000;
       const figures: Figure[] = [];
       for (const filtered of [false, true]) {
-        const tcpdump = results.get(key(capturers[1]!, filtered))!;
+        const tcpdump = results.get(key(TCPDUMP, filtered))!;
         const tcpdumpRate = summarize(tcpdump.pps.map((p, i) => (p * tcpdump.captured[i]!) / 1000)).median;
         for (const c of capturers) {
           const r = results.get(key(c, filtered));
@@ -112,14 +135,16 @@ export const captureVsTcpdump: BenchSuite = {
             ...(filtered && c.name === 'netprobe capture' ? { target: '>= 0.95 of the bare link' } : {}),
             note: `${count.toLocaleString('en')} frames per run, snaplen ${SNAPLEN}`,
           });
-          if (c.name === 'bare link') continue;
+          if (c.reference) continue;
           // Captured packets per second: the link's rate times the share of delivered packets captured.
           const rate = summarize(r.pps.map((p, i) => (p * r.captured[i]!) / 1000));
           figures.push({
             name: `${key(c, filtered)}: packets captured`, unit: 'kpps', ...rate,
             baseline: { name: 'tcpdump -w', median: tcpdumpRate }, ratio: rate.median / tcpdumpRate,
             ...(!filtered && c.name === 'netprobe capture' ? { target: '>= 2x tcpdump' } : {}),
-            note: `captured/delivered median ${summarize(r.captured).median.toFixed(3)}${filtered ? ` (the filter matches ${(1 / MATCH_EVERY).toFixed(2)})` : ''}`,
+            // What the 2x goal asks, against the ceiling no capture passes: the bare link's rate.
+            note: `captured/delivered median ${summarize(r.captured).median.toFixed(3)}${filtered ? ` (the filter matches ${(1 / MATCH_EVERY).toFixed(2)})` : ''}`
+              + (!filtered && c.name === 'netprobe capture' ? `; 2x tcpdump = ${(2 * tcpdumpRate).toFixed(0)} kpps = ${((2 * tcpdumpRate) / bare).toFixed(2)} of the bare link` : ''),
           });
         }
       }

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import * as dnsPacket from 'dns-packet';
-import { summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
+import { sized, summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
 import { BpfObject } from '../../core/bpf/object';
 import { RingBufferReader } from '../../core/bpf/ringbuf';
 import { testRun } from '../../core/bpf/test-run';
@@ -57,10 +57,8 @@ const programCost: BenchSuite = {
   name: 'dns TC program, ns/packet (BPF_PROG_TEST_RUN)',
   kernel: true,
   async run(ctx: BenchContext): Promise<Figure[]> {
-    const runs = ctx.quick ? 3 : 15;
-    const repeat = ctx.quick ? 20_000 : 1_000_000;
-    // DNS packets each write a record: as many as the ring holds, drained between runs.
-    const dnsRepeat = ctx.quick ? 2_000 : 20_000;
+    // DNS packets each write a record (dnsRepeat): as many as the ring holds, drained between runs.
+    const { runs, repeat, dnsRepeat } = sized(ctx, { runs: [3, 15], repeat: [20_000, 1_000_000], dnsRepeat: [2_000, 20_000] });
     const dns = loadDns(8 << 20);
     const baseline = loadBaseline();
     const reader = new RingBufferReader('dns_events', dns.map('dns_events').fd, () => {});
@@ -111,9 +109,7 @@ const consumerThroughput: BenchSuite = {
   name: 'dns consumer, events/s drained and decoded',
   kernel: true,
   async run(ctx: BenchContext): Promise<Figure[]> {
-    const runs = ctx.quick ? 1 : 5;
-    const pairsPerChunk = ctx.quick ? 2_000 : 10_000;
-    const chunks = ctx.quick ? 1 : 5;
+    const { runs, pairsPerChunk, chunks } = sized(ctx, { runs: [1, 5], pairsPerChunk: [2_000, 10_000], chunks: [1, 5] });
     // The probe's default ring size: a chunk (2 records per pair, ~150 bytes each) fits.
     const object = loadDns(4 << 20);
     const decoder = new EventDecoder(object.layout('dns_event'), eventDirections());

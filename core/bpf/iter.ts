@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { libbpf, describeErrno } from './libbpf';
+import { buildOpts, bpfLinkCreateOpts } from './libbpf-opts';
 import { NetprobeError } from '../errors';
 
 const BPF_TRACE_ITER = 28;
@@ -12,8 +13,7 @@ const BPF_TRACE_ITER = 28;
 /** Runs an iterator program to the end; returns what it printed (often nothing: it may write maps). */
 export function runIterator(progFd: number, name: string): Buffer {
   const lib = libbpf();
-  const opts = Buffer.alloc(16); // bpf_link_create_opts { sz, flags }: no iterator parameters
-  opts.writeBigUInt64LE(16n, 0);
+  const opts = buildOpts(bpfLinkCreateOpts); // no iterator parameters
   const linkFd = lib.bpf_link_create(progFd, 0, BPF_TRACE_ITER, opts) as number;
   if (linkFd < 0) throw new NetprobeError('NETPROBE_ERR_ATTACH', `creating iterator ${name}: ${describeErrno(linkFd)}`);
   try {

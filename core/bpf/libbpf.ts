@@ -1,7 +1,8 @@
 /**
  * FFI declarations for the system's libbpf.so.1 (1.1 or newer) and the few libc calls we need.
  *
- * This is the only file that names libbpf symbols. Everything else goes through
+ * This is the only file that names libbpf symbols (its option structs are declared in
+ * libbpf-opts.ts). Everything else goes through
  * object.ts, map.ts, link.ts and ringbuf.ts, which turn return codes into errors.
  * libbpf 1.x returns -errno from int functions and NULL + errno from pointer functions.
  */

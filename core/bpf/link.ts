@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { libbpf, describeErrno } from './libbpf';
+import { buildOpts, bpfLinkCreateOpts, bpfTcHook, bpfTcOpts, BPF_TC_INGRESS, BPF_TC_EGRESS } from './libbpf-opts';
 import { NetprobeError } from '../errors';
 
 const BPF_XDP = 37;
@@ -39,12 +40,9 @@ export class BpfLink implements Attached {
   }
 }
 
-/** bpf_link_create_opts with only `sz` and `flags` set (libbpf accepts a shorter struct). */
+/** bpf_link_create_opts with only `flags` set. */
 function linkOpts(flags: number): Buffer {
-  const opts = Buffer.alloc(16);
-  opts.writeBigUInt64LE(16n, 0);
-  opts.writeUInt32LE(flags, 8);
-  return opts;
+  return buildOpts(bpfLinkCreateOpts, { flags });
 }
 
 export function interfaceIndex(name: string): number {
@@ -111,12 +109,9 @@ export function attachTc(progFd: number, target: InterfaceTarget, direction: TcD
 }
 
 function tcHook(ifindex: number, direction: TcDirection | 'both'): Buffer {
-  const hook = Buffer.alloc(24); // struct bpf_tc_hook { sz, ifindex, attach_point, parent }
-  hook.writeBigUInt64LE(24n, 0);
-  hook.writeInt32LE(ifindex, 8);
   // BPF_TC_INGRESS | BPF_TC_EGRESS: both together name the clsact qdisc itself (for destroy)
-  hook.writeUInt32LE(direction === 'ingress' ? 1 : direction === 'egress' ? 2 : 3, 12);
-  return hook;
+  const attachPoint = direction === 'ingress' ? BPF_TC_INGRESS : direction === 'egress' ? BPF_TC_EGRESS : BPF_TC_INGRESS | BPF_TC_EGRESS;
+  return buildOpts(bpfTcHook, { ifindex, attach_point: attachPoint });
 }
 
 /**
@@ -143,12 +138,7 @@ function releaseClsact(ifindex: number): void {
 }
 
 function tcOpts(progFd: number, priority: number): Buffer {
-  const opts = Buffer.alloc(32); // struct bpf_tc_opts { sz, prog_fd, flags, prog_id, handle, priority }
-  opts.writeBigUInt64LE(32n, 0);
-  opts.writeInt32LE(progFd, 8);
-  opts.writeUInt32LE(CLASSIC_HANDLE, 20);
-  opts.writeUInt32LE(priority, 24);
-  return opts;
+  return buildOpts(bpfTcOpts, { prog_fd: progFd, handle: CLASSIC_HANDLE, priority });
 }
 
 function attachClassicTc(progFd: number, ifindex: number, ifname: string, direction: TcDirection): Attached {

@@ -3,6 +3,7 @@
  * syscall costs about as much as reading a few hundred entries from its result.
  */
 import { libbpf, describeErrno, type Pointer } from './libbpf';
+import { buildOpts, bpfMapBatchOpts } from './libbpf-opts';
 import { StructLayout, type Decoded } from './layout';
 import type { Btf } from './btf';
 import { NetprobeError } from '../errors';
@@ -262,9 +263,7 @@ export class BpfMap {
   /** Writes many entries (keys and values concatenated) in one syscall. */
   updateBatch(keys: Buffer, values: Buffer, flags = 0): void {
     const count = [keys.length / this.keySize];
-    const opts = Buffer.alloc(24); // bpf_map_batch_opts { sz, elem_flags, flags }
-    opts.writeBigUInt64LE(24n, 0);
-    opts.writeBigUInt64LE(BigInt(flags), 8);
+    const opts = buildOpts(bpfMapBatchOpts, { elem_flags: flags });
     const err = libbpf().bpf_map_update_batch(this.fd, keys, values, count, opts) as number;
     if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `updating map ${this.name} (${count[0]} of ${keys.length / this.keySize} written): ${describeErrno(err)}`);
   }

@@ -4,11 +4,10 @@
  * benchmarks (the kernel's own ns/run measurement).
  */
 import { libbpf, koffi, describeErrno } from './libbpf';
+import { buildOpts, readField, bpfTestRunOpts } from './libbpf-opts';
 import { NetprobeError } from '../errors';
 
-/** struct bpf_test_run_opts as libbpf 1.1 declares it (80 bytes on 64-bit). */
 const EINTR = 4;
-const OPTS_SIZE = 80;
 
 export interface TestRunResult {
   /** The program's return value (e.g. XDP_PASS = 2). */
@@ -29,33 +28,42 @@ export interface TestRunOptions {
 }
 
 export function testRun(progFd: number, packet: Buffer, repeat = 1, options: TestRunOptions = {}): TestRunResult {
-  const opts = Buffer.alloc(OPTS_SIZE);
   const live = ((options.flags ?? 0) & TEST_XDP_LIVE_FRAMES) !== 0;
   const dataOut = live ? undefined : Buffer.alloc(packet.length + 256); // live mode returns no data
-  opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
-  opts.writeBigUInt64LE(koffi.address(packet), 8);
-  if (dataOut) {
-    opts.writeBigUInt64LE(koffi.address(dataOut), 16);
-    opts.writeUInt32LE(dataOut.length, 28);
-  }
-  opts.writeUInt32LE(packet.length, 24);
-  if (options.ctx) {
-    opts.writeBigUInt64LE(koffi.address(options.ctx), 32);
-    opts.writeUInt32LE(options.ctx.length, 48);
-  }
-  opts.writeInt32LE(repeat, 60);
-  opts.writeUInt32LE(options.flags ?? 0, 68);
-  opts.writeUInt32LE(options.batchSize ?? 0, 76);
-  const err = runRetryingEintr(progFd, opts);
+  const opts = buildOpts(bpfTestRunOpts, {
+    data_in: koffi.address(packet),
+    data_size_in: packet.length,
+    data_out: dataOut ? koffi.address(dataOut) : undefined,
+    data_size_out: dataOut?.length,
+    ctx_in: options.ctx ? koffi.address(options.ctx) : undefined,
+    ctx_size_in: options.ctx?.length,
+    repeat,
+    flags: options.flags ?? 0,
+    batch_size: options.batchSize ?? 0,
+  });
+  const err = runRetryingEintr(progFd, opts, [packet, dataOut, options.ctx]);
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
-  return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };
+  return { retval: Number(readField(opts, bpfTestRunOpts, 'retval')), durationNs: Number(readField(opts, bpfTestRunOpts, 'duration')) };
 }
 
+/**
+ * The buffers whose addresses the running opts hold. Only the struct's bytes name them, so
+ * V8 may collect a Buffer (dataOut: no JS code uses it after building opts) in a GC before
+ * the call, and the kernel then writes data_out into freed memory: that was the bench smoke
+ * test's "malloc(): unsorted double linked list corrupted". Held here until the run returns.
+ */
+const inFlight: Array<Buffer | undefined> = [];
+
 /** A run stops when a signal arrives (e.g. SIGCHLD from a child process, a timer): run it again. */
-function runRetryingEintr(progFd: number, opts: Buffer): number {
-  let err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
-  for (let i = 0; err === -EINTR && i < 10; i++) err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
-  return err;
+function runRetryingEintr(progFd: number, opts: Buffer, pointedTo: ReadonlyArray<Buffer | undefined> = []): number {
+  inFlight.push(...pointedTo);
+  try {
+    let err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+    for (let i = 0; err === -EINTR && i < 10; i++) err = libbpf().bpf_prog_test_run_opts(progFd, opts) as number;
+    return err;
+  } finally {
+    inFlight.length = 0;
+  }
 }
 
 const BPF_F_TEST_RUN_ON_CPU = 1 << 0;
@@ -67,12 +75,9 @@ const ENXIO = 6;
  * Production code reaches it through the probe host (ProbeObject.runOnCpu).
  */
 export function runOnCpu(progFd: number, cpu: number): number | undefined {
-  const opts = Buffer.alloc(OPTS_SIZE);
-  opts.writeBigUInt64LE(BigInt(OPTS_SIZE), 0);
-  opts.writeUInt32LE(BPF_F_TEST_RUN_ON_CPU, 68);
-  opts.writeUInt32LE(cpu, 72);
+  const opts = buildOpts(bpfTestRunOpts, { flags: BPF_F_TEST_RUN_ON_CPU, cpu });
   const err = runRetryingEintr(progFd, opts);
   if (err === -ENXIO) return undefined;
   if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `running program on CPU ${cpu}: ${describeErrno(err)}`);
-  return opts.readUInt32LE(56);
+  return Number(readField(opts, bpfTestRunOpts, 'retval'));
 }

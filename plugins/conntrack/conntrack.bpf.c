@@ -98,14 +98,8 @@ struct {
 /*
  * The process behind each TCP socket of the cgroup, set in process context (socket(),
  * connect()) and read by sock_ops, which runs where the kernel is (often softirq).
- * BPF_F_CLONE: a listening socket's accepted sockets get a copy.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-	__type(key, int);
-	__type(value, struct np_process);
-} conntrack_owner SEC(".maps");
+NP_SOCKET_OWNER_STORAGE(conntrack_owner);
 
 /* Iterator results: sockets counted by enum conntrack_adopt_outcome. */
 struct {
@@ -423,42 +417,8 @@ int conntrack_sock_ops(struct bpf_sock_ops *ops)
 	return 1;
 }
 
-#define IPPROTO_TCP_ 6
-
-/* Notes the current process on a TCP socket: in socket() and connect(), process context. */
-static __always_inline void note_owner(struct bpf_sock *sk)
-{
-	struct np_process *p;
-
-	if (!sk || sk->protocol != IPPROTO_TCP_)
-		return;
-	p = bpf_sk_storage_get(&conntrack_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!p)
-		return;
-	np_note_process(p);
-}
-
-SEC("cgroup/sock_create")
-int conntrack_sock_create(struct bpf_sock *sk)
-{
-	note_owner(sk);
-	return 1;
-}
-
-/* The process that connects may not be the one that created the socket (passed, inherited). */
-SEC("cgroup/connect4")
-int conntrack_connect4(struct bpf_sock_addr *ctx)
-{
-	note_owner(ctx->sk);
-	return 1;
-}
-
-SEC("cgroup/connect6")
-int conntrack_connect6(struct bpf_sock_addr *ctx)
-{
-	note_owner(ctx->sk);
-	return 1;
-}
+/* The process behind each TCP socket (see netprobe.h). */
+NP_SOCKET_OWNER_HOOKS(conntrack, conntrack_owner, NP_OWNER_TCP)
 
 /*
  * Run once at start over the sockets of the collector's network namespace:

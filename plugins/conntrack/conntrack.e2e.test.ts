@@ -9,7 +9,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { linksOfProgram } from '../../test/helpers/bpftool';
-import { exited, startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { exited, startCapturedRun, startCollector, until } from '../../test/helpers/collector';
 import { capturedLogRecords, capturedMetrics, plainAttributes } from '../../test/helpers/otlp-json';
 import { startServer, runClient } from '../../test/helpers/tcp';
 
@@ -26,21 +26,11 @@ test('netprobe run exports closed connections over OTLP and detaches on SIGTERM 
     net.cleanup();
     cgroup.remove();
   });
-  const captureDir = startOtlpCapture(net, net.nsB, 4319);
   await startServer(net, cgroup, net.nsB, net.ipB, 7300);
   // preexisting off: the collector runs in nsB, but keep it from touching any socket it did not see start.
-  const yaml = `
-probes:
-  conntrack: { cgroup: ${cgroup.path}, preexisting: false }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-service:
-  interval: 500ms
-  pipelines:
-    metrics: { probes: [conntrack], exporters: [otlp_http] }
-    logs: { probes: [conntrack], exporters: [otlp_http] }
-`;
-  const { child, output } = await startCollector(net, net.nsB, yaml, { keepMounts: true });
+  const { capture: captureDir, yaml, child, output } = await startCapturedRun(net, net.nsB, {
+    probes: { conntrack: `{ cgroup: ${cgroup.path}, preexisting: false }` }, interval: '500ms', keepMounts: true,
+  });
   assert.equal(linksOfProgram('conntrack_sock_ops').length, 1, 'attached through a bpf_link');
 
   const [clientPort] = runClient(net, cgroup, net.nsA, net.ipB, 7300, [{ request: 1234, response: 4321, holdMs: 0, end: 'close' }]);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
-import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { startCapturedRun, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords as logRecords, latestMetrics, total } from '../../test/helpers/otlp-json';
 import { linksOfProgram } from '../../test/helpers/bpftool';
 import { dig, startDnsServer, toolsAvailable } from '../../test/helpers/dns/dns-lab';
@@ -26,19 +26,10 @@ test('netprobe run exports dns exchanges as OTLP log records and metrics, and de
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   await startDnsServer(net, dir);
-  // A minimal OTLP/HTTP receiver in the collector's namespace: stores each request body.
-  const captureDir = startOtlpCapture(net, net.nsA, 4319);
-  const { child, output } = await startCollector(net, net.nsA, `
-probes:
-  dns: { interfaces: [${net.vA}], query_timeout: 1s }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4319, protocol: http/json }
-service:
-  interval: 500ms
-  pipelines:
-    metrics: { probes: [dns], exporters: [otlp_http] }
-    logs: { probes: [dns], exporters: [otlp_http] }
-`);
+  // An OTLP/HTTP receiver in the collector's namespace stores each request body.
+  const { capture: captureDir, child, output } = await startCapturedRun(net, net.nsA, {
+    probes: { dns: `{ interfaces: [${net.vA}], query_timeout: 1s }` }, interval: '500ms',
+  });
   assert.equal(linksOfProgram('dns_ingress').length, 1, 'one tcx link on ingress');
   assert.equal(linksOfProgram('dns_egress').length, 1, 'one tcx link on egress');
 

@@ -1,8 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DropReasons, REASON_UNKNOWN } from './reasons';
+import path from 'node:path';
+import { DropReasons } from './reasons';
+import { openProbeObject } from '../../core/plugin/object';
 import { dropRecord, type DropEvent } from './event';
 import { KernelSymbols } from '../../core/bpf/kallsyms';
+
+/** DROPS_REASON_UNKNOWN as the built object declares it (enum drops_reason_marker in drops.h). */
+const REASON_UNKNOWN = (() => {
+  const spec = openProbeObject(path.join(__dirname, 'drops.bpf.o'));
+  try {
+    return spec.enum('drops_reason_marker').value('DROPS_REASON_UNKNOWN');
+  } finally {
+    spec.close();
+  }
+})();
 
 const KERNEL_ENUM = [
   { name: 'SKB_NOT_DROPPED_YET', value: 0 }, { name: 'SKB_CONSUMED', value: 1 },
@@ -11,12 +23,13 @@ const KERNEL_ENUM = [
 ];
 
 test('reason names come from the kernel enum, lower-cased without the prefix', () => {
-  const r = new DropReasons(KERNEL_ENUM);
+  const r = new DropReasons(KERNEL_ENUM, REASON_UNKNOWN);
   assert.equal(r.known, true);
   assert.equal(r.name(3), 'no_socket');
   assert.equal(r.name(2), 'not_specified');
   assert.equal(r.name(0x10005), 'unknown_65541', 'a subsystem reason the enum lacks');
   assert.equal(r.name(REASON_UNKNOWN), 'unknown');
+  assert.equal(REASON_UNKNOWN, 0xffffffff, 'read from BTF as the unsigned value the program writes into a __u32');
   assert.equal(r.value('no_socket'), 3);
   assert.equal(r.value('SKB_DROP_REASON_NOT_SPECIFIED'), 2);
   assert.equal(r.value('MAX'), undefined, 'MAX is a bound, not a reason');
@@ -24,13 +37,13 @@ test('reason names come from the kernel enum, lower-cased without the prefix', (
 });
 
 test('a kernel without the enum (before 5.17): every drop is unknown', () => {
-  const r = new DropReasons(undefined);
+  const r = new DropReasons(undefined, REASON_UNKNOWN);
   assert.equal(r.known, false);
   assert.equal(r.name(REASON_UNKNOWN), 'unknown');
 });
 
 const context = {
-  reasonName: (v: number) => new DropReasons(KERNEL_ENUM).name(v),
+  reasonName: (v: number) => new DropReasons(KERNEL_ENUM, REASON_UNKNOWN).name(v),
   interfaceName: (i: number) => (i === 7 ? 'eth0' : undefined),
   symbol: (a: bigint) => (a === 0xffffffff81000010n ? 'udp_rcv+0x10' : undefined),
   peerName: (a: string) => (a === '192.0.2.1' ? 'peer.test' : undefined),

@@ -100,6 +100,7 @@ struct {
 
 NP_EXPORT_TYPE(drops_event);
 NP_EXPORT_ENUM(drops_direction);
+NP_EXPORT_ENUM(drops_reason_marker);
 
 static __always_inline int ignored(__u32 reason)
 {

@@ -15,8 +15,10 @@ enum drops_direction {
 	DROPS_DIRECTION_TRANSMIT = 1, /* made here, on its way out */
 };
 
-/* The reason value when the tracepoint has none (kernels before 5.17). */
-#define DROPS_REASON_UNKNOWN 0xffffffff
+/* Reason values of our own, beside the kernel's enum skb_drop_reason (userspace reads them from BTF). */
+enum drops_reason_marker {
+	DROPS_REASON_UNKNOWN = 0xffffffff, /* the tracepoint has none (kernels before 5.17) */
+};
 
 /* One metric series: drops by reason, interface, direction, IP version and protocol. */
 struct drops_key {

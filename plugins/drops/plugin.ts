@@ -70,7 +70,8 @@ export const drops: ProbePlugin<DropsConfig> = {
     return {
       start() {
         const kernel = host.kernelTypes();
-        reasons = new DropReasons(kernel.enumerators('skb_drop_reason'));
+        const spec = host.openObject();
+        reasons = new DropReasons(kernel.enumerators('skb_drop_reason'), spec.enum('drops_reason_marker').value('DROPS_REASON_UNKNOWN'));
         const args = kernel.tracepointArgs('kfree_skb');
         if (args === undefined) throw new NetprobeError('NETPROBE_ERR_ATTACH', 'the kernel has no BTF-typed skb:kfree_skb tracepoint (needs Linux 5.5+ with BTF)');
         // The reason is the tracepoint's third argument since Linux 5.17; before that every drop is `unknown`.
@@ -85,7 +86,6 @@ export const drops: ProbePlugin<DropsConfig> = {
         });
 
         const watched = config.interfaces === 'all' ? [] : host.interfaces();
-        const spec = host.openObject();
         spec.setKnob('filter_interfaces', watched.length ? 1 : 0);
         spec.setKnob('netns_ino', Number(fs.statSync('/proc/self/ns/net', { bigint: true }).ino));
         spec.setKnob('has_reason', hasReason ? 1 : 0);

@@ -5,15 +5,17 @@
  * own reasons, in the high 16 bits) becomes `unknown_<value>`.
  */
 const PREFIX = 'SKB_DROP_REASON_';
-/** As drops.h: the tracepoint passed no reason (kernels before 5.17). */
-export const REASON_UNKNOWN = 0xffffffff;
 
 export class DropReasons {
   private readonly byValue = new Map<number, string>();
   private readonly byName = new Map<string, number>();
 
-  /** `enumerators`: the kernel's `enum skb_drop_reason`, or undefined on kernels without one. */
-  constructor(enumerators: ReadonlyArray<{ name: string; value: number }> | undefined) {
+  /**
+   * `enumerators`: the kernel's `enum skb_drop_reason`, or undefined on kernels without one;
+   * `unknown`: the value the program records when the tracepoint passes no reason
+   * (DROPS_REASON_UNKNOWN, read from the object's BTF: enum drops_reason_marker).
+   */
+  constructor(enumerators: ReadonlyArray<{ name: string; value: number }> | undefined, private readonly unknown: number) {
     for (const e of enumerators ?? []) {
       if (!e.name.startsWith(PREFIX) || e.name === `${PREFIX}MAX` || e.name === `${PREFIX}SUBSYS_MASK`) continue;
       const name = e.name.slice(PREFIX.length);
@@ -28,7 +30,7 @@ export class DropReasons {
   }
 
   name(value: number): string {
-    if (value === REASON_UNKNOWN) return 'unknown';
+    if (value === this.unknown) return 'unknown';
     return this.byValue.get(value) ?? `unknown_${value}`;
   }
 

@@ -103,15 +103,10 @@ struct {
 
 /*
  * The process behind each TCP/UDP socket, set in process context (socket(), connect())
- * by the cgroup hooks below, read at TC egress from skb->sk. BPF_F_CLONE: a listening
- * socket's accepted sockets get a copy, so a server's flows carry the listener's process.
+ * by the cgroup hooks below, read at TC egress from skb->sk; a server's flows carry the
+ * listener's process (BPF_F_CLONE, see netprobe.h).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-	__type(key, int);
-	__type(value, struct np_process);
-} flow_stats_owner SEC(".maps");
+NP_SOCKET_OWNER_STORAGE(flow_stats_owner);
 
 /*
  * The process of each locally sent flow, keyed by its flow_key as sent with ifindex 0
@@ -649,39 +644,8 @@ int flow_stats_tc_ingress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-/* Notes the current process on a TCP or UDP socket: in socket() and connect(), process context. */
-static __always_inline void note_owner(struct bpf_sock *sk)
-{
-	struct np_process *p;
-
-	if (!sk || (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP))
-		return;
-	p = bpf_sk_storage_get(&flow_stats_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (p)
-		np_note_process(p);
-}
-
-SEC("cgroup/sock_create")
-int flow_stats_sock_create(struct bpf_sock *sk)
-{
-	note_owner(sk);
-	return 1;
-}
-
-/* The process that connects may not be the one that created the socket (passed, inherited). */
-SEC("cgroup/connect4")
-int flow_stats_connect4(struct bpf_sock_addr *ctx)
-{
-	note_owner(ctx->sk);
-	return 1;
-}
-
-SEC("cgroup/connect6")
-int flow_stats_connect6(struct bpf_sock_addr *ctx)
-{
-	note_owner(ctx->sk);
-	return 1;
-}
+/* The process behind each TCP and UDP socket (see netprobe.h). */
+NP_SOCKET_OWNER_HOOKS(flow_stats, flow_stats_owner, NP_OWNER_TCP | NP_OWNER_UDP)
 
 /*
  * Run by userspace on every CPU (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU) before

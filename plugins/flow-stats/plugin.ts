@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import schema from './config.schema.json';
 import type { Logger } from '../../core/log';
 import {
-  TimeSlice, kernelFilterFlags, loadKernelFilters,
+  NetprobeError, TimeSlice, kernelFilterFlags, loadKernelFilters,
   type Attributes, type ConfigIssue, type EnumLabels, type MapEntries, type MetricSink, type ProbeHost, type ProbeMap,
   type ProbeObject, type ProbePlugin, type StructLayout, type TcMode, type XdpMode,
 } from '../../core/plugin';
@@ -200,7 +200,7 @@ export class FlowStatsRunner {
       this.processes = object.map('flow_stats_processes');
       this.processLayout = this.processes.valueLayout();
       const dir = cgroupDirectory(config.process_cgroup);
-      if (!fs.existsSync(dir)) throw new Error(`cgroup ${config.process_cgroup} not found (${dir})`);
+      if (!fs.existsSync(dir)) throw new NetprobeError('NETPROBE_ERR_ATTACH', `cgroup ${config.process_cgroup} not found (${dir})`);
       // Before the egress hooks: a socket created in between would go without its process.
       for (const p of PROCESS_PROGRAMS) host.attachCgroup(object, p.program, dir, p.type);
     }

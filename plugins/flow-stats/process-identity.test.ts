@@ -114,3 +114,20 @@ service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] }, l
   assert.ok(series.length > 0, 'the TCP client flow is a top flow');
   for (const p of series) assert.equal(p.attributes['process.pid'], tcp.pid);
 });
+
+test('a process_cgroup that does not exist fails the start with NETPROBE_ERR_ATTACH, naming it', async (t) => {
+  if (!kernelTestsPossible(t)) return;
+  const net = TestNet.create();
+  t.after(() => net.cleanup());
+  const missing = `/netprobe-no-such-cgroup-${process.pid}`;
+  await assert.rejects(ProbeHarness.start(net, net.nsA, `
+probes:
+  flow_stats: { interfaces: [${net.vA}], process_identity: true, process_cgroup: ${missing} }
+exporters: { debug: }
+service: { pipelines: { metrics: { probes: [flow_stats], exporters: [debug] } } }
+`, { mountCgroup: true }), (err: Error) => {
+    assert.match(err.message, new RegExp(`"code":"NETPROBE_ERR_ATTACH"`));
+    assert.match(err.message, new RegExp(`cgroup ${missing} not found`));
+    return true;
+  });
+});

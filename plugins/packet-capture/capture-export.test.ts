@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
-import { startCollector, startOtlpCapture, until } from '../../test/helpers/collector';
+import { startCapturedRun, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords, latestMetrics, total as value } from '../../test/helpers/otlp-json';
 import { linksOfProgram } from '../../test/helpers/bpftool';
 
@@ -26,22 +26,13 @@ test('netprobe run: rate-limited packet log records over OTLP, outcome counts, p
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const file = path.join(dir, 'run.pcapng');
-  const captureDir = startOtlpCapture(net, net.nsA, 4320);
-  const { child, output } = await startCollector(net, net.nsA, `
-probes:
-  packet_capture:
-    interfaces: [${net.vA}]
-    filter: { protocols: [icmp] }
-    pcapng: { path: ${file} }
-    log_records: { enabled: true, max_per_second: 3 }
-exporters:
-  otlp_http: { endpoint: http://127.0.0.1:4320, protocol: http/json }
-service:
-  interval: 500ms
-  pipelines:
-    metrics: { probes: [packet_capture], exporters: [otlp_http] }
-    logs: { probes: [packet_capture], exporters: [otlp_http] }
-`);
+  const { capture: captureDir, child, output } = await startCapturedRun(net, net.nsA, {
+    probes: {
+      packet_capture: `{ interfaces: [${net.vA}], filter: { protocols: [icmp] }, pcapng: { path: ${file} }, log_records: { enabled: true, max_per_second: 3 } }`,
+    },
+    interval: '500ms',
+    port: 4320,
+  });
   assert.equal(linksOfProgram('capture_ingress').length, 1, 'one tcx link on ingress');
   assert.equal(linksOfProgram('capture_egress').length, 1, 'one tcx link on egress');
 

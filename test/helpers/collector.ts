@@ -99,3 +99,51 @@ export function capturedJson(dir: string, signal: 'logs' | 'metrics'): unknown[]
   return fs.readdirSync(dir).filter((f) => f.includes(`v1_${signal}`)).sort((a, b) => parseInt(a) - parseInt(b))
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown);
 }
+
+export interface CapturedRunOptions {
+  /** Each probe's id and its config in YAML flow style (`{ interfaces: [veth0] }`). */
+  probes: Record<string, string>;
+  /** The collection interval (default 1s). */
+  interval?: string;
+  /** Whether log records are exported too (default true). */
+  logs?: boolean;
+  /** The capture's port on the namespace's loopback (default 4319). */
+  port?: number;
+  /** More exporters (id: flow-style config) that the metrics pipeline feeds beside the capture. */
+  moreMetricsExporters?: Record<string, string>;
+  /** More lines under `service:`, e.g. `telemetry: { kernel_stats: true }`. */
+  service?: string;
+  keepMounts?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A collector.yaml whose probes export metrics (and log records) over OTLP/HTTP JSON to 127.0.0.1:`port`. */
+export function capturedRunConfig(o: CapturedRunOptions): string {
+  const ids = Object.keys(o.probes).join(', ');
+  const metricsExporters = ['otlp_http', ...Object.keys(o.moreMetricsExporters ?? {})].join(', ');
+  return [
+    'probes:',
+    ...Object.entries(o.probes).map(([id, config]) => `  ${id}: ${config}`),
+    'exporters:',
+    `  otlp_http: { endpoint: http://127.0.0.1:${o.port ?? 4319}, protocol: http/json }`,
+    ...Object.entries(o.moreMetricsExporters ?? {}).map(([id, config]) => `  ${id}: ${config}`),
+    'service:',
+    `  interval: ${o.interval ?? '1s'}`,
+    ...(o.service ? [`  ${o.service}`] : []),
+    '  pipelines:',
+    `    metrics: { probes: [${ids}], exporters: [${metricsExporters}] }`,
+    ...(o.logs === false ? [] : [`    logs: { probes: [${ids}], exporters: [otlp_http] }`]),
+    '',
+  ].join('\n');
+}
+
+/**
+ * An OTLP/HTTP capture (startOtlpCapture) in `ns` and `netprobe run` beside it exporting
+ * to it. `capture` is the capture's directory; `yaml` the config, to start the collector again.
+ */
+export async function startCapturedRun(net: TestNet, ns: string, o: CapturedRunOptions): Promise<{ capture: string; yaml: string; child: ChildProcess; output: () => string }> {
+  const capture = startOtlpCapture(net, ns, o.port ?? 4319);
+  const yaml = capturedRunConfig(o);
+  const { child, output } = await startCollector(net, ns, yaml, { keepMounts: o.keepMounts, env: o.env });
+  return { capture, yaml, child, output };
+}
