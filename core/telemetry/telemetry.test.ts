@@ -6,6 +6,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ProbeMetricStore, PROBE_ID_ATTRIBUTE } from './probe-metrics';
 import { BatchLogProcessor, type LogQueueOptions } from './log-processor';
+import { EventLogRecord } from './log-record';
+import { VERSION } from '../version';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 import { MetricExportQueue, METRIC_QUEUE_SNAPSHOTS } from './metric-queue';
 import { errorType, exportWithin } from './deadline';
 import { SelfMetrics } from './self-metrics';
@@ -377,3 +380,62 @@ test('export failures are logged at once, then with a doubling gap, and the gap 
   assert.equal(logged.length, 6);
   assert.equal(logged[5]!.next_report_in_s, 10);
 });
+
+test('an event log record has the content the SDK Logger.emit gives it', async () => {
+  const attributes = { 'a.string': 'x', 'a.int': 53, 'a.double': 0.5, 'a.bool': false, '': 'dropped by the SDK' };
+  const captured: ReadableLogRecord[] = [];
+  const capture = { onEmit: (r: ReadableLogRecord) => captured.push(r), forceFlush: async () => {}, shutdown: async () => {} };
+  const sdk = new LoggerProvider({ resource, processors: [capture] }).getLogger('netprobe', VERSION);
+  for (const [attrs, body] of [[attributes, 'a body'], [Object.fromEntries(Array.from({ length: 140 }, (_, i) => [`k${i}`, i])), undefined]] as const) {
+    const before = Date.now();
+    sdk.emit({ eventName: 'netprobe.test', severityNumber: SeverityNumber.INFO, severityText: 'INFO', attributes: { ...attrs, [PROBE_ID_ATTRIBUTE]: 'p/1' }, body });
+    const ours = new EventLogRecord(resource, 'netprobe.test', attrs, body, PROBE_ID_ATTRIBUTE, 'p/1');
+    const theirs = captured.pop()!;
+    const after = Date.now();
+    for (const r of [ours, theirs]) {
+      const ms = r.hrTime[0] * 1000 + r.hrTime[1] / 1e6;
+      assert.ok(ms >= before && ms <= after, 'the emit time, in ms');
+      assert.deepEqual(r.hrTimeObserved, r.hrTime);
+    }
+    const content = (r: ReadableLogRecord) => ({
+      eventName: r.eventName, body: r.body, severityNumber: r.severityNumber, severityText: r.severityText, spanContext: r.spanContext,
+      resource: r.resource, droppedAttributesCount: r.droppedAttributesCount,
+      scope: { name: r.instrumentationScope.name, version: r.instrumentationScope.version, schemaUrl: r.instrumentationScope.schemaUrl },
+      // In order: the serializer writes them as it iterates.
+      attributes: Object.entries(r.attributes),
+    });
+    assert.deepEqual(content(ours), content(theirs));
+  }
+});
+
+test('at most two log batches are on the way at once; the next goes when one is answered', async () => {
+  const { self } = selfMetrics();
+  const exporter = new PromptlessExporter();
+  const processor = logQueue(exporter, self, { maxQueueSize: 5000 });
+  for (let i = 0; i < 4 * 512; i++) processor.offer(new EventLogRecord(resource, 'e', { i }, undefined, PROBE_ID_ATTRIBUTE, 'p/1'));
+  assert.deepEqual(exporter.exported.map((b) => b.length), [512, 512], 'two full batches sent, two waiting');
+  exporter.answerOne();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(exporter.exported.length, 3, 'an answer lets the next batch go');
+  exporter.answerAll = true;
+  while (exporter.pending.length) exporter.answerOne();
+  assert.ok(await processor.flushUntil(Date.now() + 5_000));
+  assert.equal(exporter.exported.flat().length, 4 * 512);
+});
+
+/** Holds each export until answerOne(), or answers at once once answerAll is set. */
+class PromptlessExporter implements LogRecordExporter {
+  exported: ReadableLogRecord[][] = [];
+  pending: Array<(r: ExportResult) => void> = [];
+  answerAll = false;
+  export(records: ReadableLogRecord[], done: (r: ExportResult) => void): void {
+    this.exported.push(records);
+    if (this.answerAll) done({ code: ExportResultCode.SUCCESS });
+    else this.pending.push(done);
+  }
+  answerOne(): void {
+    this.pending.shift()?.({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}

@@ -1,13 +1,11 @@
 /**
- * The OpenTelemetry side of the collector: one MeterProvider and one LoggerProvider
- * for the whole process, and per configured exporter its own path: a pull reader
+ * The OpenTelemetry side of the collector: one MeterProvider for the whole process,
+ * log records built for the SDK's log exporters (./log-record.ts), and per configured exporter its own path: a pull reader
  * (Prometheus), or for a push exporter a bounded metric snapshot queue and a bounded
  * log batch queue, each export under the exporter's own deadline. Exporters never
  * wait for each other, and the service never waits for any of them.
  */
-import { SeverityNumber } from '@opentelemetry/api-logs';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { Resource } from '@opentelemetry/resources';
 import { componentType, type CollectorConfig } from '../config/load';
 import type { Env } from '../config/env';
@@ -19,6 +17,7 @@ import { SelfMetrics } from './self-metrics';
 import { FailureLog } from './failure-log';
 import { MetricExportQueue } from './metric-queue';
 import { BatchLogProcessor } from './log-processor';
+import { EventLogRecord } from './log-record';
 import { settledBy } from './deadline';
 import { exporterKinds } from './exporters/registry';
 
@@ -60,16 +59,17 @@ export class Telemetry {
   /** One line per exporter: what it sends where. */
   readonly description: readonly string[];
   private readonly meterProvider: MeterProvider;
-  private readonly loggerProvider: LoggerProvider | undefined;
-  private readonly logger;
+  /** Per probe id, the log queues of the exporters its log records go to. */
+  private readonly logRoutes = new Map<string, BatchLogProcessor[]>();
   private stopped = false;
 
-  private constructor(readonly probeMetrics: ProbeMetricStore, readonly self: SelfMetrics, private readonly exporters: Exporters, resource: Resource) {
+  private constructor(readonly probeMetrics: ProbeMetricStore, readonly self: SelfMetrics, private readonly exporters: Exporters, private readonly resource: Resource) {
     this.description = exporters.description;
     this.meterProvider = new MeterProvider({ resource, readers: exporters.readers });
     self.bind(this.meterProvider.getMeter('netprobe.self', VERSION));
-    this.loggerProvider = exporters.logQueues.length ? new LoggerProvider({ resource, processors: exporters.logQueues }) : undefined;
-    this.logger = this.loggerProvider?.getLogger('netprobe', VERSION);
+    for (const queue of exporters.logQueues) {
+      for (const probe of queue.probeIds) this.logRoutes.set(probe, [...(this.logRoutes.get(probe) ?? []), queue]);
+    }
   }
 
   /**
@@ -112,13 +112,10 @@ export class Telemetry {
 
   emitEvent(probeId: string, eventName: string, attributes: Attributes, body?: string): void {
     if (this.stopped) return;
-    this.logger?.emit({
-      eventName,
-      severityNumber: SeverityNumber.INFO,
-      severityText: 'INFO',
-      attributes: { ...attributes, [PROBE_ID_ATTRIBUTE]: probeId },
-      body,
-    });
+    const queues = this.logRoutes.get(probeId);
+    if (!queues) return;
+    const record = new EventLogRecord(this.resource, eventName, attributes, body, PROBE_ID_ATTRIBUTE, probeId);
+    for (const queue of queues) queue.offer(record);
   }
 
   /** After a collection: every push exporter takes a snapshot into its own queue. Waits for no backend. */
@@ -139,6 +136,6 @@ export class Telemetry {
     await Promise.all(this.exporters.logQueues.map((q) => q.close(logsBy)));
     await Promise.all(this.exporters.metricQueues.map((q) => q.drain(deadlineAt)));
     // The SDK's own shutdown waits for requests in flight; a dead backend must not hold the exit.
-    await settledBy(Promise.all([this.loggerProvider?.shutdown(), this.meterProvider.shutdown()]), deadlineAt);
+    await settledBy(Promise.all([...this.exporters.logQueues.map((q) => q.shutdown()), this.meterProvider.shutdown()]), deadlineAt);
   }
 }

@@ -111,6 +111,8 @@ export interface CapturedRunOptions {
   port?: number;
   /** More exporters (id: flow-style config) that the metrics pipeline feeds beside the capture. */
   moreMetricsExporters?: Record<string, string>;
+  /** More exporters (id: flow-style config) that the logs pipeline feeds beside the capture. */
+  moreLogsExporters?: Record<string, string>;
   /** More lines under `service:`, e.g. `telemetry: { kernel_stats: true }`. */
   service?: string;
   keepMounts?: boolean;
@@ -121,18 +123,19 @@ export interface CapturedRunOptions {
 export function capturedRunConfig(o: CapturedRunOptions): string {
   const ids = Object.keys(o.probes).join(', ');
   const metricsExporters = ['otlp_http', ...Object.keys(o.moreMetricsExporters ?? {})].join(', ');
+  const logsExporters = ['otlp_http', ...Object.keys(o.moreLogsExporters ?? {})].join(', ');
   return [
     'probes:',
     ...Object.entries(o.probes).map(([id, config]) => `  ${id}: ${config}`),
     'exporters:',
     `  otlp_http: { endpoint: http://127.0.0.1:${o.port ?? 4319}, protocol: http/json }`,
-    ...Object.entries(o.moreMetricsExporters ?? {}).map(([id, config]) => `  ${id}: ${config}`),
+    ...Object.entries({ ...o.moreMetricsExporters, ...o.moreLogsExporters }).map(([id, config]) => `  ${id}: ${config}`),
     'service:',
     `  interval: ${o.interval ?? '1s'}`,
     ...(o.service ? [`  ${o.service}`] : []),
     '  pipelines:',
     `    metrics: { probes: [${ids}], exporters: [${metricsExporters}] }`,
-    ...(o.logs === false ? [] : [`    logs: { probes: [${ids}], exporters: [otlp_http] }`]),
+    ...(o.logs === false ? [] : [`    logs: { probes: [${ids}], exporters: [${logsExporters}] }`]),
     '',
   ].join('\n');
 }

@@ -9,13 +9,13 @@ import https from 'node:https';
 import type net from 'node:net';
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPLogExporter as OtlpProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPLogExporter as OtlpJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import type { OtlpConfig, OtlpProtocol } from '../../config/load';
 import { parseDuration } from '../../config/duration';
 import type { Env } from '../../config/env';
 import type { ExporterContext, ExporterKind } from './kind';
+import { OtlpProtoLogExporter } from './otlp-logs-protobuf';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
