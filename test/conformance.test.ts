@@ -24,7 +24,8 @@ import type { Attributes, LogRecordSpec } from '../core/plugin/types';
 import { PROBE_ID_ATTRIBUTE } from '../core/telemetry/probe-metrics';
 import type { NetprobeError } from '../core/errors';
 import { stringify } from 'yaml';
-import { patience } from './helpers/slowdown';
+import { patience, slowdown } from './helpers/slowdown';
+import { parseDuration } from '../core/config/duration';
 
 /**
  * Declared log-record attributes that the traffic below cannot cause, and why. Everything
@@ -90,6 +91,16 @@ async function sendEveryKindOfTraffic(net: TestNet, cgroup: TestCgroup): Promise
 const METRIC_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const ATTRIBUTE_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
+/**
+ * Under emulation (the kernel matrix) sending the traffic takes longer than an example's
+ * idle_timeout: flows would end idle at the first collect, before their first update record
+ * is due. The timeout is stretched like every other wait; the update interval is not.
+ */
+function stretchIdleTimeout(example: Record<string, unknown>): Record<string, unknown> {
+  if (slowdown === 1 || typeof example.idle_timeout !== 'string') return example;
+  return { ...example, idle_timeout: `${(parseDuration(example.idle_timeout) * slowdown) / 1000}s` };
+}
+
 function configFor(type: string, probe: Record<string, unknown>): string {
   return stringify({
     probes: { [type]: probe },
@@ -112,7 +123,7 @@ for (const plugin of plugins) {
       net.cleanup();
       cgroup.remove();
     });
-    const example = plugin.exampleConfig({ interfaces: [net.vB], cgroup: cgroup.path });
+    const example = stretchIdleTimeout(plugin.exampleConfig({ interfaces: [net.vB], cgroup: cgroup.path }));
     // ip netns exec hides the cgroup v2 mount; a probe given the cgroup enters only the network namespace.
     return { net, cgroup, yaml: configFor(plugin.type, example), keepMounts: 'cgroup' in example };
   };

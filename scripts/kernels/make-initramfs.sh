@@ -18,8 +18,14 @@ busybox="$(command -v busybox || true)"
 [[ -d "$kdir/modules" ]] || { echo "make-initramfs: no kernel for $suite: run fetch-kernels.sh $suite" >&2; exit 1; }
 if [[ -f "$out" && "$out" -nt "$here/init.sh" && "$out" -nt "$0" ]]; then exit 0; fi
 
-# Virtio PCI + 9p to reach the root; veth, clsact and cls_bpf for the tests (classic TC).
-wanted=(virtio_pci 9pnet_virtio 9p veth sch_ingress cls_bpf)
+# Virtio PCI + 9p to reach the root; veth, clsact and cls_bpf for the tests (classic TC);
+# nf_tables (+ nft_compat, xt_tcpudp) for the tests' DROP rules: the host's iptables is the nft
+# one, and without them it fails in a guest with "Failed to initialize nft: Protocol not supported".
+# crc32c_generic first: libcrc32c (which nf_tables needs) fails to load without a crc32c
+# algorithm, which it names only as a soft dependency (no modprobe in the initramfs to fetch it).
+# nft_counter: iptables-nft puts a counter in every rule; a module on 5.10 (built in later),
+# without it a rule fails with "RULE_INSERT failed (No such file or directory)".
+wanted=(virtio_pci 9pnet_virtio 9p veth sch_ingress cls_bpf crc32c_generic nf_tables nft_compat xt_tcpudp nft_counter)
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,newroot,modules}
