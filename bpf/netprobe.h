@@ -37,6 +37,17 @@ typedef __u8 np_flags_t;     /* bit set; per-CPU copies are OR-ed */
  */
 NP_KNOB __u8 np_xdp_frags = 1;
 
+/*
+ * The error of a map update or delete, as an int. Before Linux 6.4 the helpers returned the
+ * map's int straight from a call the verifier patched in, so the upper 32 bits of the 64-bit
+ * result are zero: on 5.10 a full table's -E2BIG reads as 0xfffffff9, and `ret == -E2BIG`
+ * on the long is false (measured in a 5.10.0-32 guest). Compare errors after this.
+ */
+static __always_inline int np_map_err(long ret)
+{
+	return (int)ret;
+}
+
 /* The whole frame's length, fragments included where the kernel has them. */
 static __always_inline __u64 np_xdp_frame_len(struct xdp_md *ctx)
 {

@@ -175,7 +175,7 @@ static __always_inline struct conntrack_conn *track(struct bpf_sock_ops *ops, __
 						     enum conntrack_role role, __u8 preexisting)
 {
 	struct conntrack_conn c = {};
-	long err;
+	int err;
 
 	c.start_ns = bpf_ktime_get_ns();
 	fill_conn(&c, ops);
@@ -190,7 +190,7 @@ static __always_inline struct conntrack_conn *track(struct bpf_sock_ops *ops, __
 		if (owner)
 			c.process = *owner;
 	}
-	err = bpf_map_update_elem(&conntrack_table, &cookie, &c, BPF_NOEXIST);
+	err = np_map_err(bpf_map_update_elem(&conntrack_table, &cookie, &c, BPF_NOEXIST));
 	if (err && err != -EEXIST) {
 		struct bpf_sock *sk = ops->sk;
 

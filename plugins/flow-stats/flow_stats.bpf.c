@@ -395,11 +395,11 @@ static __always_inline int filtered_out(struct parsed *p)
 static __always_inline void table_add(struct flow_key *key, struct flow_value *add)
 {
 	struct flow_value *v = bpf_map_lookup_elem(&flow_stats_flows, key);
-	long err;
+	int err;
 
 	if (!v) {
 		/* Inserting from BPF zeroes the other CPUs' copies, so a re-used slot starts clean. */
-		err = bpf_map_update_elem(&flow_stats_flows, key, add, BPF_NOEXIST);
+		err = np_map_err(bpf_map_update_elem(&flow_stats_flows, key, add, BPF_NOEXIST));
 		if (!err)
 			return;
 		v = err == -17 /* EEXIST: another CPU created it first */ ? bpf_map_lookup_elem(&flow_stats_flows, key) : NULL;
