@@ -4,9 +4,10 @@
  * C program against the system's headers and checks every size and offset against them.
  *
  * The declarations are the layout; the bytes are written with plain Buffer writes at
- * koffi.offsetof(). Never koffi.encode() these structs: encoding bpf_test_run_opts (its
- * pointer fields given koffi.address() values) corrupted the heap of the bench smoke test
- * (malloc(): unsorted double linked list corrupted, 3 runs in 3), plain writes did not.
+ * koffi.offsetof(), so what goes into the struct is visible at each call. A pointer field
+ * holds only an address: the caller keeps the memory it names alive until the call returns
+ * (test-run.ts holds its buffers; a buffer freed by a GC before the kernel wrote into it was
+ * the bench smoke test's "malloc(): unsorted double linked list corrupted").
  *
  * `sz` is the full struct size, as libbpf's LIBBPF_OPTS() sets it; fields not written stay
  * zero, which libbpf requires of the fields it does not know (OPTS_ZEROED).

@@ -7,8 +7,9 @@
  * Why not Logger.emit: it spreads the record twice, validates every attribute
  * through a new WeakSet and wraps each record in a getter-heavy LogRecordImpl,
  * several microseconds per record at ring-buffer rates, for attributes that are
- * already typed (string, number, boolean). The exporters, their serializers and
- * the wire format are the SDK's, unchanged.
+ * already typed (string, number, boolean). The exporters and the wire format are
+ * the SDK's; over protobuf the serializer is netprobe's (exporters/otlp-logs-protobuf.ts),
+ * which writes the SDK serializer's bytes.
  */
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import type { HrTime } from '@opentelemetry/api';
