@@ -2,8 +2,8 @@
  * OTLP/HTTP protobuf log export with a faster serializer for the records probes
  * emit. The SDK's serializer (otlp-transformer) walks every request twice (a size
  * estimate, then the write) and was ~6.7 us per DNS exchange record, more than
- * decoding the DNS messages; this one writes the same bytes in one pass, ~4x
- * faster. Requests with a record it does not cover (an attribute or body that is not a string,
+ * decoding the DNS messages; this one writes the same bytes in one pass, about
+ * 2.4 us for the same record. Requests with a record it does not cover (an attribute or body that is not a string,
  * number or boolean; a span context) go to the SDK's serializer whole, and a
  * test checks that both give identical bytes. Transport, retries, headers,
  * compression and timeouts are the SDK's (createOtlpHttpExportDelegate), exactly
@@ -107,6 +107,11 @@ class Writer {
   private utf8(s: string): void {
     const bytes = Buffer.from(s, 'utf8');
     this.varint32(bytes.length);
+    this.raw(bytes);
+  }
+
+  /** Bytes already encoded (a field, a record), copied as they are. */
+  raw(bytes: Uint8Array): void {
     this.reserve(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
@@ -337,10 +342,7 @@ const scratch = new Writer();
 /** Writes one record's LogRecord field: the fast path, else the SDK's own bytes for it. */
 function writeRecord(w: Writer, r: ReadableLogRecord): void {
   if (r instanceof EncodedLogRecord) {
-    const n = r.end - r.start;
-    w.reserve(n);
-    w.buf.set(r.chunk.subarray(r.start, r.end), w.pos);
-    w.pos += n;
+    w.raw(r.chunk.subarray(r.start, r.end));
     return;
   }
   const at = w.pos;
@@ -349,10 +351,7 @@ function writeRecord(w: Writer, r: ReadableLogRecord): void {
   } catch (err) {
     if (err !== NOT_COVERED) throw err;
     w.pos = at;
-    const bytes = sdkLogRecordField(r);
-    w.reserve(bytes.length);
-    w.buf.set(bytes, w.pos);
-    w.pos += bytes.length;
+    w.raw(sdkLogRecordField(r));
   }
 }
 
