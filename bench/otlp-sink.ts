@@ -77,22 +77,51 @@ export function countLogRecords(body: Buffer, report: SinkReport): void {
   });
 }
 
+/**
+ * Request bodies are gathered into reused buffers, not concatenated into fresh ones:
+ * on the VMs we measure on, touching new memory (~0.8 ms per 420 KiB request) cost
+ * the sink more than reading the request, and its answer came that much later.
+ */
+class BodyBuffers {
+  private readonly spare: Buffer[] = [];
+
+  take(size: number): Buffer {
+    const i = this.spare.findIndex((b) => b.length >= size);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : Buffer.allocUnsafe(Math.max(size, 1 << 20));
+  }
+
+  give(buf: Buffer): void {
+    if (this.spare.length < 4) this.spare.push(buf);
+  }
+}
+
 function main(): void {
   const report: SinkReport = { requests: 0, records: 0, events: {}, droppedAttributes: 0, rejected: 0 };
+  const buffers = new BodyBuffers();
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let body = buffers.take(Number(req.headers['content-length'] ?? 0));
+    let length = 0;
+    req.on('data', (c: Buffer) => {
+      if (length + c.length > body.length) {
+        const bigger = buffers.take(2 * (length + c.length));
+        body.copy(bigger, 0, 0, length);
+        buffers.give(body);
+        body = bigger;
+      }
+      length += c.copy(body, length);
+    });
     req.on('end', () => {
       report.requests++;
       try {
         if (req.method !== 'POST' || req.url !== '/v1/logs' || req.headers['content-type'] !== 'application/x-protobuf') throw new Error('not OTLP/HTTP protobuf logs');
         // Accepted at once, as a collector answers once its queue took the request; counted after.
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(); // an empty ExportLogsServiceResponse: all accepted
-        countLogRecords(Buffer.concat(chunks), report);
+        countLogRecords(body.subarray(0, length), report);
       } catch {
         report.rejected++;
         res.writeHead(400).end();
       }
+      buffers.give(body);
       process.send!(report);
     });
   });

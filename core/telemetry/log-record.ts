@@ -32,27 +32,51 @@ export class EventLogRecord implements ReadableLogRecord {
   readonly severityNumber = SeverityNumber.INFO;
   readonly severityText = 'INFO';
   readonly instrumentationScope = LOG_SCOPE;
-  readonly attributes: Attributes;
   readonly droppedAttributesCount: number;
+  /** The attributes as the SDK would hold them, made on first read (the protobuf serializer reads `source` instead). */
+  private merged: Attributes | undefined;
 
-  /** `extraKey`/`extraValue`: one attribute added last (the probe id), without a second copy of the others. */
-  constructor(readonly resource: Resource, readonly eventName: string, attributes: Attributes, readonly body: string | undefined, extraKey: string, extraValue: string) {
+  /**
+   * `source`: the probe's attributes, kept as they are (not copied: at ring-buffer rates
+   * the copy cost more than writing them out); `extraKey`/`extraValue`: one attribute
+   * added last (the probe id). Which attributes are kept: forEachAttribute().
+   */
+  constructor(readonly resource: Resource, readonly eventName: string, readonly source: Attributes, readonly body: string | undefined, readonly extraKey: string, readonly extraValue: string) {
     this.hrTime = this.hrTimeObserved = millisToHrTime(Date.now());
-    const own: Attributes = {};
     let count = 0;
-    let dropped = 0;
-    for (const key in attributes) {
-      if (key.length === 0) continue; // the SDK drops an empty key
-      if (key === extraKey) continue; // set below, as the SDK's later write would overwrite it
-      if (count >= ATTRIBUTE_COUNT_LIMIT) dropped++;
-      else {
-        own[key] = attributes[key]!;
-        count++;
-      }
-    }
-    if (count >= ATTRIBUTE_COUNT_LIMIT) dropped++;
-    else own[extraKey] = extraValue;
-    this.attributes = own;
-    this.droppedAttributesCount = dropped;
+    for (const key in source) if (keptAttribute(key, extraKey)) count++;
+    // As the SDK's limit: the first ATTRIBUTE_COUNT_LIMIT are kept, then the extra one if there is room.
+    this.droppedAttributesCount = count >= ATTRIBUTE_COUNT_LIMIT ? count - ATTRIBUTE_COUNT_LIMIT + 1 : 0;
   }
+
+  get attributes(): Attributes {
+    if (this.merged) return this.merged;
+    const own: Attributes = {};
+    this.forEachAttribute(own, setAttribute);
+    return (this.merged = own);
+  }
+
+  /** Calls `fn(context, key, value)` for each attribute the record holds, in order (no closure per call on the hot path). */
+  forEachAttribute<C>(context: C, fn: (context: C, key: string, value: Attributes[string]) => void): void {
+    let kept = 0;
+    for (const key in this.source) {
+      if (!keptAttribute(key, this.extraKey)) continue;
+      if (kept++ >= ATTRIBUTE_COUNT_LIMIT) break;
+      fn(context, key, this.source[key]!);
+    }
+    if (kept < ATTRIBUTE_COUNT_LIMIT) fn(context, this.extraKey, this.extraValue);
+  }
+}
+
+function setAttribute(own: Attributes, key: string, value: Attributes[string]): void {
+  own[key] = value;
+}
+
+/**
+ * Whether a source attribute is written: the SDK drops an empty key, and the extra key is
+ * set last, as the SDK's later write would overwrite it. After this, the first
+ * ATTRIBUTE_COUNT_LIMIT are kept and the extra attribute only while there is room.
+ */
+function keptAttribute(key: string, extraKey: string): boolean {
+  return key.length !== 0 && key !== extraKey;
 }

@@ -13,6 +13,8 @@ import { CounterSeries, HistogramSeries, NameLimiter } from './series';
 
 export const EXCHANGE_EVENT = 'netprobe.dns.exchange';
 
+const NO_PAYLOAD = Buffer.alloc(0);
+
 /** The semantic conventions' buckets for dns.lookup.duration, in seconds. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
 
@@ -47,7 +49,10 @@ export class DnsConsumer {
     return this.matcher.size;
   }
 
-  /** A ring-buffer record, as the kernel wrote it. */
+  /**
+   * A ring-buffer record, as the kernel wrote it. It may be the ring's own memory
+   * (read in place), valid only during this call: nothing of it is kept.
+   */
   handle(record: Buffer): void {
     const capture = this.decoder.decode(record);
     if (!capture) {
@@ -55,6 +60,7 @@ export class DnsConsumer {
       return;
     }
     const decoded = decodeMessage(capture.payload, capture.transport, capture.payloadLength);
+    capture.payload = NO_PAYLOAD; // the capture may wait in the matcher; its payload view must not
     if (!decoded.ok) {
       const reason = decoded.reason;
       this.malformed.add(`${linkKey(capture)}:${reason}`, () => ({ ...this.linkAttributes(capture), 'error.type': reason }));

@@ -22,7 +22,7 @@ export interface DnsCapture {
   destinationPort: number;
   /** Transport payload length on the wire (the kernel copies at most capture_bytes of it). */
   payloadLength: number;
-  /** The copied payload: a DNS message (UDP) or a length-prefixed one (TCP). */
+  /** The captured payload, a view of the record: a DNS message (UDP) or a length-prefixed one (TCP). */
   payload: Buffer;
 }
 

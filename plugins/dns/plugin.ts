@@ -119,7 +119,8 @@ export const dns: ProbePlugin<DnsConfig> = {
           const egress = host.attachTc(object, 'dns_egress', name, 'egress');
           log.info('attached', { interface: name, hooks: `${ingress} ingress, ${egress} egress` });
         }
-        host.consumeRingBuffer(object, 'dns_events', (record) => consumer.handle(record));
+        // Read in place (no foreign call or copy per record: ~0.8 us each at these rates); the consumer keeps nothing of a record.
+        host.consumeRingBufferInPlace(object, 'dns_events', (ring, _words, offset, length) => consumer.handle(ring.subarray(offset, offset + length)));
         sweep = setInterval(() => consumer.expire(now()), Math.max(10, Math.min(1000, timeoutMs / 4)));
         sweep.unref();
       },

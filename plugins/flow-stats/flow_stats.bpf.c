@@ -13,6 +13,7 @@
 #include <linux/in.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <linux/errno.h>
 #include <linux/in6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
@@ -402,7 +403,7 @@ static __always_inline void table_add(struct flow_key *key, struct flow_value *a
 		err = np_map_err(bpf_map_update_elem(&flow_stats_flows, key, add, BPF_NOEXIST));
 		if (!err)
 			return;
-		v = err == -17 /* EEXIST: another CPU created it first */ ? bpf_map_lookup_elem(&flow_stats_flows, key) : NULL;
+		v = err == -EEXIST /* another CPU created it first */ ? bpf_map_lookup_elem(&flow_stats_flows, key) : NULL;
 		if (!v) {
 			count_untracked_key(key, UNTRACKED_TABLE_FULL, add->packets, add->bytes);
 			return;

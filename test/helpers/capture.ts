@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { sh, type TestNet } from './netns';
+import { slowdown } from './slowdown';
 
 export interface CapturedFlow { direction: 'receive' | 'transmit'; protocol: number; src: string; dst: string; srcPort: number; dstPort: number; fragment: boolean; packets: number; bytes: number }
 
@@ -31,6 +32,9 @@ export class Capture {
       });
       child.on('exit', () => reject(new Error(`tshark exited: ${err}`)));
     });
+    // Under software emulation a 6.1 guest's tshark missed the first 10 frames sent right after
+    // "Capturing on": give the capture a moment there (none on real hardware).
+    if (slowdown > 1) await new Promise((r) => setTimeout(r, 100 * slowdown));
     return new Capture(child, file);
   }
 

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { EncodedLogRecord, LogRecordPacker, serializeLogs } from './otlp-logs-protobuf';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { EncodedLogRecord, LogRecordPacker, OtlpProtoLogExporter, serializeLogs } from './otlp-logs-protobuf';
 import { EventLogRecord } from '../log-record';
 import { buildResource } from '../resource';
 
@@ -58,4 +61,62 @@ test('records the fast path does not cover (arrays, objects, bytes, undefined, a
   sameBytes([plain, ...captured]);
   assert.equal(new LogRecordPacker().pack(captured[0]!), captured[0], 'a record the fast path does not cover waits as it is');
   sameBytes([{ ...plain, attributes: plain.attributes, spanContext: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 } } as ReadableLogRecord]);
+});
+
+test('a chunk\'s space is reused only once every record packed into it was released', () => {
+  const packer = new LogRecordPacker();
+  const record = (i: number) => new EventLogRecord(resource, 'e', { ...tricky, 'very long': 'z'.repeat(2000), i }, `body ${i}`, 'netprobe.probe.id', 'p');
+  const first = Array.from({ length: 2000 }, (_, i) => packer.pack(record(i)) as EncodedLogRecord);
+  const firstChunk = first[0]!.chunk;
+  const kept = first.filter((r) => r.chunk === firstChunk);
+  assert.ok(kept.length > 1 && kept.length < first.length, 'the records fill more than one chunk');
+  const survivor = kept[kept.length - 1]!;
+  packer.release(first.filter((r) => r !== survivor));
+  // The first chunk still holds a record waiting for its export: new records go elsewhere.
+  const second = Array.from({ length: 2000 }, (_, i) => packer.pack(record(10_000 + i)) as EncodedLogRecord);
+  assert.ok(second.every((r) => r.chunk !== firstChunk), 'a chunk with a live record is not written');
+  // The same record as the SDK would write it (its own timestamps: the record was made again).
+  const again = record(kept.length - 1);
+  const sdkSurvivor = ProtobufLogsSerializer.serializeRequest([{ ...again, attributes: again.attributes, hrTime: survivor.hrTime, hrTimeObserved: survivor.hrTimeObserved } as ReadableLogRecord])!;
+  assert.ok(Buffer.from(serializeLogs([survivor])).equals(Buffer.from(sdkSurvivor)), 'the waiting record\'s bytes are intact');
+  packer.release([survivor]);
+  packer.release(second);
+  const third = Array.from({ length: 2000 }, (_, i) => packer.pack(record(20_000 + i)) as EncodedLogRecord);
+  const made = new Set([...first, ...second].map((r) => r.chunk));
+  assert.ok(third.every((r) => made.has(r.chunk)), 'emptied chunks are reused: no new one is made');
+  assert.throws(() => serializeLogs([survivor]), /after its export ended/, 'a released record is never written again');
+});
+
+test('requests in flight at once each arrive whole, while their buffers and chunks are reused after each export', async () => {
+  const bodies: Buffer[] = [];
+  let answered = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    // Answers come late and out of order, so two requests are always on the way together.
+    req.on('end', () => setTimeout(() => {
+      bodies.push(Buffer.concat(chunks));
+      answered++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    }, answered % 2 ? 5 : 30));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const exporter = new OtlpProtoLogExporter({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/logs` });
+  try {
+    const expected: string[] = [];
+    const exportOnce = (batch: number) => {
+      const records = Array.from({ length: 600 }, (_, i) => new EventLogRecord(resource, 'e', { ...tricky, 'very long': `batch ${batch}`, i }, `b${batch}`, 'netprobe.probe.id', 'p'));
+      expected.push(Buffer.from(ProtobufLogsSerializer.serializeRequest(records)!).toString('base64'));
+      return new Promise<ExportResult>((resolve) => exporter.export(records.map((r) => exporter.pack(r)), resolve));
+    };
+    for (let round = 0; round < 4; round++) {
+      const results = await Promise.all([exportOnce(2 * round), exportOnce(2 * round + 1)]);
+      assert.deepEqual(results.map((r) => r.code), [ExportResultCode.SUCCESS, ExportResultCode.SUCCESS]);
+    }
+    // Each batch arrived once, byte-identical to the SDK's request for it (in whatever order).
+    assert.deepEqual(bodies.map((b) => b.toString('base64')).sort(), expected.sort());
+  } finally {
+    await exporter.shutdown();
+    server.close();
+  }
 });
