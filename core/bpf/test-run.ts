@@ -19,6 +19,16 @@ export interface TestRunResult {
 /** BPF_F_TEST_XDP_LIVE_FRAMES: XDP_TX/REDIRECT verdicts really transmit (a packet generator). */
 export const TEST_XDP_LIVE_FRAMES = 1 << 1;
 
+/** A test run the kernel refused; `errno` says why (EINVAL: flags it does not know, e.g. live frames before Linux 5.18). */
+export class TestRunError extends NetprobeError {
+  readonly errno: number;
+
+  constructor(message: string, errno: number) {
+    super('NETPROBE_ERR_BPF_LOAD', message);
+    this.errno = errno;
+  }
+}
+
 export interface TestRunOptions {
   /** Program context in (e.g. struct xdp_md with ingress_ifindex). */
   ctx?: Buffer;
@@ -42,7 +52,7 @@ export function testRun(progFd: number, packet: Buffer, repeat = 1, options: Tes
     batch_size: options.batchSize ?? 0,
   });
   const err = runRetryingEintr(progFd, opts, [packet, dataOut, options.ctx]);
-  if (err < 0) throw new NetprobeError('NETPROBE_ERR_BPF_LOAD', `test-running program: ${describeErrno(err)}`);
+  if (err < 0) throw new TestRunError(`test-running program: ${describeErrno(err)}`, -err);
   return { retval: Number(readField(opts, bpfTestRunOpts, 'retval')), durationNs: Number(readField(opts, bpfTestRunOpts, 'duration')) };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The dns probe through `netprobe run`: its log records and metrics leave over
  * OTLP/HTTP with the event name, typed attributes and histogram buckets declared,
- * and SIGTERM detaches both tcx links. Log records go to two exporters: JSON, and
+ * and SIGTERM detaches both TC programs (tcx links, classic filters before Linux 6.6). Log records go to two exporters: JSON, and
  * protobuf (the default, with netprobe's own serializer), decoded here by protoc
  * with the official protos.
  */
@@ -14,7 +14,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { startCapturedRun, startOtlpCapture, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords as logRecords, latestMetrics, total } from '../../test/helpers/otlp-json';
-import { linksHeldBy, linksOfProgram } from '../../test/helpers/bpftool';
+import { linksHeldBy, tcAttachments } from '../../test/helpers/bpftool';
 import { backendsAvailable, protoInclude } from '../../test/helpers/backends';
 import { execFileSync } from 'node:child_process';
 import { dig, startDnsServer, toolsAvailable } from '../../test/helpers/dns/dns-lab';
@@ -38,9 +38,9 @@ test('netprobe run exports dns exchanges as OTLP log records and metrics, and de
   });
   // Links are kernel-wide and other dns collectors may run: count only this collector's.
   const held = new Set(linksHeldBy(child.pid!));
-  const ours = (program: string) => linksOfProgram(program).filter((l) => held.has(l.id));
-  assert.equal(ours('dns_ingress').length, 1, 'one tcx link on ingress');
-  assert.equal(ours('dns_egress').length, 1, 'one tcx link on egress');
+  const ours = (direction: 'ingress' | 'egress') => tcAttachments(net, net.nsA, net.vA, direction, `dns_${direction}`, held);
+  assert.equal(ours('ingress'), 1, 'one TC program on ingress (tcx link, or classic filter before 6.6)');
+  assert.equal(ours('egress'), 1, 'one TC program on egress (tcx link, or classic filter before 6.6)');
 
   dig(net, { name: 'a.test', type: 'A' });
   dig(net, { name: 'nx.test', type: 'A' });
@@ -107,5 +107,5 @@ test('netprobe run exports dns exchanges as OTLP log records and metrics, and de
   child.kill('SIGTERM');
   const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
   assert.equal(code, 0, `collector did not exit cleanly:\n${output()}`);
-  assert.equal(ours('dns_ingress').length + ours('dns_egress').length, 0, 'tcx links gone after SIGTERM');
+  assert.equal(ours('ingress') + ours('egress'), 0, 'TC programs gone after SIGTERM');
 });

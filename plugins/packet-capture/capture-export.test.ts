@@ -2,7 +2,7 @@
  * packet_capture through `netprobe run`: per-packet log records leave over OTLP/HTTP
  * (JSON, read without protoc) at most log_records.max_per_second, the rest counted in
  * netprobe.capture.log_records.dropped; the kernel's outcome counts and the pcap-ng
- * file agree; SIGTERM detaches both tcx links.
+ * file agree; SIGTERM detaches both TC programs (tcx links, classic filters before Linux 6.6).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { kernelTestsPossible } from '../../test/helpers/kernel';
 import { TestNet } from '../../test/helpers/netns';
 import { startCapturedRun, until } from '../../test/helpers/collector';
 import { attr, capturedLogRecords, latestMetrics, total as value } from '../../test/helpers/otlp-json';
-import { linksOfProgram } from '../../test/helpers/bpftool';
+import { tcAttachments } from '../../test/helpers/bpftool';
 
 
 test('netprobe run: rate-limited packet log records over OTLP, outcome counts, pcap-ng file, detach on SIGTERM', async (t) => {
@@ -33,8 +33,9 @@ test('netprobe run: rate-limited packet log records over OTLP, outcome counts, p
     interval: '500ms',
     port: 4320,
   });
-  assert.equal(linksOfProgram('capture_ingress').length, 1, 'one tcx link on ingress');
-  assert.equal(linksOfProgram('capture_egress').length, 1, 'one tcx link on egress');
+  const attached = (direction: 'ingress' | 'egress') => tcAttachments(net, net.nsA, net.vA, direction, `capture_${direction}`);
+  assert.equal(attached('ingress'), 1, 'one TC program on ingress (tcx link, or classic filter before 6.6)');
+  assert.equal(attached('egress'), 1, 'one TC program on egress (tcx link, or classic filter before 6.6)');
 
   net.ping(net.ipB, 5); // 10 ICMP packets in about 0.25 s: one second's budget of 3 records
   net.sendUdp([10, 20]); // filtered out (the ICMP errors they cause are not)
@@ -72,7 +73,7 @@ test('netprobe run: rate-limited packet log records over OTLP, outcome counts, p
   child.kill('SIGTERM');
   const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
   assert.equal(code, 0, `collector did not exit cleanly:\n${output()}`);
-  assert.equal(linksOfProgram('capture_ingress').length + linksOfProgram('capture_egress').length, 0, 'tcx links gone after SIGTERM');
+  assert.equal(attached('ingress') + attached('egress'), 0, 'TC programs gone after SIGTERM');
   const read = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'icmp.type'], { encoding: 'utf8' });
   assert.equal(read.status, 0, read.stderr);
   const final = latestMetrics(captureDir); // the last export, at shutdown

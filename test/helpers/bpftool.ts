@@ -1,6 +1,8 @@
 /** What the kernel says is loaded and attached, through bpftool (the independent witness). */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { kernelAtLeast } from './kernel';
+import type { TestNet } from './netns';
 
 export interface Link { id: number; type: string | number; prog_id?: number }
 
@@ -10,6 +12,18 @@ export function linksOfProgram(name: string): Link[] {
   const ids = new Set(progs.filter((p) => p.name === name).map((p) => p.id));
   const links = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Link[];
   return links.filter((l) => ids.has(l.prog_id ?? -1));
+}
+
+/**
+ * How many times `program` is attached to TC `direction` of `dev` (in `ns`), the way netprobe
+ * attaches it on this kernel: tcx links from Linux 6.6 (only those in `links` when given: links
+ * are kernel-wide), classic clsact filters with netprobe's handle (0x6e70) before. 0 when
+ * nothing is attached, so an assertion on it fails on every kernel.
+ */
+export function tcAttachments(net: TestNet, ns: string, dev: string, direction: 'ingress' | 'egress', program: string, links?: ReadonlySet<number>): number {
+  if (kernelAtLeast(6, 6)) return linksOfProgram(program).filter((l) => !links || links.has(l.id)).length;
+  const filters = net.exec(ns, ['tc', 'filter', 'show', 'dev', dev, direction]);
+  return filters.split('\n').filter((line) => line.includes(`handle 0x6e70 ${program}:`)).length;
 }
 
 /** Ids of the bpf_links a process holds open (from /proc/<pid>/fdinfo: exact, whoever else runs). */
