@@ -35,6 +35,7 @@ function bind() {
   koffi.opaque('ring_buffer');
   const printFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
   const sampleFn = koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
+  koffi.struct('timespec', { tv_sec: 'int64_t', tv_nsec: 'int64_t' }); // x86-64 and arm64 glibc
 
   return {
     printFn,
@@ -115,6 +116,7 @@ function bind() {
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *args)'),
     if_nametoindex: libc.func('uint32_t if_nametoindex(const char *name)'),
     strerror: libc.func('const char *strerror(int errnum)'),
+    clock_gettime: libc.func('int clock_gettime(int clockid, _Out_ timespec *tp)'),
   };
 }
 

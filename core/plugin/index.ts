@@ -9,3 +9,4 @@ export { decodeProcess, withProcess, PROCESS_ATTRIBUTES, type SocketProcess } fr
 export { kernelFilterFlags, loadKernelFilters, type KernelFilterConfig, type KernelFilterMaps } from './kernel-filters';
 export { NetprobeError, BpfLoadError, type NetprobeErrorCode } from '../errors';
 export { readInt } from '../bpf/layout';
+export { wallClockOffsetNs } from '../clock';

@@ -10,6 +10,7 @@ import schema from './config.schema.json';
 import {
   NetprobeError, kernelFilterFlags, loadKernelFilters,
   type ConfigIssue, type EnumLabels, type MetricSink, type ProbeHost, type ProbeMap, type ProbeObject, type ProbePlugin, type RingBufferHandle,
+  wallClockOffsetNs,
 } from '../../core/plugin';
 import { parseDuration } from '../../core/config/duration';
 import { parseCidr } from '../../core/net/address';
@@ -17,7 +18,6 @@ import { VERSION } from '../../core/version';
 import { RecordDecoder, type CapturedFrame } from './record';
 import { PcapngWriter } from './pcapng-writer';
 import { LINKTYPE_ETHERNET, splitNs } from './pcapng';
-import { wallClockOffsetNs } from './wall-clock';
 import { frameAttributes } from './summary';
 
 export interface PacketCaptureConfig {
