@@ -220,7 +220,10 @@ export interface ProbeHost {
    * the collector (`netprobe run`) only logs it.
    */
   finished(reason: string): void;
-  /** Emits a log record (an event) if this probe is in a logs pipeline. */
+  /**
+   * Emits a log record (an event) if this probe is in a logs pipeline. The attributes object
+   * is the collector's from then on (it is not copied): build a new one per event.
+   */
   emitEvent(eventName: string, attributes: Attributes, body?: string): void;
   /** Facts shared with the other probes of this collector. */
   readonly facts: SharedFacts;

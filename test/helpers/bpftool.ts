@@ -1,7 +1,6 @@
 /** What the kernel says is loaded and attached, through bpftool (the independent witness). */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { kernelAtLeast } from './kernel';
 import type { TestNet } from './netns';
 
 export interface Link { id: number; type: string | number; prog_id?: number }
@@ -15,15 +14,16 @@ export function linksOfProgram(name: string): Link[] {
 }
 
 /**
- * How many times `program` is attached to TC `direction` of `dev` (in `ns`), the way netprobe
- * attaches it on this kernel: tcx links from Linux 6.6 (only those in `links` when given: links
- * are kernel-wide), classic clsact filters with netprobe's handle (0x6e70) before. 0 when
- * nothing is attached, so an assertion on it fails on every kernel.
+ * How many times `program` is attached to TC `direction` of `dev` (in `ns`), either way netprobe
+ * attaches it: tcx links (only those in `links` when given: links are kernel-wide) and classic
+ * clsact filters with netprobe's handle (0x6e70). Both are counted whatever the kernel's version,
+ * as the product picks by what the kernel accepts (a vendor kernel may have tcx before 6.6).
+ * 0 when nothing is attached, so an assertion on it fails on every kernel.
  */
 export function tcAttachments(net: TestNet, ns: string, dev: string, direction: 'ingress' | 'egress', program: string, links?: ReadonlySet<number>): number {
-  if (kernelAtLeast(6, 6)) return linksOfProgram(program).filter((l) => !links || links.has(l.id)).length;
+  const tcx = linksOfProgram(program).filter((l) => !links || links.has(l.id)).length;
   const filters = net.exec(ns, ['tc', 'filter', 'show', 'dev', dev, direction]);
-  return filters.split('\n').filter((line) => line.includes(`handle 0x6e70 ${program}:`)).length;
+  return tcx + filters.split('\n').filter((line) => line.includes(`handle 0x6e70 ${program}:`)).length;
 }
 
 /** Ids of the bpf_links a process holds open (from /proc/<pid>/fdinfo: exact, whoever else runs). */

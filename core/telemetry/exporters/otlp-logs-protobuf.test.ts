@@ -120,3 +120,17 @@ test('requests in flight at once each arrive whole, while their buffers and chun
     server.close();
   }
 });
+
+test('an export whose request cannot be written gives back its writer and its records\' chunk space', async () => {
+  const exporter = new OtlpProtoLogExporter({ url: 'http://127.0.0.1:9/v1/logs' }); // never reached
+  try {
+    const make = (i: number) => exporter.pack(new EventLogRecord(resource, 'e', { i }, 'b', 'netprobe.probe.id', 'p')) as EncodedLogRecord;
+    const [a, b] = [make(1), make(2)];
+    b.released = true; // a record whose bytes may already be rewritten: writing it throws
+    assert.throws(() => exporter.export([a, b], () => assert.fail('no request was made, no callback')), /after its export ended/);
+    assert.equal(a.released, true, 'the batch\'s other records are released');
+    assert.equal((exporter as unknown as { writers: { lent: Map<unknown, unknown> } }).writers.lent.size, 0, 'the writer is not left lent');
+  } finally {
+    await exporter.shutdown();
+  }
+});

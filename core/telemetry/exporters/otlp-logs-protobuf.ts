@@ -520,8 +520,13 @@ function write(w: Writer, records: readonly ReadableLogRecord[]): Uint8Array {
   return w.buf.subarray(0, w.pos);
 }
 
-/** Emptied request writers kept for reuse (two requests are in flight at most, see log-processor.ts). */
+/**
+ * Emptied request writers kept for reuse: the log queue keeps two requests on the way
+ * (log-processor.ts), more only while requests it gave up on are still with the SDK.
+ */
 const MAX_SPARE_WRITERS = 3;
+/** A writer that grew beyond this for one big request is left to the garbage collector. */
+const MAX_SPARE_WRITER_BYTES = 4 << 20;
 
 /**
  * The exporter's serializer: each request is written into a writer's reused buffer
@@ -535,8 +540,10 @@ class RequestWriters implements ISerializer<ReadableLogRecord[], IExportLogsServ
   private readonly lent = new Map<readonly ReadableLogRecord[], Writer>();
 
   serializeRequest(records: ReadableLogRecord[]): Uint8Array {
+    // The same batch twice at once (never done by the log queue): the second gets its own writer, not lent.
+    if (this.lent.has(records)) return serializeWith(new Writer(), records);
     const w = this.spare.pop() ?? new Writer();
-    this.lent.set(records, w);
+    this.lent.set(records, w); // given back by OtlpProtoLogExporter.export when the export ends, or throws
     return serializeWith(w, records);
   }
 
@@ -549,7 +556,7 @@ class RequestWriters implements ISerializer<ReadableLogRecord[], IExportLogsServ
     const w = this.lent.get(records);
     if (!w) return;
     this.lent.delete(records);
-    if (this.spare.length < MAX_SPARE_WRITERS) this.spare.push(w);
+    if (this.spare.length < MAX_SPARE_WRITERS && w.buf.length <= MAX_SPARE_WRITER_BYTES) this.spare.push(w);
   }
 }
 
@@ -574,10 +581,17 @@ export class OtlpProtoLogExporter extends OTLPExporterBase<ReadableLogRecord[]> 
 
   /** As the SDK's, then the request's buffer and the records' chunk space are reused (the SDK is done with them). */
   override export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
-    super.export(records, (result) => {
+    try {
+      super.export(records, (result) => {
+        this.writers.release(records);
+        this.packer.release(records);
+        resultCallback(result);
+      });
+    } catch (err) {
+      // No request was made, so no callback comes: nothing reads these records' bytes again.
       this.writers.release(records);
       this.packer.release(records);
-      resultCallback(result);
-    });
+      throw err;
+    }
   }
 }
