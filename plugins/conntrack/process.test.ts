@@ -13,6 +13,7 @@ import { TestNet } from '../../test/helpers/netns';
 import { TestCgroup } from '../../test/helpers/cgroup';
 import { ProbeHarness, type EmittedEvent } from '../../test/helpers/harness';
 import { CLOSED_EVENT } from './plugin';
+import { patience } from '../../test/helpers/slowdown';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The shell moves itself into the cgroup (its directory is $0), then becomes the command. */
@@ -61,7 +62,7 @@ service: { pipelines: { logs: { probes: [conntrack], exporters: [debug] } } }
   // The listener is created after the probe started: its socket() is seen.
   const server = net.spawnKeepingMounts(net.nsB, ['sh', '-c', ENTER, dirs.srv, process.execPath, '-e', SERVER, net.ipB, '7300']);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 10_000);
+    const timer = setTimeout(() => reject(new Error('server did not start')), patience(10_000));
     server.stdout!.once('data', () => {
       clearTimeout(timer);
       resolve();

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { sh, type TestNet } from './netns';
-import { slowdown } from './slowdown';
+import { patience, slowdown } from './slowdown';
 
 export interface CapturedFlow { direction: 'receive' | 'transmit'; protocol: number; src: string; dst: string; srcPort: number; dstPort: number; fragment: boolean; packets: number; bytes: number }
 
@@ -22,7 +22,7 @@ export class Capture {
     const child = net.spawn(ns, ['tshark', '-q', '-n', '-B', '64', '-i', dev, '-w', file]);
     let err = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), 40_000); // slow on a loaded machine
+      const timer = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), patience(40_000)); // slow on a loaded machine
       child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
         if (/Capturing on/.test(err)) {

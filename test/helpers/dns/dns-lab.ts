@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import type { TestNet } from '../netns';
+import { patience } from '../slowdown';
 
 export const TOOLS = [['dnsmasq', 'dnsmasq-base'], ['dig', 'bind9-dnsutils'], ['tshark', 'tshark']] as const;
 
@@ -26,7 +27,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function waitForStderr(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${text}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${text}`)), patience(20_000));
     child.stderr!.on('data', (d: Buffer) => {
       text += d.toString();
       if (pattern.test(text)) {
