@@ -10,7 +10,7 @@ import * as dnsPacket from 'dns-packet';
 import { sized, summarize, type BenchContext, type BenchSuite, type Figure } from '../types';
 import { BpfObject } from '../../core/bpf/object';
 import { RingBufferReader } from '../../core/bpf/ringbuf';
-import { MappedRingBuffer } from '../../core/bpf/ringbuf-mapped';
+import { recordViewReader } from '../../core/bpf/ringbuf-mapped';
 import { testRun } from '../../core/bpf/test-run';
 import { DnsConsumer } from '../../plugins/dns/consumer';
 import { EventDecoder } from '../../plugins/dns/event';
@@ -209,10 +209,10 @@ const consumerThroughput: BenchSuite = {
       },
     });
     let handled = 0;
-    // Read as the probe reads it (plugin.ts): in place, each record a view of the ring.
-    const reader = new MappedRingBuffer('dns_events', object.map('dns_events').fd, 4 << 20, (ring, _words, offset, length) => {
+    // Read as the probe reads it (plugin.ts, transientRecords): in place, each record a view of the ring.
+    const reader = recordViewReader('dns_events', object.map('dns_events').fd, 4 << 20, (record) => {
       handled++;
-      if (mode !== 'raw') consumer.handle(ring.subarray(offset, offset + length));
+      if (mode !== 'raw') consumer.handle(record);
     });
     try {
       const fd = object.programFd('dns_egress');
@@ -238,7 +238,7 @@ const consumerThroughput: BenchSuite = {
           }
           const before = handled;
           const started = process.hrtime.bigint();
-          do reader.drain(); while (reader.more);
+          while (reader.drain() > 0); // in place, a drain stops at its byte budget
           if (m === 'exported' || m === 'sdk') await sink.waitFor(sinkBefore.records + emitted - emittedBefore, 30_000);
           ns += process.hrtime.bigint() - started;
           events += handled - before;

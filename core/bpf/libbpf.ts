@@ -36,9 +36,20 @@ function bind() {
   const printFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
   const sampleFn = koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
   koffi.struct('timespec', { tv_sec: 'int64_t', tv_nsec: 'int64_t' }); // x86-64 and arm64 glibc
+  // struct sockaddr_ll (linux/if_packet.h, kernel UAPI): 20 bytes, for core/net/packet-socket.ts.
+  const sockaddrLl = koffi.struct('sockaddr_ll', {
+    sll_family: 'uint16_t',
+    sll_protocol: 'uint16_be_t', // __be16: network byte order
+    sll_ifindex: 'int32_t',
+    sll_hatype: 'uint16_t',
+    sll_pkttype: 'uint8_t',
+    sll_halen: 'uint8_t',
+    sll_addr: koffi.array('uint8_t', 8, 'Array'),
+  });
 
   return {
     printFn,
+    sockaddrLl,
     sampleFn,
     libbpf_set_print: lib.func('void *libbpf_set_print(libbpf_print_fn *fn)'),
     libbpf_num_possible_cpus: lib.func('int libbpf_num_possible_cpus()'),
@@ -117,6 +128,8 @@ function bind() {
     if_nametoindex: libc.func('uint32_t if_nametoindex(const char *name)'),
     strerror: libc.func('const char *strerror(int errnum)'),
     clock_gettime: libc.func('int clock_gettime(int clockid, _Out_ timespec *tp)'),
+    socket: libc.func('int socket(int domain, int type, int protocol)'),
+    sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const sockaddr_ll *addr, uint32_t addrlen)'),
   };
 }
 

@@ -13,6 +13,10 @@
 import { libbpf, koffi, describeErrno, type Pointer } from './libbpf';
 import { NetprobeError } from '../errors';
 import { DrainTimer } from './drain-timer';
+import { RingBufferReader, type RecordHandler } from './ringbuf';
+
+/** Whether rings can be read in place here: the positions' protocol relies on x86-64's store order. */
+export const IN_PLACE_SUPPORTED = process.arch === 'x64';
 
 const PROT_READ = 1;
 const PROT_WRITE = 2;
@@ -49,7 +53,7 @@ export class MappedRingBuffer {
   private redrainScheduled = false;
 
   constructor(readonly name: string, mapFd: number, size: number, private readonly onRecord: InPlaceRecordHandler) {
-    if (process.arch !== 'x64') throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `ring buffer ${name}: reading the mapping directly needs x86-64`);
+    if (!IN_PLACE_SUPPORTED) throw new NetprobeError('NETPROBE_ERR_BPF_MAP', `ring buffer ${name}: reading the mapping directly needs x86-64`);
     const lib = libbpf();
     this.pageSize = lib.getpagesize() as number;
     this.mask = size - 1;
@@ -163,4 +167,14 @@ export class MappedRingBuffer {
     this.producerMap = 0n;
     this.consumerMap = 0n;
   }
+}
+
+/**
+ * A reader for a handler that keeps nothing of a record: each record is a view of the ring's
+ * own memory, valid only during the call, where rings can be read in place (no foreign call
+ * or copy per record); elsewhere libbpf's reader and its copies.
+ */
+export function recordViewReader(name: string, mapFd: number, size: number, onRecord: RecordHandler): MappedRingBuffer | RingBufferReader {
+  if (!IN_PLACE_SUPPORTED) return new RingBufferReader(name, mapFd, onRecord);
+  return new MappedRingBuffer(name, mapFd, size, (ring, _words, offset, length) => onRecord(ring.subarray(offset, offset + length)));
 }

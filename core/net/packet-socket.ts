@@ -7,8 +7,8 @@
  * The socket is opened with protocol 0, so it receives nothing (a packet socket for
  * ETH_P_ALL would get a copy of every frame on the host); each sendto() names the interface.
  */
-import koffi, { type TypeObject } from 'koffi';
-import { describeErrno } from '../bpf/libbpf';
+import type { TypeObject } from 'koffi';
+import { libbpf, koffi, describeErrno } from '../bpf/libbpf';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -16,35 +16,9 @@ const SOCK_CLOEXEC = 0o2000000;
 const ETH_ALEN = 6;
 const ETH_HLEN = 14;
 
-let bindings: ReturnType<typeof bind> | undefined;
-
-function libc(): ReturnType<typeof bind> {
-  bindings ??= bind();
-  return bindings;
-}
-
 /** struct sockaddr_ll (linux/if_packet.h, kernel UAPI): 20 bytes. */
 export function sockaddrLl(): TypeObject {
-  return libc().sockaddrLl;
-}
-
-function bind() {
-  const lib = koffi.load('libc.so.6');
-  const sockaddrLl = koffi.struct('sockaddr_ll', {
-    sll_family: 'uint16_t',
-    sll_protocol: 'uint16_be_t', // __be16: network byte order
-    sll_ifindex: 'int32_t',
-    sll_hatype: 'uint16_t',
-    sll_pkttype: 'uint8_t',
-    sll_halen: 'uint8_t',
-    sll_addr: koffi.array('uint8_t', 8, 'Array'),
-  });
-  return {
-    sockaddrLl,
-    socket: lib.func('int socket(int domain, int type, int protocol)'),
-    sendto: lib.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const sockaddr_ll *addr, uint32_t addrlen)'),
-    close: lib.func('int close(int fd)'),
-  };
+  return libbpf().sockaddrLl;
 }
 
 export class PacketSocket {
@@ -55,7 +29,7 @@ export class PacketSocket {
   }
 
   static open(ifname: string, ifindex: number): PacketSocket {
-    const fd = libc().socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0) as number;
+    const fd = libbpf().socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0) as number;
     if (fd < 0) throw new Error(`opening a packet socket for ${ifname}: ${describeErrno(koffi.errno())}`);
     return new PacketSocket(fd, ifname, ifindex);
   }
@@ -73,9 +47,9 @@ export class PacketSocket {
       sll_halen: ETH_ALEN,
       sll_addr: [...frame.subarray(0, ETH_ALEN), 0, 0],
     };
-    const size = koffi.sizeof(libc().sockaddrLl);
+    const size = koffi.sizeof(libbpf().sockaddrLl);
     for (let i = 0; i < count; i++) {
-      const sent = libc().sendto(this.fd, frame, frame.length, 0, address, size) as number;
+      const sent = libbpf().sendto(this.fd, frame, frame.length, 0, address, size) as number;
       if (sent !== frame.length) {
         const why = sent < 0 ? describeErrno(koffi.errno()) : `${sent} of ${frame.length} bytes`;
         throw new Error(`sending a frame out of ${this.ifname}: ${why}`);
@@ -85,7 +59,7 @@ export class PacketSocket {
 
   close(): void {
     if (this.fd < 0) return;
-    libc().close(this.fd);
+    libbpf().close(this.fd);
     this.fd = -1;
   }
 }

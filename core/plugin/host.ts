@@ -9,7 +9,7 @@ import { numPossibleCpus } from '../bpf/map';
 import { ObjectSpec, loadedBpf } from './object';
 import { attachCgroup, attachTc, attachTracing, attachXdp, type Attached, type CgroupAttachType, type TcDirection, type TcMode, type XdpMode } from '../bpf/link';
 import { RingBufferReader, type RecordHandler } from '../bpf/ringbuf';
-import { MappedRingBuffer, type InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
+import { MappedRingBuffer, recordViewReader, type InPlaceRecordHandler } from '../bpf/ringbuf-mapped';
 import { runIterator } from '../bpf/iter';
 import { KernelBtf, type KernelTypes } from '../bpf/kernel-btf';
 import { kernelSymbols } from '../bpf/kallsyms';
@@ -17,7 +17,7 @@ import type { NetInterface } from '../net/interface-watcher';
 import { CgroupPaths } from '../net/cgroup';
 import { NetprobeError } from '../errors';
 import type { Logger } from '../log';
-import type { Attributes, ProbeHost, ProbeObject, ProbeObjectSpec, RingBufferHandle, SharedFacts } from './types';
+import type { Attributes, ProbeHost, ProbeObject, ProbeObjectSpec, RingBufferHandle, RingBufferOptions, SharedFacts } from './types';
 
 export interface Attachment {
   probe: string;
@@ -144,8 +144,10 @@ export class TrackingHost implements ProbeHost {
     runIterator(loadedBpf(object).programFd(program), program);
   }
 
-  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler): RingBufferHandle {
-    return this.drainOnTimer(map, new RingBufferReader(map, loadedBpf(object).map(map).fd, onRecord), RING_POLL_MS);
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options: RingBufferOptions = {}): RingBufferHandle {
+    const ring = loadedBpf(object).map(map);
+    const reader = options.transientRecords ? recordViewReader(map, ring.fd, ring.maxEntries, onRecord) : new RingBufferReader(map, ring.fd, onRecord);
+    return this.drainOnTimer(map, reader, reader instanceof MappedRingBuffer ? RING_IN_PLACE_POLL_MS : RING_POLL_MS);
   }
 
   consumeRingBufferInPlace(object: ProbeObject, map: string, onRecord: InPlaceRecordHandler): RingBufferHandle {

@@ -207,7 +207,7 @@ export interface ProbeHost {
    * Drains a ring buffer on a timer without blocking the event loop. The handle drains it
    * now (e.g. in stop(), to take the last records; core drains it once more when releasing).
    */
-  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler): RingBufferHandle;
+  consumeRingBuffer(object: ProbeObject, map: string, onRecord: RecordHandler, options?: RingBufferOptions): RingBufferHandle;
   /**
    * The same, for high record rates: the ring is read from its memory mapping without a
    * foreign call or an object per record; each record is handed over in place (offset and
@@ -227,6 +227,15 @@ export interface ProbeHost {
   emitEvent(eventName: string, attributes: Attributes, body?: string): void;
   /** Facts shared with the other probes of this collector. */
   readonly facts: SharedFacts;
+}
+
+export interface RingBufferOptions {
+  /**
+   * The handler keeps nothing of a record (it decodes what it needs during the call): records
+   * may then be views of the ring's own memory, read in place where the core can (x86-64),
+   * with no foreign call or copy per record.
+   */
+  transientRecords?: boolean;
 }
 
 export interface RingBufferHandle {

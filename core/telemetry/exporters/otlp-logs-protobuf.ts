@@ -583,15 +583,18 @@ export class OtlpProtoLogExporter extends OTLPExporterBase<ReadableLogRecord[]> 
   override export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
     try {
       super.export(records, (result) => {
-        this.writers.release(records);
-        this.packer.release(records);
+        this.release(records);
         resultCallback(result);
       });
     } catch (err) {
-      // No request was made, so no callback comes: nothing reads these records' bytes again.
-      this.writers.release(records);
-      this.packer.release(records);
+      this.release(records); // no request was made, so no callback comes
       throw err;
     }
+  }
+
+  /** The export of `records` has ended: nothing reads their request or their bytes again. */
+  private release(records: readonly ReadableLogRecord[]): void {
+    this.writers.release(records);
+    this.packer.release(records);
   }
 }
